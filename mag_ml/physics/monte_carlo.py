@@ -1,0 +1,454 @@
+"""Metropolis Monte Carlo, simulated annealing and zero-temperature relaxation.
+
+All three share the checkerboard-packed layout of :mod:`mag_ml.physics.lattice`:
+sites of one colour have neighbours only in the other colour, so a half-sweep
+updates them in parallel (``numba.prange`` over rows) and is still an exact
+sequential-update Metropolis chain.  Each proposal draws its random numbers
+from the counter-based generator of :mod:`mag_ml.physics.rng`, keyed by
+(seed, sample, sweep, colour, site): the chain is identical for any number of
+threads.
+
+Proposal: ``S' = (S + delta u) / |S + delta u|`` with ``u`` uniform on the unit
+sphere.  The distribution of ``S'`` is rotationally symmetric about ``S``, so
+the proposal is symmetric and plain Metropolis acceptance
+``min(1, exp(-dE / T))`` satisfies detailed balance.  The cone width
+``delta`` sets the typical step (about ``delta`` radians for small
+``delta``); :func:`anneal` adapts it between blocks of sweeps to keep the
+acceptance near one half, while :func:`metropolis` keeps it fixed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numba
+import numpy as np
+from numba import prange
+from tqdm.auto import tqdm
+
+from .hamiltonian import Hamiltonian, pair_field
+from .lattice import check_shape, check_spins, pack, unpack
+from .rng import check_seed, random_spins, site_draw, stream_key, sweep_key, uniform32_pair, uniform53
+from .topology import topological_charge
+
+_TWO_PI = 2.0 * math.pi
+
+
+@numba.njit(cache=True)
+def _fill_ghosts(P, periodic):
+    """Copy periodic images into the ghost frame of packed spins (2, 3, H+2, Wp+2)."""
+    h, wp = P.shape[2] - 2, P.shape[3] - 2
+    for c in range(2):
+        for a in range(3):
+            if periodic:
+                for k in range(1, wp + 1):
+                    P[c, a, 0, k] = P[c, a, h, k]
+                    P[c, a, h + 1, k] = P[c, a, 1, k]
+                for y in range(h + 2):
+                    P[c, a, y, 0] = P[c, a, y, wp]
+                    P[c, a, y, wp + 1] = P[c, a, y, 1]
+            # open boundaries: the frame stays zero, so edge sites have fewer bonds
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweeps, dE_out, acc_out):
+    """``n_sweeps`` Metropolis sweeps in place; per-sweep energy change and accepted count."""
+    h, wp = P.shape[2] - 2, P.shape[3] - 2
+    for s in range(n_sweeps):
+        dE_sweep = 0.0
+        acc_sweep = 0
+        for c in range(2):
+            _fill_ghosts(P, periodic)
+            kc = sweep_key(key, sweep0 + s, c)
+            S, N = P[c], P[1 - c]
+            for y in prange(1, h + 1):
+                p = (y - 1 + c) % 2
+                dE_row = 0.0
+                acc_row = 0
+                for k in range(1, wp + 1):
+                    kr, kl = k + p, k + p - 1
+                    hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
+                                            N[0, y, kl], N[1, y, kl], N[2, y, kl],
+                                            N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k],
+                                            N[0, y - 1, k], N[1, y - 1, k], N[2, y - 1, k],
+                                            J, Dx, Dy)
+                    hz += B
+                    sx, sy, sz = S[0, y, k], S[1, y, k], S[2, y, k]
+                    site = (y - 1) * wp + (k - 1)
+                    a, b = uniform32_pair(site_draw(kc, site, 0))
+                    u = uniform53(site_draw(kc, site, 1))
+                    uz = 2.0 * a - 1.0
+                    ur = math.sqrt(max(1.0 - uz * uz, 0.0))
+                    phi = _TWO_PI * b
+                    nx = sx + delta * ur * math.cos(phi)
+                    ny = sy + delta * ur * math.sin(phi)
+                    nz = sz + delta * uz
+                    inv = 1.0 / math.sqrt(nx * nx + ny * ny + nz * nz)
+                    nx, ny, nz = nx * inv, ny * inv, nz * inv
+                    dE = -((nx - sx) * hx + (ny - sy) * hy + (nz - sz) * hz) - K * (nz * nz - sz * sz)
+                    accept = (u < math.exp(-beta * max(dE, 0.0))) and occ[c, y, k] > 0.0
+                    if accept:
+                        S[0, y, k], S[1, y, k], S[2, y, k] = nx, ny, nz
+                        dE_row += dE
+                        acc_row += 1
+                dE_sweep += dE_row
+                acc_sweep += acc_row
+        dE_out[s] = dE_sweep
+        acc_out[s] = acc_sweep
+
+
+@numba.njit(parallel=True, cache=True)
+def _align(P, occ, periodic, J, Dx, Dy, B, K, tol, max_sweeps):
+    """Zero-temperature relaxation: turn each spin along its effective field.
+
+    Sublattice by sublattice (exact for each colour, whose field depends only
+    on the other colour and on itself through the anisotropy).  Stops when the
+    largest change of any spin in a sweep falls below ``tol``.
+    """
+    h, wp = P.shape[2] - 2, P.shape[3] - 2
+    for s in range(max_sweeps):
+        change = 0.0
+        for c in range(2):
+            _fill_ghosts(P, periodic)
+            S, N = P[c], P[1 - c]
+            for y in prange(1, h + 1):
+                p = (y - 1 + c) % 2
+                row_change = 0.0
+                for k in range(1, wp + 1):
+                    if occ[c, y, k] == 0.0:
+                        continue
+                    kr, kl = k + p, k + p - 1
+                    hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
+                                            N[0, y, kl], N[1, y, kl], N[2, y, kl],
+                                            N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k],
+                                            N[0, y - 1, k], N[1, y - 1, k], N[2, y - 1, k],
+                                            J, Dx, Dy)
+                    hz += B + 2.0 * K * S[2, y, k]
+                    norm = math.sqrt(hx * hx + hy * hy + hz * hz)
+                    if norm == 0.0:
+                        continue
+                    hx, hy, hz = hx / norm, hy / norm, hz / norm
+                    d = max(abs(hx - S[0, y, k]), abs(hy - S[1, y, k]), abs(hz - S[2, y, k]))
+                    row_change = max(row_change, d)
+                    S[0, y, k], S[1, y, k], S[2, y, k] = hx, hy, hz
+                change = max(change, row_change)
+        if change < tol:
+            return s + 1
+    return max_sweeps
+
+
+class _Lattice:
+    """Packed spins of one sample plus its Hamiltonian's kernel arguments."""
+
+    def __init__(self, hamiltonian, spins, mask):
+        if not isinstance(hamiltonian, Hamiltonian):
+            raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
+        self.hamiltonian = hamiltonian
+        self.mask = None if mask is None else np.asarray(mask, dtype=bool)
+        if self.mask is not None:
+            spins = spins * self.mask
+        spins = check_spins(spins, mask=self.mask)
+        self.P, self.occ = pack(spins, self.mask)
+        H = hamiltonian
+        Dx, Dy = H.dmi_vectors()
+        self.args = (H.periodic, H.J, Dx, Dy, H.B, H.K)
+
+    @property
+    def spins(self):
+        return unpack(self.P)
+
+    @property
+    def n_sites(self):
+        return int(self.occ.sum())
+
+    def sweeps(self, T, n_sweeps, delta, key, sweep0):
+        dE = np.zeros(n_sweeps)
+        acc = np.zeros(n_sweeps, dtype=np.int64)
+        _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, acc)
+        return dE, acc
+
+    def relax(self, tol, max_sweeps):
+        return _align(self.P, self.occ, *self.args, tol, max_sweeps)
+
+
+def _initial(spins_or_shape, seed, sample):
+    if isinstance(spins_or_shape, tuple) and len(spins_or_shape) == 2:
+        return random_spins(check_shape(spins_or_shape, name="shape"), seed, sample)
+    return np.array(spins_or_shape, dtype=np.float64)  # a copy: callers' arrays are never modified
+
+
+def check_temperature(T, name="T", allow_zero=False):
+    """Raise ValueError unless ``T`` is a finite temperature > 0 (>= 0 if allowed)."""
+    ok = isinstance(T, (int, float, np.integer, np.floating)) and math.isfinite(T)
+    if not ok or T < 0 or (T == 0 and not allow_zero):
+        allowed = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite temperature {allowed} (units of J/k_B), got {T!r}")
+    return float(T)
+
+
+@dataclass
+class MetropolisResult:
+    """Outcome of :func:`metropolis`.
+
+    Attributes
+    ----------
+    spins : ndarray (3, H, W) float64
+        Final state.
+    energy : ndarray (n_sweeps,) float64
+        Total energy after each sweep, tracked from accepted moves (units of J).
+    acceptance : ndarray (n_sweeps,) float64
+        Fraction of accepted proposals in each sweep.
+    """
+
+    spins: np.ndarray
+    energy: np.ndarray
+    acceptance: np.ndarray
+
+
+def metropolis(hamiltonian, spins, T, n_sweeps, *, seed=0, sample=0, sweep_offset=0, delta=0.5,
+               mask=None):
+    """Sample the Boltzmann distribution at temperature ``T`` with Metropolis sweeps.
+
+    One sweep is a checkerboard pass: every site of colour 0, then of colour 1,
+    each proposed once (exact single-spin Metropolis; see module notes).
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+    spins : ndarray (3, H, W) float64 or tuple (H, W)
+        Initial state (not modified), or a lattice shape for a random start.
+    T : float
+        Temperature in units of J/k_B, > 0.
+    n_sweeps : int
+        Number of sweeps, >= 1.
+    seed, sample : int
+        Key of the random stream; results depend only on (seed, sample,
+        sweep_offset) and the inputs, not on the thread count.
+    sweep_offset : int
+        Index of the first sweep, to continue a chain with fresh numbers.
+    delta : float
+        Cone width of the proposal, > 0 (fixed, so detailed balance holds).
+    mask : ndarray of bool (H, W), optional
+        Occupied sites; vacancies carry no moment.
+
+    Returns
+    -------
+    MetropolisResult
+
+    Raises
+    ------
+    ValueError
+        Bad temperature, sweep count, cone width, seed or spins.
+
+    References
+    ----------
+    Metropolis et al., J. Chem. Phys. 21, 1087 (1953); checkerboard updates as
+    in Spirit and Vampire.
+    """
+    T = check_temperature(T)
+    if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 1:
+        raise ValueError(f"n_sweeps must be a positive integer, got {n_sweeps!r}")
+    if not (isinstance(delta, (int, float)) and 0 < delta < math.inf):
+        raise ValueError(f"delta must be a positive finite cone width, got {delta!r}")
+    key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
+    lat = _Lattice(hamiltonian, _initial(spins, seed, sample), mask)
+    e0 = hamiltonian.energy(lat.spins, lat.mask)
+    dE, acc = lat.sweeps(T, int(n_sweeps), float(delta), key, int(sweep_offset))
+    return MetropolisResult(lat.spins, e0 + np.cumsum(dE), acc / lat.n_sites)
+
+
+@dataclass(frozen=True)
+class AnnealSchedule:
+    """Geometric cooling schedule of :func:`anneal`.
+
+    ``n_steps`` temperatures from ``T_start`` down to ``T_end``,
+    ``T_n = T_start (T_end / T_start)^(n / (n_steps - 1))``, each held for
+    ``sweeps_per_step`` Metropolis sweeps.  ``T_start`` should lie above the
+    ordering (spiral/skyrmion crossover) temperature, about 0.7 J for D = 0.3,
+    B = 0.05; at ``T_end`` the state is frozen and :func:`relax` then takes it
+    to the nearest metastable minimum.
+
+    Raises
+    ------
+    ValueError
+        Non-positive temperatures, ``T_end > T_start`` or counts < 1.
+    """
+
+    T_start: float = 1.0
+    T_end: float = 0.01
+    n_steps: int = 40
+    sweeps_per_step: int = 100
+
+    def __post_init__(self):
+        check_temperature(self.T_start, "T_start")
+        check_temperature(self.T_end, "T_end")
+        if self.T_end > self.T_start:
+            raise ValueError(f"T_end must not exceed T_start={self.T_start}, got {self.T_end}")
+        for name in ("n_steps", "sweeps_per_step"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+    def temperatures(self):
+        """Temperatures of the steps, ndarray (n_steps,) float64, decreasing."""
+        if self.n_steps == 1:
+            return np.array([self.T_start])
+        return np.geomspace(self.T_start, self.T_end, self.n_steps)
+
+    def as_dict(self):
+        """Schedule as a flat dict (HDF5 attributes, artifact keys)."""
+        return asdict(self)
+
+    @property
+    def n_sweeps(self):
+        return self.n_steps * self.sweeps_per_step
+
+
+@dataclass
+class AnnealResult:
+    """Outcome of :func:`anneal`.
+
+    Attributes
+    ----------
+    spins : ndarray (3, H, W) float64
+        Annealed and relaxed (metastable) state.
+    energy : float
+        Its total energy (units of J).
+    temperatures, energy_history, charge_history, acceptance_history : ndarray (n_steps,)
+        Per temperature step: T, energy and topological charge at the end of
+        the step, mean acceptance.
+    snapshots : ndarray (n_snapshots, 3, H, W) or None
+        States spread evenly over the anneal, the last one relaxed.
+    relax_sweeps : int
+        Sweeps the final relaxation took.
+    """
+
+    spins: np.ndarray
+    energy: float
+    temperatures: np.ndarray
+    energy_history: np.ndarray
+    charge_history: np.ndarray
+    acceptance_history: np.ndarray
+    snapshots: np.ndarray | None
+    relax_sweeps: int
+
+
+def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snapshots=0,
+           target_acceptance=0.5, relax_tol=1e-10, progress=False):
+    """Simulated annealing followed by zero-temperature relaxation.
+
+    Generates the metastable skyrmion states of the E-VAE dataset (Kwon et
+    al., Adv. Sci. 2021, Methods: Monte Carlo simulated annealing of the
+    Heisenberg model with DMI and field).  From a random (infinite
+    temperature) state, each step of ``schedule`` runs Metropolis sweeps at its
+    temperature; the cone width adapts between blocks of 10 sweeps to keep the
+    acceptance near ``target_acceptance``.  The final state is relaxed at T = 0
+    by field alignment (:func:`relax`).
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+    spins : tuple (H, W) or ndarray (3, H, W)
+        Lattice shape (random start keyed by (seed, sample)) or initial state.
+    schedule : AnnealSchedule
+    seed, sample : int
+        The result depends only on (seed, sample) and the inputs.
+    mask : ndarray of bool (H, W), optional
+    n_snapshots : int
+        Number of states to keep for animations (0 keeps none).
+    target_acceptance : float in (0, 1)
+    relax_tol : float
+        Convergence threshold of the final relaxation.
+    progress : bool
+        Show a tqdm progress bar over temperature steps.
+
+    Returns
+    -------
+    AnnealResult
+
+    Raises
+    ------
+    ValueError, TypeError
+        Bad schedule, seed, shape, spins or mask.
+    """
+    if not isinstance(schedule, AnnealSchedule):
+        raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
+    if not 0 < target_acceptance < 1:
+        raise ValueError(f"target_acceptance must lie in (0, 1), got {target_acceptance!r}")
+    key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
+    lat = _Lattice(hamiltonian, _initial(spins, seed, sample), mask)
+    temps = schedule.temperatures()
+    n = len(temps)
+    energy, charge, acceptance = np.empty(n), np.empty(n), np.empty(n)
+    snap_at = set(np.linspace(0, n - 1, n_snapshots).round().astype(int)[:-1]) if n_snapshots > 1 else set()
+    snapshots = []
+    delta, sweep = 1.0, 0
+    for i, T in enumerate(tqdm(temps, desc="anneal", disable=not progress, leave=False)):
+        accepted = 0
+        for block in range(0, schedule.sweeps_per_step, 10):
+            m = min(10, schedule.sweeps_per_step - block)
+            _, acc = lat.sweeps(T, m, delta, key, sweep)
+            sweep += m
+            rate = acc.sum() / (m * lat.n_sites)
+            accepted += acc.sum()
+            # deterministic adaptation: the next block's cone depends only on this block
+            delta = float(np.clip(delta * (0.5 + rate) / (0.5 + target_acceptance), 1e-3, 2.0))
+        state = lat.spins
+        energy[i] = hamiltonian.energy(state, lat.mask)
+        charge[i] = topological_charge(state, mask=lat.mask, boundary=hamiltonian.boundary)
+        acceptance[i] = accepted / (schedule.sweeps_per_step * lat.n_sites)
+        if i in snap_at:
+            snapshots.append(state)
+    n_relax = lat.relax(relax_tol, 100_000)
+    final = lat.spins
+    if n_snapshots == 1 or n_snapshots > 1:
+        snapshots.append(final)
+    return AnnealResult(
+        spins=final,
+        energy=hamiltonian.energy(final, lat.mask),
+        temperatures=temps,
+        energy_history=energy,
+        charge_history=charge,
+        acceptance_history=acceptance,
+        snapshots=np.stack(snapshots) if snapshots else None,
+        relax_sweeps=int(n_relax),
+    )
+
+
+def relax(hamiltonian, spins, *, mask=None, tol=1e-10, max_sweeps=100_000):
+    """Zero-temperature relaxation to the nearest metastable state.
+
+    Each spin is turned along its effective field, sublattice by sublattice
+    (the 'greedy' algorithm of Kwon et al. 2021, used to build target states),
+    until no spin moves by more than ``tol`` in a sweep.  For K >= 0 every
+    step lowers the energy.
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+    spins : ndarray (3, H, W) float64
+        Initial state (not modified).
+    mask : ndarray of bool (H, W), optional
+    tol : float
+        Largest allowed change of a spin component in the last sweep.
+    max_sweeps : int
+
+    Returns
+    -------
+    spins : ndarray (3, H, W) float64
+    n_sweeps : int
+        Sweeps used (``max_sweeps`` if not converged).
+
+    Raises
+    ------
+    ValueError
+        Bad spins, mask, tolerance or sweep count.
+    """
+    if not (tol > 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
+        raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
+    lat = _Lattice(hamiltonian, _initial(spins, 0, 0), mask)
+    n = lat.relax(float(tol), int(max_sweeps))
+    return lat.spins, int(n)

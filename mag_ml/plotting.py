@@ -1,0 +1,718 @@
+"""Figures of spin configurations, scalar maps and annealing runs.
+
+One function per kind of figure. Every function draws with matplotlib only:
+functions that take an ``ax`` (or ``fig``) draw into it and return it; when
+none is given they create a new figure with :func:`matplotlib.pyplot.subplots`
+(so it shows inline in a notebook like any other figure) and return it. No
+function changes ``rcParams``, calls ``plt.show`` or keeps a hidden figure
+open; :func:`animate_states` builds its figure outside pyplot entirely.
+
+Colour code of spin images
+--------------------------
+Spin images follow the visual style of Kwon et al., "Magnetic state
+generation using Hamiltonian guided variational autoencoder with spin
+structure stabilization", Adv. Sci. 8, 2004795 (2021), Figs. 1, 3-5: the
+in-plane direction of a spin is the hue on a colour wheel and the
+out-of-plane component is the lightness, white for :math:`S_z = +1` and black
+for :math:`S_z = -1`. Precisely, :func:`spin_rgb` uses the HSL model with
+
+.. math::
+
+    h = \\frac{\\operatorname{atan2}(S_y, S_x)}{2\\pi} \\bmod 1, \\qquad
+    s = 1, \\qquad
+    l = \\frac{1 + S_z}{2},
+
+so that +x is red (h = 0), +y chartreuse (h = 1/4), -x cyan (h = 1/2) and
+-y violet (h = 3/4), all at full saturation and mid lightness when the spin
+lies in the plane. :func:`plot_colour_wheel` draws the legend.
+
+Conventions (see ``DESIGN.md``): one state has shape ``(3, H, W)``, a batch
+``(N, 3, H, W)``, channels first; row index is y, column index is x, and all
+images use ``origin="lower"`` so that +y points up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+__all__ = [
+    "VACANCY_RGB",
+    "spin_rgb",
+    "plot_spins",
+    "plot_colour_wheel",
+    "plot_map",
+    "plot_gallery",
+    "plot_histories",
+    "plot_anneal_summary",
+    "animate_states",
+]
+
+#: RGB colour of vacant sites (``mask`` False) in spin images: mid grey. No
+#: unit spin maps to it, since every spin colour has saturation 1.
+VACANCY_RGB = (0.5, 0.5, 0.5)
+
+
+# --------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------
+def _as_spins(spins, name="spins", *, batch=None):
+    """Return ``spins`` as a finite float64 array of shape (..., 3, H, W).
+
+    ``batch=None`` accepts (3, H, W) and (N, 3, H, W); True only the latter;
+    False only the former.
+    """
+    try:
+        arr = np.asarray(spins, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be an array of spins of shape (3, H, W) or (N, 3, H, W); "
+            f"got {type(spins).__name__}"
+        ) from exc
+    allowed = {None: (3, 4), True: (4,), False: (3,)}[batch]
+    wanted = {None: "(3, H, W) or (N, 3, H, W)", True: "(N, 3, H, W)", False: "(3, H, W)"}[batch]
+    if arr.ndim not in allowed or arr.shape[-3] != 3 or arr.shape[-1] < 1 or arr.shape[-2] < 1:
+        raise ValueError(
+            f"{name} must have shape {wanted} (channels first: Sx, Sy, Sz); "
+            f"got shape {arr.shape}"
+        )
+    if batch is not False and arr.ndim == 4 and arr.shape[0] < 1:
+        raise ValueError(f"{name} must hold at least one state; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        n_bad = int(np.count_nonzero(~np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite; got {n_bad} NaN or infinite entries")
+    return arr
+
+
+def _as_mask(mask, hw, name="mask"):
+    """Return ``mask`` as a bool array of shape ``hw`` (or None)."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.shape != tuple(hw):
+        raise ValueError(
+            f"{name} must be None or a bool array of shape (H, W) = {tuple(hw)}; "
+            f"got shape {m.shape}"
+        )
+    if m.dtype != bool:
+        if not np.all(np.isin(m, (0, 1))):
+            raise ValueError(f"{name} must hold only True/False (or 1/0); got values {np.unique(m)[:5]}")
+        m = m.astype(bool)
+    return m
+
+
+def _as_map(values, name="values"):
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a numeric array of shape (H, W); got {type(values).__name__}") from exc
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise ValueError(f"{name} must have shape (H, W); got shape {arr.shape}")
+    return arr
+
+
+def _as_history(x, name):
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array (one value per step); got shape {arr.shape}")
+    return arr
+
+
+def _new_axes(ax, figsize):
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _extent(h, w):
+    # pixel centres on integer lattice coordinates: site (x, y) at (x, y)
+    return (-0.5, w - 0.5, -0.5, h - 0.5)
+
+
+# --------------------------------------------------------------------------
+# colour code
+# --------------------------------------------------------------------------
+def spin_rgb(spins, *, mask=None):
+    """Colour spins as RGB: hue = in-plane angle, lightness = S_z.
+
+    The visual style of Kwon et al., Adv. Sci. 8, 2004795 (2021), Figs. 1
+    and 3-5. Each spin is first normalised to unit length, then coloured in
+    the HSL model with hue ``h = atan2(Sy, Sx) / (2 pi) mod 1``, saturation
+    ``s = 1`` and lightness ``l = (1 + Sz) / 2``, and converted to RGB. Hence
+    ``Sz = +1`` is white, ``Sz = -1`` black, and in-plane spins have full
+    colour at mid lightness: +x red ``(1, 0, 0)``, +y chartreuse
+    ``(0.5, 1, 0)``, -x cyan ``(0, 1, 1)``, -y violet ``(0.5, 0, 1)``.
+
+    Parameters
+    ----------
+    spins : array_like, shape (3, H, W) or (N, 3, H, W)
+        Spin components (Sx, Sy, Sz), channels first, row index y, column
+        index x; dimensionless. Any float dtype; vectors need not be exactly
+        unit length (e.g. decoder outputs or coarse-grained fields): the
+        direction is used. Zero vectors are coloured as vacancies.
+    mask : array_like of bool, shape (H, W), optional
+        True where a site is occupied. Vacant sites (False) get
+        :data:`VACANCY_RGB` (grey). Applies to every state of a batch.
+
+    Returns
+    -------
+    rgb : numpy.ndarray, shape (H, W, 3) or (N, H, W, 3), float64
+        RGB values in [0, 1], ready for ``imshow(rgb, origin="lower")``.
+
+    Raises
+    ------
+    ValueError
+        If ``spins`` is not of shape (3, H, W) or (N, 3, H, W) or holds NaN
+        or infinite values, or ``mask`` is not of shape (H, W).
+    TypeError
+        If ``spins`` is not numeric.
+
+    Examples
+    --------
+    >>> spin_rgb(np.array([0.0, 0.0, 1.0]).reshape(3, 1, 1))[0, 0]
+    array([1., 1., 1.])
+    >>> spin_rgb(np.array([1.0, 0.0, 0.0]).reshape(3, 1, 1))[0, 0]
+    array([1., 0., 0.])
+    """
+    s = _as_spins(spins)
+    m = _as_mask(mask, s.shape[-2:])
+    norm = np.sqrt(np.sum(s * s, axis=-3))  # (..., H, W)
+    empty = norm == 0.0
+    safe = np.where(empty, 1.0, norm)
+    sx, sy, sz = (np.moveaxis(s, -3, 0) / safe)  # each (..., H, W)
+    hue = np.mod(np.arctan2(sy, sx) / (2.0 * np.pi), 1.0)
+    light = np.clip(0.5 * (1.0 + sz), 0.0, 1.0)
+    # HSL -> RGB with s = 1 (vectorised form of the standard formula):
+    # channel n in (0, 8, 4) for (R, G, B): k = (n + 12 h) mod 12,
+    # value = l - a * clip(min(k - 3, 9 - k), -1, 1), a = min(l, 1 - l).
+    a = np.minimum(light, 1.0 - light)
+    rgb = np.empty(s.shape[:-3] + s.shape[-2:] + (3,), dtype=np.float64)
+    for c, n in enumerate((0.0, 8.0, 4.0)):
+        k = np.mod(n + 12.0 * hue, 12.0)
+        rgb[..., c] = light - a * np.clip(np.minimum(k - 3.0, 9.0 - k), -1.0, 1.0)
+    np.clip(rgb, 0.0, 1.0, out=rgb)
+    vacant = empty if m is None else (empty | ~m)
+    if np.any(vacant):
+        rgb[vacant] = VACANCY_RGB
+    return rgb
+
+
+def _skyrmion_like_wheel(n):
+    """Spins on an n x n grid covering the colour wheel disk (outside: zero)."""
+    c = (np.arange(n) + 0.5) / n * 2.0 - 1.0
+    x, y = np.meshgrid(c, c)  # row index y
+    r = np.hypot(x, y)
+    phi = np.arctan2(y, x)
+    theta = np.pi * np.clip(r, 0.0, 1.0)  # centre +z, r = 1/2 in-plane, rim -z
+    spins = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+    return spins, r <= 1.0
+
+
+# --------------------------------------------------------------------------
+# single panels
+# --------------------------------------------------------------------------
+def plot_spins(spins, ax=None, *, arrows=False, title=None, mask=None,
+               arrow_color="k", figsize=(4.0, 4.0)):
+    """Draw one spin configuration in the colour code of :func:`spin_rgb`.
+
+    Style of the spin images of Kwon et al., Adv. Sci. 8, 2004795 (2021),
+    Figs. 1 and 3-5 (hue = in-plane direction, white = +z, black = -z).
+    Lattice site (x, y) is the pixel centred at (x, y); ``origin="lower"``.
+
+    Parameters
+    ----------
+    spins : array_like, shape (3, H, W)
+        One spin configuration (Sx, Sy, Sz), dimensionless unit vectors.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into. If None, a new figure of size ``figsize`` is
+        created with pyplot.
+    arrows : bool or int, default False
+        Draw the in-plane components (Sx, Sy) as arrows (``quiver``) on every
+        ``stride``-th site in x and y. ``True`` picks ``stride = max(1,
+        min(H, W) // 16)``; a positive int is the stride itself. Arrow length
+        is proportional to the in-plane magnitude; an in-plane spin's arrow
+        spans 0.8 stride.
+    title : str, optional
+        Axes title.
+    mask : array_like of bool, shape (H, W), optional
+        True where a site is occupied; vacant sites are drawn grey
+        (:data:`VACANCY_RGB`) and get no arrow.
+    arrow_color : color, default "k"
+        Colour of the arrows.
+    figsize : (float, float), default (4, 4)
+        Figure size in inches when ``ax`` is None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        The axes drawn into; ``ax.images[-1]`` is the spin image.
+
+    Raises
+    ------
+    ValueError
+        If ``spins`` is not of shape (3, H, W) or not finite, ``mask`` has
+        the wrong shape, or ``arrows`` is a non-positive int.
+    """
+    s = _as_spins(spins, batch=False)
+    h, w = s.shape[1:]
+    if isinstance(arrows, (bool, np.bool_)):
+        stride = max(1, min(h, w) // 16) if arrows else 0
+    elif isinstance(arrows, (int, np.integer)) and arrows > 0:
+        stride = int(arrows)
+    else:
+        raise ValueError(f"arrows must be True, False or a positive int stride; got {arrows!r}")
+    m = _as_mask(mask, (h, w))
+    ax = _new_axes(ax, figsize)
+    ax.imshow(spin_rgb(s, mask=m), origin="lower", interpolation="nearest",
+              extent=_extent(h, w))
+    if stride:
+        ys, xs = np.mgrid[0:h:stride, 0:w:stride]
+        u = s[0, ::stride, ::stride].copy()
+        v = s[1, ::stride, ::stride].copy()
+        if m is not None:
+            keep = m[::stride, ::stride]
+            u[~keep] = np.nan
+            v[~keep] = np.nan
+        ax.quiver(xs, ys, u, v, color=arrow_color, pivot="mid", angles="xy",
+                  scale_units="xy", scale=1.0 / (0.8 * stride), width=0.004 * 32 / max(8, w / stride),
+                  headwidth=4, headlength=4, headaxislength=3.5)
+    ax.set_xlim(-0.5, w - 0.5)
+    ax.set_ylim(-0.5, h - 0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def plot_colour_wheel(ax=None, *, resolution=201, labels=True, figsize=(2.2, 2.2)):
+    """Draw the legend of the spin colour code used by :func:`spin_rgb`.
+
+    A disk whose polar angle is the in-plane spin angle atan2(Sy, Sx) and
+    whose radius r in [0, 1] is the polar angle theta = pi r of the spin:
+    the centre is +z (white), the circle r = 1/2 is in-plane (full hue) and
+    the rim is -z (black). This is the colour-wheel legend beside the spin
+    images of Kwon et al., Adv. Sci. 8, 2004795 (2021), Fig. 1.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into (e.g. a small inset). If None, a new figure of
+        size ``figsize`` is created with pyplot.
+    resolution : int, default 201
+        Pixels across the disk (>= 16).
+    labels : bool, default True
+        Annotate +x, +y, and the +z (centre) / -z (rim) meaning.
+    figsize : (float, float), default (2.2, 2.2)
+        Figure size in inches when ``ax`` is None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``resolution`` is not an int >= 16.
+    """
+    if not isinstance(resolution, (int, np.integer)) or resolution < 16:
+        raise ValueError(f"resolution must be an int >= 16; got {resolution!r}")
+    from matplotlib.patches import Circle
+
+    ax = _new_axes(ax, figsize)
+    spins, inside = _skyrmion_like_wheel(int(resolution))
+    rgba = np.ones(spins.shape[1:] + (4,))
+    rgba[..., :3] = spin_rgb(spins)
+    rgba[~inside, 3] = 0.0  # transparent outside the disk
+    ax.imshow(rgba, origin="lower", extent=(-1, 1, -1, 1), interpolation="bilinear")
+    ax.add_patch(Circle((0, 0), 1.0, fill=False, lw=0.8, color="0.3"))
+    ax.set_xlim(-1.45, 1.45)
+    ax.set_ylim(-1.45, 1.45)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    if labels:
+        kw = dict(ha="center", va="center", fontsize="small")
+        ax.annotate("", xy=(1.4, 0), xytext=(1.02, 0), arrowprops=dict(arrowstyle="->", lw=0.8))
+        ax.annotate("", xy=(0, 1.4), xytext=(0, 1.02), arrowprops=dict(arrowstyle="->", lw=0.8))
+        ax.text(1.3, -0.17, "+x", **kw)
+        ax.text(0.22, 1.3, "+y", **kw)
+        ax.text(0.0, 0.0, "+z", color="0.25", **kw)
+        ax.text(-1.05, -1.2, "rim: -z", **{**kw, "ha": "left", "fontsize": "x-small"})
+    return ax
+
+
+def plot_map(values, ax=None, *, cmap="viridis", vmin=None, vmax=None, label=None,
+             title=None, mask=None, colorbar=True, figsize=(4.6, 4.0)):
+    """Draw a scalar field on the lattice with a colour bar.
+
+    For maps such as the local correlation cos(theta) between spin and
+    effective field (Kwon et al., Adv. Sci. 8, 2004795 (2021), Fig. 3),
+    S_z, or the energy density per site. ``origin="lower"``; site (x, y) is
+    the pixel centred at (x, y).
+
+    Parameters
+    ----------
+    values : array_like, shape (H, W)
+        The scalar per site, in the units stated by ``label``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw into. If None, a new figure is created with pyplot.
+    cmap : str or matplotlib.colors.Colormap, default "viridis"
+        Colour map; e.g. "RdBu_r" with ``vmin=-1, vmax=1`` for S_z.
+    vmin, vmax : float, optional
+        Colour limits; default the data range (of occupied sites).
+    label : str, optional
+        Colour-bar label, with units (e.g. ``r"$\\cos\\theta$"``,
+        ``"energy per site [J]"``).
+    title : str, optional
+        Axes title.
+    mask : array_like of bool, shape (H, W), optional
+        True where a site is occupied; vacant sites are left blank (grey).
+    colorbar : bool, default True
+        Add a colour bar beside the axes.
+    figsize : (float, float), default (4.6, 4.0)
+        Figure size in inches when ``ax`` is None.
+
+    Returns
+    -------
+    ax : matplotlib.axes.Axes
+        ``ax.images[-1]`` is the image (its ``.colorbar`` the colour bar).
+
+    Raises
+    ------
+    ValueError
+        If ``values`` is not 2-D, ``mask`` has the wrong shape, or
+        ``vmin > vmax``.
+    """
+    v = _as_map(values)
+    m = _as_mask(mask, v.shape)
+    if vmin is not None and vmax is not None and vmin > vmax:
+        raise ValueError(f"vmin must be <= vmax; got vmin={vmin!r}, vmax={vmax!r}")
+    data = np.ma.masked_array(v, mask=None if m is None else ~m)
+    data = np.ma.masked_invalid(data)
+    ax = _new_axes(ax, figsize)
+    ax.set_facecolor(VACANCY_RGB)
+    im = ax.imshow(data, origin="lower", interpolation="nearest", cmap=cmap,
+                   vmin=vmin, vmax=vmax, extent=_extent(*v.shape))
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, label=label, shrink=0.85)
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+# --------------------------------------------------------------------------
+# multi-panel figures
+# --------------------------------------------------------------------------
+def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
+                 panel_size=2.0, suptitle=None, colour_wheel=False):
+    """Draw a grid of spin configurations in the colour code of :func:`spin_rgb`.
+
+    Like the panels of generated and test states in Kwon et al., Adv. Sci.
+    8, 2004795 (2021), Figs. 4 and 5.
+
+    Parameters
+    ----------
+    states : array_like, shape (N, 3, H, W)
+        A batch of spin configurations (a single (3, H, W) is accepted as
+        N = 1).
+    ncols : int, default 4
+        Panels per row (>= 1); the number of rows is ``ceil(N / ncols)``.
+    titles : sequence of str, optional
+        One title per state (length N).
+    mask : array_like of bool, shape (H, W), optional
+        Occupied sites (see :func:`plot_spins`).
+    arrows : bool or int, default False
+        Passed to :func:`plot_spins`.
+    panel_size : float, default 2.0
+        Width and height of one panel in inches.
+    suptitle : str, optional
+        Figure title.
+    colour_wheel : bool, default False
+        Add a small colour-wheel legend in the figure's lower right corner.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Created with pyplot; ``fig.axes[:N]`` are the state panels.
+
+    Raises
+    ------
+    ValueError
+        If ``states`` has the wrong shape, ``ncols`` < 1, or ``titles`` has
+        a length other than N.
+    """
+    import matplotlib.pyplot as plt
+
+    s = _as_spins(states)
+    if s.ndim == 3:
+        s = s[None]
+    n = s.shape[0]
+    if not isinstance(ncols, (int, np.integer)) or ncols < 1:
+        raise ValueError(f"ncols must be a positive int; got {ncols!r}")
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != n:
+            raise ValueError(f"titles must have one entry per state (N = {n}); got {len(titles)}")
+    ncols = int(min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols, panel_size * nrows + (0.3 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for i, ax in enumerate(axes.flat):
+        if i < n:
+            plot_spins(s[i], ax, arrows=arrows, mask=mask,
+                       title=None if titles is None else titles[i])
+        else:
+            ax.axis("off")
+    if colour_wheel:
+        inset = fig.add_axes((0.86, 0.0, 0.14, 0.14))
+        plot_colour_wheel(inset, labels=False, resolution=101)
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_histories(temperatures, energy_history, charge_history, *, n_sites=None,
+                   axes=None, figsize=(5.0, 4.2)):
+    """Plot an annealing run: energy per spin and topological charge vs step.
+
+    Top panel: energy per spin (left axis) and temperature (right twin axis,
+    log scale, dashed grey) against the temperature step; bottom panel: the
+    Berg-Luscher topological charge Q. Follows the simulated-annealing
+    protocol used to build the E-VAE dataset (Kwon et al., Adv. Sci. 8,
+    2004795 (2021), Methods); the figure itself is this book's.
+
+    Parameters
+    ----------
+    temperatures : array_like, shape (n_steps,)
+        Temperature of each step, in units of J / k_B (> 0 for the log axis;
+        non-positive values fall back to a linear axis).
+    energy_history : array_like, shape (n_steps,)
+        Energy at the end of each step, in units of J: total energy if
+        ``n_sites`` is given, else already per spin.
+    charge_history : array_like, shape (n_steps,)
+        Topological charge at the end of each step (dimensionless).
+    n_sites : int, optional
+        Number of (occupied) sites N; energies are divided by it.
+    axes : (Axes, Axes), optional
+        Two axes (energy, charge) to draw into; if None a new figure with
+        two stacked panels sharing x is created with pyplot.
+    figsize : (float, float), default (5, 4.2)
+        Figure size in inches when ``axes`` is None.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure holding the axes (the energy axes, its temperature twin,
+        and the charge axes).
+
+    Raises
+    ------
+    ValueError
+        If the three histories are not 1-D of the same non-zero length, or
+        ``n_sites`` is not a positive int.
+    """
+    t = _as_history(temperatures, "temperatures")
+    e = _as_history(energy_history, "energy_history")
+    q = _as_history(charge_history, "charge_history")
+    if not (t.size == e.size == q.size):
+        raise ValueError(
+            "temperatures, energy_history and charge_history must have the same length; "
+            f"got {t.size}, {e.size}, {q.size}"
+        )
+    if n_sites is not None:
+        if not isinstance(n_sites, (int, np.integer)) or n_sites < 1:
+            raise ValueError(f"n_sites must be a positive int or None; got {n_sites!r}")
+        e = e / n_sites
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, (ax_e, ax_q) = plt.subplots(2, 1, sharex=True, figsize=figsize, layout="constrained",
+                                         height_ratios=(3, 2))
+    else:
+        ax_e, ax_q = axes
+        fig = ax_e.figure
+    step = np.arange(1, t.size + 1)
+    ax_e.plot(step, e, "-o", ms=2.5, color="C0", lw=1.2)
+    ax_e.set_ylabel("energy per spin [J]", color="C0")
+    ax_t = ax_e.twinx()
+    ax_t.plot(step, t, "--", color="0.45", lw=1.0)
+    if np.all(t > 0):
+        ax_t.set_yscale("log")
+    ax_t.set_ylabel(r"$T$ [$J/k_B$]", color="0.35")
+    ax_q.plot(step, q, "-o", ms=2.5, color="C3", lw=1.2, drawstyle="steps-mid")
+    ax_q.set_ylabel(r"charge $Q$")
+    ax_q.set_xlabel("temperature step")
+    ax_q.axhline(0.0, color="0.7", lw=0.6, zorder=0)
+    return fig
+
+
+def plot_anneal_summary(spins, temperatures, energy_history, charge_history, *,
+                        n_sites=None, mask=None, title=None, fig=None, arrows=False,
+                        figsize=(8.4, 3.6)):
+    """Final spin state beside its annealing histories.
+
+    Left: the state in the colour code of :func:`spin_rgb` with a
+    colour-wheel inset; right: :func:`plot_histories`. Used by
+    :func:`mag_ml.widgets.anneal_explorer` and for the static copy of its
+    figure in chapters.
+
+    Parameters
+    ----------
+    spins : array_like, shape (3, H, W)
+        Final spin configuration (unit vectors).
+    temperatures, energy_history, charge_history : array_like, shape (n_steps,)
+        As in :func:`plot_histories` (temperature in J / k_B, energy in J,
+        charge dimensionless).
+    n_sites : int, optional
+        Divide energies by it (energy per spin). Default: total energies are
+        divided by the number of occupied sites (``H * W`` or
+        ``mask.sum()``); pass 1 if ``energy_history`` is already per spin.
+    mask : array_like of bool, shape (H, W), optional
+        Occupied sites.
+    title : str, optional
+        Figure title (e.g. parameters and final E/N, Q).
+    fig : matplotlib.figure.Figure, optional
+        Figure to draw into (it is cleared first), e.g. a
+        ``matplotlib.figure.Figure()`` outside pyplot. If None, a new one is
+        created with pyplot.
+    arrows : bool or int, default False
+        Passed to :func:`plot_spins`.
+    figsize : (float, float), default (8.4, 3.6)
+        Size in inches of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        As :func:`plot_spins` and :func:`plot_histories`.
+    """
+    s = _as_spins(spins, batch=False)
+    m = _as_mask(mask, s.shape[1:])
+    if n_sites is None:
+        n_sites = int(s.shape[1] * s.shape[2] if m is None else max(1, m.sum()))
+    if fig is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=figsize, layout="constrained")
+    else:
+        fig.clear()
+    gs = fig.add_gridspec(2, 2, width_ratios=(1.0, 1.25), height_ratios=(3, 2))
+    ax_s = fig.add_subplot(gs[:, 0])
+    plot_spins(s, ax_s, mask=m, arrows=arrows)
+    inset = ax_s.inset_axes((0.76, 0.76, 0.24, 0.24))
+    plot_colour_wheel(inset, labels=False, resolution=81)
+    ax_e = fig.add_subplot(gs[0, 1])
+    ax_q = fig.add_subplot(gs[1, 1], sharex=ax_e)
+    ax_e.tick_params(labelbottom=False)
+    plot_histories(temperatures, energy_history, charge_history, n_sites=n_sites, axes=(ax_e, ax_q))
+    if title is not None:
+        fig.suptitle(title)
+    return fig
+
+
+# --------------------------------------------------------------------------
+# animation
+# --------------------------------------------------------------------------
+def animate_states(snapshots, titles=None, interval=200, *, max_frames=40, dpi=72,
+                   size=3.0, mask=None, default_mode="once"):
+    """Animate spin configurations as self-contained HTML with a frame slider.
+
+    Each frame is drawn as in :func:`plot_spins` (colour code of Kwon et
+    al., Adv. Sci. 8, 2004795 (2021)). The result is
+    ``matplotlib.animation.FuncAnimation(...).to_jshtml()``: PNG frames
+    embedded as base64 plus matplotlib's JavaScript player (play/step
+    buttons and an ``<input type="range">`` frame slider), so it plays
+    offline in a static page. Display it with
+    ``IPython.display.HTML(animate_states(...))``. The figure is built
+    outside pyplot, so no static duplicate appears in a notebook.
+
+    Size: the HTML grows linearly with the number of frames and with
+    ``(size * dpi)**2``. At most ``max_frames`` frames are kept (evenly
+    spaced, first and last always included); with the defaults (216 x 216
+    px frames) a 48 x 48 lattice costs about 15-30 kB per frame, i.e.
+    about 1 MB for 40 frames.
+
+    Parameters
+    ----------
+    snapshots : array_like, shape (n_frames, 3, H, W)
+        Spin configurations in time order (e.g. ``AnnealResult.snapshots``).
+    titles : sequence of str, optional
+        One title per snapshot (length n_frames), e.g. the temperature;
+        thinned together with the frames.
+    interval : float, default 200
+        Delay between frames in milliseconds (> 0).
+    max_frames : int, default 40
+        Upper bound on the number of frames embedded (>= 1).
+    dpi : float, default 72
+        Resolution of the frame images (pixels per inch).
+    size : float, default 3.0
+        Frame width and height in inches (a title adds a little height).
+    mask : array_like of bool, shape (H, W), optional
+        Occupied sites; vacancies are grey.
+    default_mode : {"once", "loop", "reflect"}, default "once"
+        Initial play mode of the player.
+
+    Returns
+    -------
+    html : str
+        HTML fragment (``<div>`` + ``<script>``) with the embedded frames.
+
+    Raises
+    ------
+    ValueError
+        If ``snapshots`` is not (n_frames, 3, H, W) with n_frames >= 1,
+        ``titles`` has the wrong length, or ``interval``, ``max_frames``,
+        ``dpi``, ``size`` or ``default_mode`` are out of range.
+    """
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    s = _as_spins(snapshots, "snapshots", batch=True)
+    n = s.shape[0]
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != n:
+            raise ValueError(f"titles must have one entry per snapshot (n_frames = {n}); got {len(titles)}")
+    if not isinstance(max_frames, (int, np.integer)) or max_frames < 1:
+        raise ValueError(f"max_frames must be a positive int; got {max_frames!r}")
+    for name, val in (("interval", interval), ("dpi", dpi), ("size", size)):
+        if not np.isfinite(val) or val <= 0:
+            raise ValueError(f"{name} must be a positive number; got {val!r}")
+    if default_mode not in ("once", "loop", "reflect"):
+        raise ValueError(f"default_mode must be 'once', 'loop' or 'reflect'; got {default_mode!r}")
+    m = _as_mask(mask, s.shape[-2:])
+    idx = np.unique(np.round(np.linspace(0, n - 1, min(n, int(max_frames)))).astype(int))
+    rgb = spin_rgb(s[idx], mask=m)
+    frame_titles = None if titles is None else [str(titles[i]) for i in idx]
+
+    h, w = s.shape[-2:]
+    fig = Figure(figsize=(size, size + (0.3 if frame_titles else 0.0)), dpi=dpi)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.02, 0.02, 0.96, 0.96 * size / (size + (0.3 if frame_titles else 0.0))))
+    im = ax.imshow(rgb[0], origin="lower", interpolation="nearest", extent=_extent(h, w))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    txt = fig.suptitle(frame_titles[0] if frame_titles else "", fontsize="small", y=0.995, va="top")
+
+    def update(i):
+        im.set_data(rgb[i])
+        if frame_titles:
+            txt.set_text(frame_titles[i])
+        return (im, txt)
+
+    anim = FuncAnimation(fig, update, frames=len(idx), interval=float(interval), blit=False)
+    html = anim.to_jshtml(default_mode=default_mode)
+    fig.clear()
+    return html
