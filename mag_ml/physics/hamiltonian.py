@@ -157,9 +157,15 @@ class Hamiltonian:
 
     # -- numpy / numba (one state) and torch (batch) ------------------------
     def _numba(self, spins, mask):
-        spins = check_spins(spins, mask=mask)
+        return self._numba_unchecked(check_spins(spins, mask=mask))
+
+    def _numba_unchecked(self, spins):
         Dx, Dy = self.dmi_vectors()
         return _field_and_energy(spins, self.periodic, self.J, Dx, Dy, self.B, self.K)
+
+    def _numba_energy_unchecked(self, spins):
+        """Energy of any float64 (3, H, W) array, unit or not (finite differences in tests)."""
+        return float(self._numba_unchecked(spins)[1].sum())
 
     def energy_per_site(self, spins, mask=None):
         """Energy of each site, bonds shared half-half, so the sum is the energy.

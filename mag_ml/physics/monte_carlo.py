@@ -29,10 +29,34 @@ from tqdm.auto import tqdm
 
 from .hamiltonian import Hamiltonian, pair_field
 from .lattice import check_shape, check_spins, pack, unpack
-from .rng import check_seed, random_spins, site_draw, stream_key, sweep_key, uniform32_pair, uniform53
+from .rng import check_seed, random_direction, random_spins, site_draw, stream_key, sweep_key, uniform53
 from .topology import topological_charge
 
-_TWO_PI = 2.0 * math.pi
+_LN2 = math.log(2.0)
+_EXP_MAX = 40.0  # exp(-40) < 2**-53, the resolution of the acceptance draw
+
+
+@numba.njit(inline="always", fastmath=True)
+def exp_neg(x):
+    """``exp(-x)`` for ``0 <= x <= 40``, branch-free so the sweep loop vectorises.
+
+    ``x = n ln2 + ln2/2 + r`` with ``|r| <= ln2/2``: a degree-12 Taylor series
+    of ``exp(-r)`` (relative error < 1e-14) times ``2**-n`` built from the bits
+    of ``n < 64``.
+    """
+    n = math.floor(x * (1.0 / _LN2))
+    r = n * _LN2 + 0.5 * _LN2 - x
+    p = 1.0 + r * (1.0 + r * (1 / 2 + r * (1 / 6 + r * (1 / 24 + r * (1 / 120 + r * (1 / 720 + r * (
+        1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r / 479001600)))))))))))
+    p *= math.sqrt(0.5)
+    m = np.int64(n)
+    p *= 0.5 if m & 1 else 1.0
+    p *= 0.25 if m & 2 else 1.0
+    p *= 0.0625 if m & 4 else 1.0
+    p *= 2.0**-8 if m & 8 else 1.0
+    p *= 2.0**-16 if m & 16 else 1.0
+    p *= 2.0**-32 if m & 32 else 1.0
+    return p
 
 
 @numba.njit(cache=True)
@@ -52,11 +76,17 @@ def _fill_ghosts(P, periodic):
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweeps, dE_out, acc_out):
-    """``n_sweeps`` Metropolis sweeps in place; per-sweep energy change and accepted count."""
+def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweeps, dE_out, dM_out,
+            acc_out):
+    """``n_sweeps`` Metropolis sweeps in place.
+
+    Records per sweep the energy change, the change of total moment (3,) and
+    the accepted count, all summed from accepted moves only.
+    """
     h, wp = P.shape[2] - 2, P.shape[3] - 2
     for s in range(n_sweeps):
         dE_sweep = 0.0
+        dMx, dMy, dMz = 0.0, 0.0, 0.0
         acc_sweep = 0
         for c in range(2):
             _fill_ghosts(P, periodic)
@@ -65,7 +95,10 @@ def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweep
             for y in prange(1, h + 1):
                 p = (y - 1 + c) % 2
                 dE_row = 0.0
+                mx, my, mz = 0.0, 0.0, 0.0
                 acc_row = 0
+                first = (y - 1) * wp - 1  # site index of k = 0 within this colour
+                # branch-free body (selects, no libm calls): LLVM vectorises it
                 for k in range(1, wp + 1):
                     kr, kl = k + p, k + p - 1
                     hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
@@ -75,26 +108,28 @@ def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweep
                                             J, Dx, Dy)
                     hz += B
                     sx, sy, sz = S[0, y, k], S[1, y, k], S[2, y, k]
-                    site = (y - 1) * wp + (k - 1)
-                    a, b = uniform32_pair(site_draw(kc, site, 0))
-                    u = uniform53(site_draw(kc, site, 1))
-                    uz = 2.0 * a - 1.0
-                    ur = math.sqrt(max(1.0 - uz * uz, 0.0))
-                    phi = _TWO_PI * b
-                    nx = sx + delta * ur * math.cos(phi)
-                    ny = sy + delta * ur * math.sin(phi)
-                    nz = sz + delta * uz
+                    ux, uy, uz = random_direction(site_draw(kc, first + k, 0))
+                    u = uniform53(site_draw(kc, first + k, 1))
+                    nx, ny, nz = sx + delta * ux, sy + delta * uy, sz + delta * uz
                     inv = 1.0 / math.sqrt(nx * nx + ny * ny + nz * nz)
                     nx, ny, nz = nx * inv, ny * inv, nz * inv
                     dE = -((nx - sx) * hx + (ny - sy) * hy + (nz - sz) * hz) - K * (nz * nz - sz * sz)
-                    accept = (u < math.exp(-beta * max(dE, 0.0))) and occ[c, y, k] > 0.0
-                    if accept:
-                        S[0, y, k], S[1, y, k], S[2, y, k] = nx, ny, nz
-                        dE_row += dE
-                        acc_row += 1
+                    accept = (u < exp_neg(min(beta * max(dE, 0.0), _EXP_MAX))) & (occ[c, y, k] > 0.0)
+                    S[0, y, k] = nx if accept else sx
+                    S[1, y, k] = ny if accept else sy
+                    S[2, y, k] = nz if accept else sz
+                    dE_row += dE if accept else 0.0
+                    mx += nx - sx if accept else 0.0
+                    my += ny - sy if accept else 0.0
+                    mz += nz - sz if accept else 0.0
+                    acc_row += 1 if accept else 0
                 dE_sweep += dE_row
+                dMx += mx
+                dMy += my
+                dMz += mz
                 acc_sweep += acc_row
         dE_out[s] = dE_sweep
+        dM_out[s, 0], dM_out[s, 1], dM_out[s, 2] = dMx, dMy, dMz
         acc_out[s] = acc_sweep
 
 
@@ -164,9 +199,10 @@ class _Lattice:
 
     def sweeps(self, T, n_sweeps, delta, key, sweep0):
         dE = np.zeros(n_sweeps)
+        dM = np.zeros((n_sweeps, 3))
         acc = np.zeros(n_sweeps, dtype=np.int64)
-        _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, acc)
-        return dE, acc
+        _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, dM, acc)
+        return dE, dM, acc
 
     def relax(self, tol, max_sweeps):
         return _align(self.P, self.occ, *self.args, tol, max_sweeps)
@@ -197,12 +233,15 @@ class MetropolisResult:
         Final state.
     energy : ndarray (n_sweeps,) float64
         Total energy after each sweep, tracked from accepted moves (units of J).
+    magnetisation : ndarray (n_sweeps, 3) float64
+        Mean spin (per occupied site) after each sweep.
     acceptance : ndarray (n_sweeps,) float64
         Fraction of accepted proposals in each sweep.
     """
 
     spins: np.ndarray
     energy: np.ndarray
+    magnetisation: np.ndarray
     acceptance: np.ndarray
 
 
@@ -253,9 +292,11 @@ def metropolis(hamiltonian, spins, T, n_sweeps, *, seed=0, sample=0, sweep_offse
         raise ValueError(f"delta must be a positive finite cone width, got {delta!r}")
     key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
     lat = _Lattice(hamiltonian, _initial(spins, seed, sample), mask)
-    e0 = hamiltonian.energy(lat.spins, lat.mask)
-    dE, acc = lat.sweeps(T, int(n_sweeps), float(delta), key, int(sweep_offset))
-    return MetropolisResult(lat.spins, e0 + np.cumsum(dE), acc / lat.n_sites)
+    start = lat.spins
+    e0 = hamiltonian.energy(start, lat.mask)
+    dE, dM, acc = lat.sweeps(T, int(n_sweeps), float(delta), key, check_seed(sweep_offset, "sweep_offset"))
+    m = (start.sum(axis=(1, 2)) + np.cumsum(dM, axis=0)) / lat.n_sites
+    return MetropolisResult(lat.spins, e0 + np.cumsum(dE), m, acc / lat.n_sites)
 
 
 @dataclass(frozen=True)
@@ -388,7 +429,7 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
         accepted = 0
         for block in range(0, schedule.sweeps_per_step, 10):
             m = min(10, schedule.sweeps_per_step - block)
-            _, acc = lat.sweeps(T, m, delta, key, sweep)
+            _, _, acc = lat.sweeps(T, m, delta, key, sweep)
             sweep += m
             rate = acc.sum() / (m * lat.n_sites)
             accepted += acc.sum()
