@@ -2,10 +2,12 @@ import numpy as np
 import pytest
 
 
-def neel_skyrmion(shape, radius, core=-1.0, centre=None, helicity=0.0):
-    """Hand-built skyrmion: S_z = -core... profile theta(r) = 2 atan(radius / r) about ``centre``.
+def neel_skyrmion(shape, radius, core=-1.0, centre=None, helicity=np.pi):
+    """Hand-built skyrmion, polar angle theta(r) = 2 atan(radius / r) about ``centre``.
 
-    ``core = -1`` puts the core along -z in a +z background.  Returns (3, H, W) float64.
+    ``core = -1``: core along -z in a +z background; ``core = +1`` is its time
+    reverse -S.  Helicity pi (in-plane spins pointing to the core) is the chirality
+    that interfacial DMI with D > 0 favours.  Returns (3, H, W) float64.
     """
     h, w = shape
     cy, cx = centre if centre is not None else ((h - 1) / 2, (w - 1) / 2)
@@ -15,7 +17,7 @@ def neel_skyrmion(shape, radius, core=-1.0, centre=None, helicity=0.0):
     theta = 2 * np.arctan2(radius, r)  # pi at the core, 0 far away
     phi = np.arctan2(dy, dx) + helicity
     s = np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
-    return s if core < 0 else s * np.array([1, 1, -1])[:, None, None]
+    return s if core < 0 else -s
 
 
 @pytest.fixture

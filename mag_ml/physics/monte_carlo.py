@@ -28,12 +28,14 @@ from numba import prange
 from tqdm.auto import tqdm
 
 from .hamiltonian import Hamiltonian, pair_field
-from .lattice import check_shape, check_spins, pack, unpack
+from .lattice import check_mask, check_shape, check_spins, pack, unpack
 from .rng import check_seed, random_direction, random_spins, site_draw, stream_key, sweep_key, uniform53
 from .topology import topological_charge
 
 _LN2 = math.log(2.0)
 _EXP_MAX = 40.0  # exp(-40) < 2**-53, the resolution of the acceptance draw
+_TINY = 1e-300
+_OMEGA = 1.9  # over-relaxation factor of the T = 0 relaxation
 
 
 @numba.njit(inline="always", fastmath=True)
@@ -133,13 +135,15 @@ def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweep
         acc_out[s] = acc_sweep
 
 
-@numba.njit(parallel=True, cache=True)
-def _align(P, occ, periodic, J, Dx, Dy, B, K, tol, max_sweeps):
-    """Zero-temperature relaxation: turn each spin along its effective field.
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _align(P, occ, periodic, J, Dx, Dy, B, K, omega, tol, max_sweeps):
+    """Zero-temperature relaxation: turn each spin toward its effective field.
 
-    Sublattice by sublattice (exact for each colour, whose field depends only
-    on the other colour and on itself through the anisotropy).  Stops when the
-    largest change of any spin in a sweep falls below ``tol``.
+    ``S <- normalise(S + omega (h/|h| - S))`` sublattice by sublattice
+    (``omega = 1`` is plain field alignment; ``1 < omega < 2`` over-relaxes,
+    as in successive over-relaxation, with the same fixed points: every spin
+    along its field).  Stops when no spin component changes by more than
+    ``tol`` in a sweep.
     """
     h, wp = P.shape[2] - 2, P.shape[3] - 2
     for s in range(max_sweeps):
@@ -151,22 +155,23 @@ def _align(P, occ, periodic, J, Dx, Dy, B, K, tol, max_sweeps):
                 p = (y - 1 + c) % 2
                 row_change = 0.0
                 for k in range(1, wp + 1):
-                    if occ[c, y, k] == 0.0:
-                        continue
                     kr, kl = k + p, k + p - 1
                     hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
                                             N[0, y, kl], N[1, y, kl], N[2, y, kl],
                                             N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k],
                                             N[0, y - 1, k], N[1, y - 1, k], N[2, y - 1, k],
                                             J, Dx, Dy)
-                    hz += B + 2.0 * K * S[2, y, k]
-                    norm = math.sqrt(hx * hx + hy * hy + hz * hz)
-                    if norm == 0.0:
-                        continue
-                    hx, hy, hz = hx / norm, hy / norm, hz / norm
-                    d = max(abs(hx - S[0, y, k]), abs(hy - S[1, y, k]), abs(hz - S[2, y, k]))
-                    row_change = max(row_change, d)
-                    S[0, y, k], S[1, y, k], S[2, y, k] = hx, hy, hz
+                    sx, sy, sz = S[0, y, k], S[1, y, k], S[2, y, k]
+                    hz += B + 2.0 * K * sz
+                    inv = 1.0 / math.sqrt(hx * hx + hy * hy + hz * hz + _TINY)
+                    tx = sx + omega * (hx * inv - sx)
+                    ty = sy + omega * (hy * inv - sy)
+                    tz = sz + omega * (hz * inv - sz)
+                    # vacancies stay 0; _TINY keeps 0/0 out of the branch-free loop
+                    inv = occ[c, y, k] / math.sqrt(tx * tx + ty * ty + tz * tz + _TINY)
+                    tx, ty, tz = tx * inv, ty * inv, tz * inv
+                    row_change = max(row_change, max(abs(tx - sx), max(abs(ty - sy), abs(tz - sz))))
+                    S[0, y, k], S[1, y, k], S[2, y, k] = tx, ty, tz
                 change = max(change, row_change)
         if change < tol:
             return s + 1
@@ -180,7 +185,7 @@ class _Lattice:
         if not isinstance(hamiltonian, Hamiltonian):
             raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
         self.hamiltonian = hamiltonian
-        self.mask = None if mask is None else np.asarray(mask, dtype=bool)
+        self.mask = check_mask(mask, np.shape(spins)[-2:])
         if self.mask is not None:
             spins = spins * self.mask
         spins = check_spins(spins, mask=self.mask)
@@ -204,8 +209,8 @@ class _Lattice:
         _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, dM, acc)
         return dE, dM, acc
 
-    def relax(self, tol, max_sweeps):
-        return _align(self.P, self.occ, *self.args, tol, max_sweeps)
+    def relax(self, omega, tol, max_sweeps):
+        return _align(self.P, self.occ, *self.args, omega, tol, max_sweeps)
 
 
 def _initial(spins_or_shape, seed, sample):
@@ -376,7 +381,7 @@ class AnnealResult:
 
 
 def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snapshots=0,
-           target_acceptance=0.5, relax_tol=1e-10, progress=False):
+           target_acceptance=0.5, relax_tol=1e-8, progress=False):
     """Simulated annealing followed by zero-temperature relaxation.
 
     Generates the metastable skyrmion states of the E-VAE dataset (Kwon et
@@ -441,7 +446,7 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
         acceptance[i] = accepted / (schedule.sweeps_per_step * lat.n_sites)
         if i in snap_at:
             snapshots.append(state)
-    n_relax = lat.relax(relax_tol, 100_000)
+    n_relax = lat.relax(_OMEGA, relax_tol, 100_000)
     final = lat.spins
     if n_snapshots == 1 or n_snapshots > 1:
         snapshots.append(final)
@@ -457,13 +462,16 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
     )
 
 
-def relax(hamiltonian, spins, *, mask=None, tol=1e-10, max_sweeps=100_000):
+def relax(hamiltonian, spins, *, mask=None, omega=_OMEGA, tol=1e-8, max_sweeps=100_000):
     """Zero-temperature relaxation to the nearest metastable state.
 
-    Each spin is turned along its effective field, sublattice by sublattice
-    (the 'greedy' algorithm of Kwon et al. 2021, used to build target states),
-    until no spin moves by more than ``tol`` in a sweep.  For K >= 0 every
-    step lowers the energy.
+    Each spin is turned toward its effective field, sublattice by sublattice
+    (the 'greedy' field-alignment algorithm of Kwon et al. 2021, used to build
+    target states), until no spin component moves by more than ``tol`` in a
+    sweep.  ``omega = 1`` is plain alignment, which lowers the energy at every
+    step for K >= 0 but crawls along soft modes (skyrmion translations, spiral
+    phase); over-relaxation with ``omega = 1.9`` reaches the same fixed point
+    (every spin along its field, cos(theta) = 1) in 10-20 times fewer sweeps.
 
     Parameters
     ----------
@@ -471,6 +479,8 @@ def relax(hamiltonian, spins, *, mask=None, tol=1e-10, max_sweeps=100_000):
     spins : ndarray (3, H, W) float64
         Initial state (not modified).
     mask : ndarray of bool (H, W), optional
+    omega : float in (0, 2)
+        Relaxation factor.
     tol : float
         Largest allowed change of a spin component in the last sweep.
     max_sweeps : int
@@ -488,8 +498,10 @@ def relax(hamiltonian, spins, *, mask=None, tol=1e-10, max_sweeps=100_000):
     """
     if not (tol > 0 and math.isfinite(tol)):
         raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+    if not 0 < omega < 2:
+        raise ValueError(f"omega must lie in (0, 2), got {omega!r}")
     if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
         raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
     lat = _Lattice(hamiltonian, _initial(spins, 0, 0), mask)
-    n = lat.relax(float(tol), int(max_sweeps))
+    n = lat.relax(float(omega), float(tol), int(max_sweeps))
     return lat.spins, int(n)

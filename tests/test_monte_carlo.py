@@ -1,0 +1,157 @@
+"""Monte Carlo against exact thermal averages, bookkeeping and reproducibility."""
+
+import numba
+import numpy as np
+import pytest
+
+from mag_ml import AnnealSchedule, Hamiltonian, anneal, metropolis, random_spins, relax, topological_charge
+
+
+def batch_mean(x, n_batches=20):
+    """Mean and its standard error from batch means (handles autocorrelation)."""
+    b = np.asarray(x)[: len(x) // n_batches * n_batches].reshape(n_batches, -1).mean(axis=1)
+    return b.mean(), b.std(ddof=1) / np.sqrt(n_batches)
+
+
+def test_free_spins_follow_the_langevin_function():
+    """J = D = 0: independent spins, <S_z> = coth(B/T) - T/B."""
+    H = Hamiltonian(J=0.0, D=0.0, B=1.0)
+    T = 0.5
+    res = metropolis(H, (8, 8), T, 6000, seed=3, delta=1.5)
+    m, err = batch_mean(res.magnetisation[500:, 2])
+    exact = 1 / np.tanh(1.0 / T) - T / 1.0
+    assert abs(m - exact) < 4 * err + 1e-3, (m, err, exact)
+    assert err < 0.01
+
+
+def fibonacci_sphere(m):
+    i = np.arange(m) + 0.5
+    z = 1 - 2 * i / m
+    phi = np.pi * (1 + 5**0.5) * i
+    r = np.sqrt(1 - z * z)
+    return np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
+
+
+def log_partition_2x2_open(J, Dvec_x, Dvec_y, B, K, beta, m=600):
+    """ln Z of the open 2x2 lattice (a ring of 4 bonds) by transfer matrices on a
+    Fibonacci-sphere quadrature; written from the Hamiltonian's definition, independent
+    of the package's kernels."""
+    p = fibonacci_sphere(m)
+
+    def bond(dvec):
+        return -J * (p @ p.T) - np.cross(p[:, None, :], p[None, :, :]) @ dvec
+
+    ex, ey = bond(Dvec_x), bond(Dvec_y)
+    shift = min(ex.min(), ey.min())
+    a, b = np.exp(-beta * (ex - shift)), np.exp(-beta * (ey - shift))
+    w = np.diag(np.exp(beta * (B * p[:, 2] + K * p[:, 2] ** 2)) * (4 * np.pi / m))
+    # sites 0=(0,0) -x-> 1=(0,1) -y-> 3=(1,1) <-x- 2=(1,0) <-y- 0
+    z = np.trace(w @ a @ w @ b @ w @ a.T @ w @ b.T)
+    return np.log(z) - 4 * beta * shift
+
+
+@pytest.mark.parametrize("dmi", ["interfacial", "bulk"])
+def test_small_lattice_matches_exact_averages(dmi):
+    J, D, B, K, T = 1.0, 0.5, 0.3, 0.2, 0.7
+    H = Hamiltonian(J=J, D=D, B=B, K=K, dmi=dmi, boundary="open")
+    dx, dy = H.dmi_vectors()
+    beta, h = 1 / T, 1e-4
+    lnz = lambda beta, B: log_partition_2x2_open(J, dx, dy, B, K, beta)  # noqa: E731
+    e_exact = -(lnz(beta + h, B) - lnz(beta - h, B)) / (2 * h)
+    mz_exact = (lnz(beta, B + h) - lnz(beta, B - h)) / (2 * h) / beta / 4
+    numba.set_num_threads(1)  # tiny lattice: threads only add overhead
+    try:
+        res = metropolis(H, (2, 2), T, 200_000, seed=11, delta=1.0)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    e, e_err = batch_mean(res.energy[2000:])
+    m, m_err = batch_mean(res.magnetisation[2000:, 2])
+    assert abs(e - e_exact) < 4 * e_err + 2e-4, (e, e_err, e_exact)
+    assert abs(m - mz_exact) < 4 * m_err + 2e-4, (m, m_err, mz_exact)
+    assert e_err < 0.02 and m_err < 0.01  # enough power to see a 5 % error in T
+
+
+@pytest.mark.parametrize("boundary", ["periodic", "open"])
+def test_bookkeeping_matches_recomputation_and_norm_is_kept(boundary, rng):
+    H = Hamiltonian(J=1.0, D=0.3, B=0.05, K=0.1, boundary=boundary)
+    mask = rng.random((12, 16)) > 0.1
+    start = random_spins((12, 16), seed=1) * mask
+    res = metropolis(H, start, 0.4, 300, seed=2, mask=mask)
+    assert res.energy[-1] == pytest.approx(H.energy(res.spins, mask=mask), rel=1e-10)
+    np.testing.assert_allclose(res.magnetisation[-1], res.spins.sum(axis=(1, 2)) / mask.sum(), atol=1e-12)
+    norms = np.linalg.norm(res.spins, axis=0)
+    np.testing.assert_allclose(norms[mask], 1.0, atol=1e-12)
+    assert np.all(res.spins[:, ~mask] == 0)
+    assert 0.05 < res.acceptance.mean() < 0.95
+
+
+def test_same_seed_same_chain_for_any_thread_count():
+    H = Hamiltonian()
+    runs = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        runs.append(metropolis(H, (16, 16), 0.3, 50, seed=5, sample=2).spins)
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    assert np.array_equal(runs[0], runs[1])
+    other = metropolis(H, (16, 16), 0.3, 50, seed=5, sample=3).spins
+    assert not np.array_equal(runs[0], other)
+    # continuing a chain with sweep_offset equals one long run
+    half = metropolis(H, (16, 16), 0.3, 25, seed=5, sample=2)
+    rest = metropolis(H, half.spins, 0.3, 25, seed=5, sample=2, sweep_offset=25)
+    assert np.array_equal(rest.spins, runs[0])
+
+
+def test_anneal_gives_metastable_skyrmions():
+    """The paper's model anneals into skyrmions (Q <= -1, integer) that are metastable:
+    after relaxation every spin lies along its effective field."""
+    H = Hamiltonian(J=1.0, D=0.3, B=0.05)
+    sched = AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=20, sweeps_per_step=50)
+    res = anneal(H, (32, 32), sched, seed=0, sample=0, n_snapshots=4)
+    q = topological_charge(res.spins)
+    assert q == pytest.approx(round(q), abs=1e-9) and q <= -1
+    assert res.charge_history[-1] == pytest.approx(q, abs=1e-6)
+    assert H.cos_theta(res.spins).min() > 1 - 1e-6
+    assert res.energy == pytest.approx(H.energy(res.spins))
+    assert res.energy < res.energy_history[0]
+    assert res.snapshots.shape == (4, 3, 32, 32)
+    assert np.array_equal(res.snapshots[-1], res.spins)
+    again = anneal(H, (32, 32), sched, seed=0, sample=0)
+    assert np.array_equal(again.spins, res.spins)
+
+
+def test_relax_lowers_energy_and_aligns():
+    H = Hamiltonian()
+    start = metropolis(H, (16, 16), 0.2, 100, seed=1).spins
+    out, n = relax(H, start)
+    assert H.energy(out) < H.energy(start)
+    assert H.cos_theta(out).min() > 1 - 1e-8
+    assert n < 100_000
+    # plain field alignment (the paper's greedy step) reaches the same state
+    slow, _ = relax(H, start, omega=1.0, tol=1e-10)
+    assert H.energy(slow) == pytest.approx(H.energy(out), rel=1e-8)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda H: metropolis(H, (8, 8), -1.0, 10), "T must be a finite temperature > 0"),
+    (lambda H: metropolis(H, (8, 8), float("nan"), 10), "T must be a finite temperature"),
+    (lambda H: metropolis(H, (8, 8), 0.0, 10), "T must be a finite temperature > 0"),
+    (lambda H: metropolis(H, (8, 8), 1.0, 0), "n_sweeps must be a positive integer"),
+    (lambda H: metropolis(H, (8, 8), 1.0, 10, delta=-1), "delta must be a positive"),
+    (lambda H: metropolis(H, (8, 8), 1.0, 10, seed=-3), "seed must be an integer"),
+    (lambda H: metropolis(H, (8, 7), 1.0, 10), "even"),
+    (lambda H: metropolis(H, (8, 8), 1.0, 10, mask=np.ones((4, 4), bool)), "mask must have the lattice shape"),
+    (lambda H: AnnealSchedule(T_start=0.1, T_end=1.0), "T_end must not exceed"),
+    (lambda H: AnnealSchedule(T_end=-0.1), "T_end must be a finite temperature"),
+    (lambda H: AnnealSchedule(n_steps=0), "n_steps must be a positive integer"),
+    (lambda H: relax(H, random_spins((4, 4)), omega=2.5), "omega must lie in"),
+])
+def test_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(Hamiltonian())
+
+
+def test_bad_types():
+    with pytest.raises(TypeError, match="schedule must be an AnnealSchedule"):
+        anneal(Hamiltonian(), (8, 8), {"T_start": 1.0}, seed=0)
+    with pytest.raises(TypeError, match="hamiltonian must be a mag_ml.Hamiltonian"):
+        metropolis("J=1", (8, 8), 1.0, 1)
