@@ -33,7 +33,6 @@ images use ``origin="lower"`` so that +y points up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -279,7 +278,7 @@ def plot_spins(spins, ax=None, *, arrows=False, title=None, mask=None,
             v[~keep] = np.nan
         ax.quiver(xs, ys, u, v, color=arrow_color, pivot="mid", angles="xy",
                   scale_units="xy", scale=1.0 / (0.8 * stride), width=0.004 * 32 / max(8, w / stride),
-                  headwidth=4, headlength=4, headaxislength=3.5)
+                  headwidth=4, headlength=4, headaxislength=3.5, minlength=0.0)
     ax.set_xlim(-0.5, w - 0.5)
     ax.set_ylim(-0.5, h - 0.5)
     ax.set_aspect("equal")
@@ -436,7 +435,9 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
     suptitle : str, optional
         Figure title.
     colour_wheel : bool, default False
-        Add a small colour-wheel legend in the figure's lower right corner.
+        Add a colour-wheel legend (:func:`plot_colour_wheel`): in the first
+        empty grid cell if there is one, else as a small inset in the upper
+        right corner of the last panel.
 
     Returns
     -------
@@ -451,7 +452,7 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
     """
     import matplotlib.pyplot as plt
 
-    s = _as_spins(states)
+    s = _as_spins(states, "states")
     if s.ndim == 3:
         s = s[None]
     n = s.shape[0]
@@ -472,8 +473,11 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
         else:
             ax.axis("off")
     if colour_wheel:
-        inset = fig.add_axes((0.86, 0.0, 0.14, 0.14))
-        plot_colour_wheel(inset, labels=False, resolution=101)
+        # in the first empty grid cell if there is one, else an inset in the
+        # upper right corner of the last panel
+        host = axes.flat[n] if n < axes.size else axes.flat[n - 1]
+        bounds = (0.2, 0.2, 0.6, 0.6) if n < axes.size else (0.76, 0.76, 0.24, 0.24)
+        plot_colour_wheel(host.inset_axes(bounds), labels=n < axes.size, resolution=101)
     if suptitle is not None:
         fig.suptitle(suptitle)
     return fig
@@ -519,6 +523,8 @@ def plot_histories(temperatures, energy_history, charge_history, *, n_sites=None
         If the three histories are not 1-D of the same non-zero length, or
         ``n_sites`` is not a positive int.
     """
+    from matplotlib.ticker import MaxNLocator
+
     t = _as_history(temperatures, "temperatures")
     e = _as_history(energy_history, "energy_history")
     q = _as_history(charge_history, "charge_history")
@@ -551,6 +557,9 @@ def plot_histories(temperatures, energy_history, charge_history, *, n_sites=None
     ax_q.set_ylabel(r"charge $Q$")
     ax_q.set_xlabel("temperature step")
     ax_q.axhline(0.0, color="0.7", lw=0.6, zorder=0)
+    # Q is (near) integer: show at least -1..1 so rounding noise stays flat
+    ax_q.set_ylim(min(-1.2, np.nanmin(q) - 0.5), max(1.2, np.nanmax(q) + 0.5))
+    ax_q.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     return fig
 
 
@@ -559,8 +568,8 @@ def plot_anneal_summary(spins, temperatures, energy_history, charge_history, *,
                         figsize=(8.4, 3.6)):
     """Final spin state beside its annealing histories.
 
-    Left: the state in the colour code of :func:`spin_rgb` with a
-    colour-wheel inset; right: :func:`plot_histories`. Used by
+    Left: the state in the colour code of :func:`spin_rgb` and a small
+    colour-wheel legend beside it; right: :func:`plot_histories`. Used by
     :func:`mag_ml.widgets.anneal_explorer` and for the static copy of its
     figure in chapters.
 
@@ -607,13 +616,13 @@ def plot_anneal_summary(spins, temperatures, energy_history, charge_history, *,
         fig = plt.figure(figsize=figsize, layout="constrained")
     else:
         fig.clear()
-    gs = fig.add_gridspec(2, 2, width_ratios=(1.0, 1.25), height_ratios=(3, 2))
+    gs = fig.add_gridspec(2, 3, width_ratios=(1.0, 0.2, 1.25), height_ratios=(3, 2))
     ax_s = fig.add_subplot(gs[:, 0])
     plot_spins(s, ax_s, mask=m, arrows=arrows)
-    inset = ax_s.inset_axes((0.76, 0.76, 0.24, 0.24))
-    plot_colour_wheel(inset, labels=False, resolution=81)
-    ax_e = fig.add_subplot(gs[0, 1])
-    ax_q = fig.add_subplot(gs[1, 1], sharex=ax_e)
+    # colour-wheel legend in its own narrow column, beside the lower edge of the image
+    plot_colour_wheel(fig.add_subplot(gs[1, 1]), labels=False, resolution=81)
+    ax_e = fig.add_subplot(gs[0, 2])
+    ax_q = fig.add_subplot(gs[1, 2], sharex=ax_e)
     ax_e.tick_params(labelbottom=False)
     plot_histories(temperatures, energy_history, charge_history, n_sites=n_sites, axes=(ax_e, ax_q))
     if title is not None:
@@ -633,7 +642,9 @@ def animate_states(snapshots, titles=None, interval=200, *, max_frames=40, dpi=7
     ``matplotlib.animation.FuncAnimation(...).to_jshtml()``: PNG frames
     embedded as base64 plus matplotlib's JavaScript player (play/step
     buttons and an ``<input type="range">`` frame slider), so it plays
-    offline in a static page. Display it with
+    offline in a static page. matplotlib's link to the Font Awesome CDN
+    for the button icons is removed and the icons are written as text
+    glyphs, so the fragment makes no network request. Display it with
     ``IPython.display.HTML(animate_states(...))``. The figure is built
     outside pyplot, so no static duplicate appears in a notebook.
 
@@ -704,7 +715,7 @@ def animate_states(snapshots, titles=None, interval=200, *, max_frames=40, dpi=7
     im = ax.imshow(rgb[0], origin="lower", interpolation="nearest", extent=_extent(h, w))
     ax.set_xticks([])
     ax.set_yticks([])
-    txt = fig.suptitle(frame_titles[0] if frame_titles else "", fontsize="small", y=0.995, va="top")
+    txt = fig.suptitle(frame_titles[0] if frame_titles else "", fontsize="medium", y=0.995, va="top")
 
     def update(i):
         im.set_data(rgb[i])
@@ -713,6 +724,30 @@ def animate_states(snapshots, titles=None, interval=200, *, max_frames=40, dpi=7
         return (im, txt)
 
     anim = FuncAnimation(fig, update, frames=len(idx), interval=float(interval), blit=False)
-    html = anim.to_jshtml(default_mode=default_mode)
+    html = _offline_player(anim.to_jshtml(default_mode=default_mode))
     fig.clear()
     return html
+
+
+#: Text glyphs replacing the Font Awesome icons of matplotlib's JS player.
+_PLAYER_GLYPHS = {
+    "fa-minus": "&minus;", "fa-plus": "+",
+    "fa-fast-backward": "|&#9664;&#9664;", "fa-step-backward": "|&#9664;",
+    "fa-play fa-flip-horizontal": "&#9664;", "fa-pause": "&#10074;&#10074;",
+    "fa-play": "&#9654;", "fa-step-forward": "&#9654;|", "fa-fast-forward": "&#9654;&#9654;|",
+}
+
+
+def _offline_player(html):
+    """Make matplotlib's ``to_jshtml`` output self-contained.
+
+    matplotlib links the Font Awesome stylesheet from a CDN for the player's
+    button icons; offline those buttons are blank and the page makes a
+    request that leaves the machine. Drop the link and write the icons as
+    text glyphs (the buttons keep their ``title`` tooltips).
+    """
+    import re
+
+    html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*', "", html)
+    return re.sub(r'<i class="fa ([^"]*)"></i>',
+                  lambda m: _PLAYER_GLYPHS.get(m.group(1), "&#8226;"), html)

@@ -1,0 +1,324 @@
+"""Interactive explorers for the chapters (ipywidgets 8), thin wrappers over plotting.
+
+Widgets render the figures of :mod:`mag_ml.plotting` to PNG themselves (on a
+``matplotlib.figure.Figure`` with the Agg canvas, outside pyplot) and put the
+PNG into an :class:`ipywidgets.Output` by setting its ``outputs``. So they work
+under any matplotlib backend, in JupyterLab, under papermill/nbclient (the
+widget state holding the PNG is saved with the notebook) and in plain Python
+(tests), and they never leave a pyplot figure behind.
+
+Offline pages. In the rendered book a widget shows and its sliders move, but
+without a kernel its output does not update (``TOOLCHAIN.md``). Every explorer
+therefore runs once with its default values when it is created, and every
+widget cell of a chapter also leaves a static figure of that default run::
+
+    explorer = anneal_explorer(shape=(32, 32))
+    display(explorer)      # interactive (cell tagged ``nbval-ignore-output``)
+    explorer.static()      # static PNG of the same figure, seen offline
+
+Importing this module imports ipywidgets but runs nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+
+import ipywidgets as widgets
+import numpy as np
+
+__all__ = ["AnnealExplorer", "anneal_explorer", "figure_png"]
+
+
+def figure_png(fig, *, dpi=80):
+    """Render a matplotlib figure to PNG bytes with the Agg canvas.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Any figure (pyplot-managed or not); its canvas is not replaced.
+    dpi : float, default 80
+        Resolution in pixels per inch.
+
+    Returns
+    -------
+    png : bytes
+        The PNG file's bytes.
+    """
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def _png_output(png, text):
+    """One nbformat ``display_data`` output holding a PNG."""
+    return {
+        "output_type": "display_data",
+        "data": {"image/png": base64.b64encode(png).decode("ascii"), "text/plain": text},
+        "metadata": {},
+    }
+
+
+def _text_output(text, name="stdout"):
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+class AnnealExplorer(widgets.VBox):
+    """Sliders for J, D, B, T_end, a "run anneal" button and the result figure.
+
+    Built by :func:`anneal_explorer`; see there. Attributes beyond those
+    of :class:`ipywidgets.VBox`:
+
+    Attributes
+    ----------
+    sliders : dict of str to ipywidgets.FloatSlider
+        ``{"J", "D", "B", "T_end"}``.
+    seed : ipywidgets.BoundedIntText
+        Seed of the annealing run.
+    button : ipywidgets.Button
+        "run anneal".
+    status : ipywidgets.HTML
+        One line: final energy per spin, charge and run time, or the error.
+    output : ipywidgets.Output
+        Holds the figure of the last run (a PNG display_data output).
+    result : mag_ml.AnnealResult or None
+        Result of the last successful run.
+    png : bytes or None
+        PNG of the last figure.
+    """
+
+    def __init__(self, shape, params, ranges, *, T_start, n_steps, sweeps_per_step, seed,
+                 relax_tol, dmi, boundary, dpi, figsize):
+        self.shape = shape
+        self._fixed = dict(T_start=T_start, n_steps=n_steps, sweeps_per_step=sweeps_per_step,
+                           relax_tol=relax_tol, dmi=dmi, boundary=boundary)
+        self._dpi = dpi
+        self._figsize = figsize
+        self.result = None
+        self.png = None
+        self.sliders = {}
+        for name in ("J", "D", "B", "T_end"):
+            lo, hi, step = ranges[name]
+            self.sliders[name] = widgets.FloatSlider(
+                value=params[name], min=lo, max=hi, step=step, description=name,
+                continuous_update=False, readout_format=".3f",
+                style={"description_width": "3em"}, layout=widgets.Layout(width="24em"))
+        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
+                                           style={"description_width": "3em"},
+                                           layout=widgets.Layout(width="12em"))
+        self.button = widgets.Button(description="run anneal", button_style="primary",
+                                     icon="play", tooltip="anneal a random state with these parameters")
+        self.status = widgets.HTML()
+        self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
+        self.button.on_click(lambda _button: self.run())
+        controls = widgets.HBox([
+            widgets.VBox([self.sliders["J"], self.sliders["D"]]),
+            widgets.VBox([self.sliders["B"], self.sliders["T_end"]]),
+            widgets.VBox([self.seed, self.button]),
+        ])
+        super().__init__([controls, self.status, self.output])
+
+    @property
+    def values(self):
+        """Current parameters: dict with J, D, B, T_end (float) and seed (int)."""
+        out = {k: float(s.value) for k, s in self.sliders.items()}
+        out["seed"] = int(self.seed.value)
+        return out
+
+    def run(self):
+        """Anneal with the current widget values and redraw the output.
+
+        Errors of the physics layer (e.g. ``T_end`` above ``T_start``) are
+        shown in ``status`` and ``output`` instead of being raised, so a
+        click never leaves a traceback in the page.
+
+        Returns
+        -------
+        result : mag_ml.AnnealResult or None
+            None if the run failed.
+        """
+        import mag_ml
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from .plotting import plot_anneal_summary
+
+        v = self.values
+        self.button.disabled = True
+        self.status.value = "<i>running&hellip;</i>"
+        t0 = time.perf_counter()
+        try:
+            ham = mag_ml.Hamiltonian(J=v["J"], D=v["D"], B=v["B"], dmi=self._fixed["dmi"],
+                                     boundary=self._fixed["boundary"])
+            sched = mag_ml.AnnealSchedule(T_start=self._fixed["T_start"], T_end=v["T_end"],
+                                          n_steps=self._fixed["n_steps"],
+                                          sweeps_per_step=self._fixed["sweeps_per_step"])
+            res = mag_ml.anneal(ham, self.shape, sched, seed=v["seed"], progress=False,
+                                relax_tol=self._fixed["relax_tol"])
+            n_sites = int(np.prod(self.shape))
+            e_per_spin = res.energy / n_sites
+            q = round(float(mag_ml.topological_charge(res.spins, boundary=self._fixed["boundary"])), 6) + 0.0
+            dt = time.perf_counter() - t0
+            title = (f"J={v['J']:.2f}, D={v['D']:.2f}, B={v['B']:.3f}, "
+                     f"T_end={v['T_end']:.3f}, seed={v['seed']}:  "
+                     f"E/N = {e_per_spin:.4f} J,  Q = {q:.2f}")
+            fig = Figure(figsize=self._figsize, layout="constrained")
+            FigureCanvasAgg(fig)
+            plot_anneal_summary(res.spins, res.temperatures, res.energy_history, res.charge_history,
+                                n_sites=n_sites, title=title, fig=fig)
+            png = figure_png(fig, dpi=self._dpi)
+            fig.clear()
+        except (ValueError, TypeError) as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            self.status.value = f"<span style='color:#b00'>{_escape(msg)}</span>"
+            self.output.outputs = (_text_output(msg + "\n", "stderr"),)
+            return None
+        finally:
+            self.button.disabled = False
+        self.result, self.png = res, png
+        self.output.outputs = (_png_output(png, title),)
+        self.status.value = (f"E/N = <b>{e_per_spin:.4f}</b> J, Q = <b>{q:.2f}</b> "
+                             f"({self.shape[0]}&times;{self.shape[1]}, "
+                             f"{sched.n_sweeps} sweeps, {dt:.2f} s)")
+        return res
+
+    def static(self):
+        """Static copy of the last figure, for pages viewed without a kernel.
+
+        Returns
+        -------
+        image : IPython.display.Image or None
+            PNG of the last successful run (None before any).
+        """
+        from IPython.display import Image
+
+        return None if self.png is None else Image(data=self.png, format="png")
+
+
+
+def _escape(text):
+    import html
+
+    return html.escape(text)
+
+
+_DEFAULTS = {"J": 1.0, "D": 0.6, "B": 0.15, "T_end": 0.02}
+_RANGES = {"J": (0.1, 2.0, 0.05), "D": (0.0, 1.0, 0.01), "B": (-0.5, 0.5, 0.005), "T_end": (0.005, 0.5, 0.005)}
+
+
+def anneal_explorer(shape=(32, 32), *, T_start=1.0, n_steps=20, sweeps_per_step=50, seed=0,
+                    relax_tol=1e-6, dmi="interfacial", boundary="periodic", dpi=80,
+                    figsize=(8.4, 3.6), **defaults):
+    """Interactive simulated annealing: sliders, a "run anneal" button and a figure.
+
+    FloatSliders set J, D, B (units of J) and the final temperature T_end
+    (units of J / k_B); a seed box and the button "run anneal" start
+    :func:`mag_ml.anneal` from a random state keyed by the seed, cooling
+    geometrically from ``T_start`` to ``T_end`` and relaxing at T = 0. The
+    output shows :func:`mag_ml.plotting.plot_anneal_summary`: the final
+    state in the colour code of Kwon et al., Adv. Sci. 8, 2004795 (2021)
+    (hue = in-plane angle, white = +z, black = -z), energy per spin and
+    topological charge per temperature step, and the final E/N and Q in the
+    title.
+
+    The default sliders (J = 1, D = 0.6, B = 0.15, interfacial DMI,
+    periodic) give a spiral period 2 pi / atan(D / J) of about 11.6 sites,
+    so that a 32 x 32 lattice holds a few periods of labyrinth or skyrmion
+    textures. The E-VAE Hamiltonian itself (D = 0.3, B = 0.05, period about
+    21.6 sites) anneals to the uniform state on 32 x 32; use it with
+    ``shape=(64, 64)`` or larger: ``anneal_explorer((64, 64), D=0.3, B=0.05)``.
+
+    The explorer runs once with the default values when it is created, so a
+    headless execution (papermill) stores a figure in the widget state. A
+    chapter cell shows both the widget and a static copy of that figure,
+    because a rendered page without a kernel cannot update the widget::
+
+        explorer = anneal_explorer(shape=(32, 32))
+        display(explorer)
+        explorer.static()
+
+    Parameters
+    ----------
+    shape : (int, int), default (32, 32)
+        Lattice (H, W); both even and >= 2 (checkerboard updates).
+    T_start : float, default 1.0
+        Initial temperature in units of J / k_B (> 0), above the ordering
+        temperature (~0.7 J for D = 0.3, B = 0.05).
+    n_steps : int, default 20
+        Temperature steps of the geometric schedule.
+    sweeps_per_step : int, default 50
+        Metropolis sweeps per step. The defaults (1000 sweeps) take about
+        0.1 s on a 32 x 32 lattice after numba's first compilation.
+    seed : int, default 0
+        Initial value of the seed box.
+    relax_tol : float, default 1e-6
+        Convergence threshold of the final T = 0 relaxation (``relax_tol``
+        of :func:`mag_ml.anneal`), looser than the dataset default so that a
+        click stays short; relaxation stops anyway after 100,000 sweeps.
+    dmi : {"interfacial", "bulk"}, default "interfacial"
+        DMI kind (Neel skyrmions for interfacial), see
+        :class:`mag_ml.Hamiltonian`.
+    boundary : str, default "periodic"
+        Boundary kind, see :class:`mag_ml.Hamiltonian`.
+    dpi : float, default 80
+        Resolution of the figure PNG.
+    figsize : (float, float), default (8.4, 3.6)
+        Figure size in inches.
+    **defaults : float
+        Initial slider values, any of ``J``, ``D``, ``B``, ``T_end``
+        (defaults 1.0, 0.6, 0.15, 0.02). A value outside a slider's range
+        (J 0.1..2, D 0..1, B -0.5..0.5, T_end 0.005..0.5) widens the range.
+
+    Returns
+    -------
+    explorer : AnnealExplorer
+        An :class:`ipywidgets.VBox` subclass with ``run()``, ``static()``,
+        ``result`` (the last :class:`mag_ml.AnnealResult`), ``png``,
+        ``sliders``, ``seed``, ``button``, ``status`` and ``output``.
+
+    Raises
+    ------
+    ValueError
+        If ``shape`` is not two even ints >= 2, ``T_start``, ``n_steps`` or
+        ``sweeps_per_step`` are not positive, a key of ``defaults`` is not one
+        of J, D, B, T_end or its value is not finite, or the default run fails
+        (e.g. ``T_end > T_start``, unknown ``dmi`` or ``boundary``).
+    """
+    try:
+        hw = tuple(int(n) for n in shape)
+        ok = len(hw) == 2 and all(n == m for n, m in zip(hw, shape))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok or any(n < 2 or n % 2 for n in hw):
+        raise ValueError(f"shape must be two even ints >= 2 (H, W); got {shape!r}")
+    unknown = set(defaults) - set(_DEFAULTS)
+    if unknown:
+        raise ValueError(f"unknown slider default(s) {sorted(unknown)}; allowed: J, D, B, T_end")
+    params = dict(_DEFAULTS)
+    ranges = dict(_RANGES)
+    for name, value in defaults.items():
+        if not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number; got {value!r}")
+        params[name] = float(value)
+        lo, hi, step = ranges[name]
+        ranges[name] = (min(lo, float(value)), max(hi, float(value)), step)
+    if not (isinstance(T_start, (int, float, np.integer, np.floating)) and np.isfinite(T_start) and T_start > 0):
+        raise ValueError(f"T_start must be a positive temperature in units of J/k_B; got {T_start!r}")
+    for name, value in (("n_steps", n_steps), ("sweeps_per_step", sweeps_per_step)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+
+    if not (isinstance(relax_tol, (int, float, np.floating)) and relax_tol > 0):
+        raise ValueError(f"relax_tol must be a positive number; got {relax_tol!r}")
+    explorer = AnnealExplorer(hw, params, ranges, T_start=float(T_start), n_steps=int(n_steps),
+                              sweeps_per_step=int(sweeps_per_step), seed=int(seed),
+                              relax_tol=float(relax_tol), dmi=dmi, boundary=boundary,
+                              dpi=dpi, figsize=figsize)
+    if explorer.run() is None:
+        msg = explorer.output.outputs[0]["text"].strip()
+        explorer.close()
+        raise ValueError(f"anneal_explorer: the default run failed: {msg}")
+    return explorer
