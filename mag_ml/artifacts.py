@@ -40,6 +40,7 @@ __all__ = [
     "params_hash",
     "artifact_path",
     "atomic_path",
+    "move_into_place",
     "atomic_write",
     "load_or_compute",
     "save_npz",
@@ -285,12 +286,28 @@ def atomic_path(path):
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"nothing was written to the temporary file {tmp} for {path}")
-        with open(tmp, "rb+") as f:  # data on disk before the rename makes it visible
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        move_into_place(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def move_into_place(src, path):
+    """Atomically replace ``path`` by the finished file ``src`` (same folder).
+
+    The data of ``src`` is flushed to disk (``fsync``) before the rename, so a
+    crash leaves either the old or the new complete file at ``path``.
+
+    Parameters
+    ----------
+    src : str or os.PathLike
+        Complete file, on the same file system as ``path``.
+    path : str or os.PathLike
+        Destination; replaced if it exists.
+    """
+    with open(src, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(src, path)
 
 
 @contextlib.contextmanager
