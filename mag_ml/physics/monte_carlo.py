@@ -77,6 +77,19 @@ def _fill_ghosts(P, periodic):
             # open boundaries: the frame stays zero, so edge sites have fewer bonds
 
 
+@numba.njit(inline="always", fastmath=True)
+def _packed_field(N, y, k, p, J, Dx, Dy):
+    """Exchange + DMI field on packed site (y, k) of the colour whose row offset is p.
+
+    ``N`` holds the other colour; see :mod:`mag_ml.physics.lattice` for the
+    neighbour columns ``k + p`` (right) and ``k + p - 1`` (left).
+    """
+    kr, kl = k + p, k + p - 1
+    return pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr], N[0, y, kl], N[1, y, kl], N[2, y, kl],
+                      N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k], N[0, y - 1, k], N[1, y - 1, k],
+                      N[2, y - 1, k], J, Dx, Dy)
+
+
 @numba.njit(parallel=True, fastmath=True, cache=True)
 def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweeps, dE_out, dM_out,
             acc_out):
@@ -102,12 +115,7 @@ def _sweeps(P, occ, periodic, J, Dx, Dy, B, K, beta, delta, key, sweep0, n_sweep
                 first = (y - 1) * wp - 1  # site index of k = 0 within this colour
                 # branch-free body (selects, no libm calls): LLVM vectorises it
                 for k in range(1, wp + 1):
-                    kr, kl = k + p, k + p - 1
-                    hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
-                                            N[0, y, kl], N[1, y, kl], N[2, y, kl],
-                                            N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k],
-                                            N[0, y - 1, k], N[1, y - 1, k], N[2, y - 1, k],
-                                            J, Dx, Dy)
+                    hx, hy, hz = _packed_field(N, y, k, p, J, Dx, Dy)
                     hz += B
                     sx, sy, sz = S[0, y, k], S[1, y, k], S[2, y, k]
                     ux, uy, uz = random_direction(site_draw(kc, first + k, 0))
@@ -155,12 +163,7 @@ def _align(P, occ, periodic, J, Dx, Dy, B, K, omega, tol, max_sweeps):
                 p = (y - 1 + c) % 2
                 row_change = 0.0
                 for k in range(1, wp + 1):
-                    kr, kl = k + p, k + p - 1
-                    hx, hy, hz = pair_field(N[0, y, kr], N[1, y, kr], N[2, y, kr],
-                                            N[0, y, kl], N[1, y, kl], N[2, y, kl],
-                                            N[0, y + 1, k], N[1, y + 1, k], N[2, y + 1, k],
-                                            N[0, y - 1, k], N[1, y - 1, k], N[2, y - 1, k],
-                                            J, Dx, Dy)
+                    hx, hy, hz = _packed_field(N, y, k, p, J, Dx, Dy)
                     sx, sy, sz = S[0, y, k], S[1, y, k], S[2, y, k]
                     hz += B + 2.0 * K * sz
                     inv = 1.0 / math.sqrt(hx * hx + hy * hy + hz * hz + _TINY)
