@@ -32,6 +32,9 @@ CHROMIUM    := /usr/bin/chromium
 # .cache/ is kept). Inline matplotlib figures must be stored, so no MPLBACKEND=Agg.
 export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# numba's OpenMP threads sleep instead of spinning between parallel regions: on a shared
+# 2-core machine spinning threads stall each other (relaxations 100x slower under load).
+export OMP_WAIT_POLICY := PASSIVE
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 unexport MPLBACKEND
 

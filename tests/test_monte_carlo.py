@@ -87,17 +87,18 @@ def test_bookkeeping_matches_recomputation_and_norm_is_kept(boundary, rng):
 
 def test_same_seed_same_chain_for_any_thread_count():
     H = Hamiltonian()
+    shape = (128, 128)  # large enough to run on several threads
     runs = []
     for threads in (1, numba.config.NUMBA_NUM_THREADS):
         numba.set_num_threads(threads)
-        runs.append(metropolis(H, (16, 16), 0.3, 50, seed=5, sample=2).spins)
+        runs.append(metropolis(H, shape, 0.3, 20, seed=5, sample=2).spins)
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     assert np.array_equal(runs[0], runs[1])
-    other = metropolis(H, (16, 16), 0.3, 50, seed=5, sample=3).spins
+    other = metropolis(H, shape, 0.3, 20, seed=5, sample=3).spins
     assert not np.array_equal(runs[0], other)
     # continuing a chain with sweep_offset equals one long run
-    half = metropolis(H, (16, 16), 0.3, 25, seed=5, sample=2)
-    rest = metropolis(H, half.spins, 0.3, 25, seed=5, sample=2, sweep_offset=25)
+    half = metropolis(H, shape, 0.3, 10, seed=5, sample=2)
+    rest = metropolis(H, half.spins, 0.3, 10, seed=5, sample=2, sweep_offset=10)
     assert np.array_equal(rest.spins, runs[0])
 
 

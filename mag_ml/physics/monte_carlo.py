@@ -19,6 +19,7 @@ acceptance near one half, while :func:`metropolis` keeps it fixed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass
 
@@ -181,6 +182,20 @@ def _align(P, occ, periodic, J, Dx, Dy, B, K, omega, tol, max_sweeps):
     return max_sweeps
 
 
+_MIN_SITES_PER_THREAD = 4096  # below this a parallel region costs more than it saves
+
+
+@contextlib.contextmanager
+def _threads_for(n_sites):
+    """Run small lattices on one thread: each half-sweep is then only microseconds of work."""
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(before, n_sites // _MIN_SITES_PER_THREAD)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
 class _Lattice:
     """Packed spins of one sample plus its Hamiltonian's kernel arguments."""
 
@@ -209,11 +224,13 @@ class _Lattice:
         dE = np.zeros(n_sweeps)
         dM = np.zeros((n_sweeps, 3))
         acc = np.zeros(n_sweeps, dtype=np.int64)
-        _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, dM, acc)
+        with _threads_for(self.P[0, 0].size):
+            _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, dM, acc)
         return dE, dM, acc
 
     def relax(self, omega, tol, max_sweeps):
-        return _align(self.P, self.occ, *self.args, omega, tol, max_sweeps)
+        with _threads_for(self.P[0, 0].size):
+            return _align(self.P, self.occ, *self.args, omega, tol, max_sweeps)
 
 
 def _initial(spins_or_shape, seed, sample):
