@@ -1,0 +1,835 @@
+r"""Magnon dispersion and domain-wall width of the PS-LL chain, with and without vacancies.
+
+Observables of Eagan, Copus & Iacocca, arXiv:2603.10182 (2026), computed with
+the pseudospectral Landau-Lifshitz solver
+(:class:`mag_ml.physics.pseudospectral.PSLLChain`; Rockwell, Hirst, Ostler &
+Iacocca, arXiv:2312.14068).  Units: lengths nm, wavevectors 1/nm, times ps,
+frequencies GHz, fields T, material parameters SI.
+
+Analytic dispersion (defect-free chain, easy axis and field along z)
+    Linearising the LLG equation about :math:`\mathbf m = \hat z` gives
+    circularly polarised magnons with
+
+    .. math::
+
+        f(k) = \frac{\gamma}{2\pi}\left[B_z + \frac{2K_u}{M_s}
+               + \frac{2A}{M_s}\,\mathcal K(k)\right],
+
+    :math:`\mathcal K(k) = (2 - 2\cos ka)/a^2` (discrete chain) or
+    :math:`k^2` (continuum), with B [T], K_u [J/m^3], A [J/m], M_s [A/m],
+    k [1/m] and gamma [rad/(s T)] giving f in Hz (:func:`analytic_dispersion`
+    takes k in 1/nm and returns GHz; gamma / 2 pi = 28.02 GHz/T).
+    Interfacial DMI does not change it in this geometry (m along z, k along
+    x).
+
+Measured dispersion
+    The ground state (+z) is excited by small random transverse components
+    (independent Gaussian, rms ``amplitude`` rad per component per occupied
+    site: white in k, a broadband excitation of every magnon), evolved
+    without damping, and :math:`m_x(x, t)` is recorded.  Its 2D spectrum
+    :math:`P(k, f) = |\mathrm{FFT}_{x,t}[w(t)(m_x - \overline{m_x})]|^2`
+    (Hann window w in time, periodic in space) is averaged over vacancy
+    realisations; for each k the peak frequency is found by a parabola
+    through the logarithm of the three highest bins (exact for a Gaussian
+    peak, a small fraction of a bin for a Hann-windowed line), and the full
+    width at half maximum is reported as the linewidth.  Sign convention: a
+    wave :math:`\cos(kx - 2\pi f t)` with f > 0 appears at +k.
+
+First-moment sum rule (vacancies)
+    Vacancies break translation invariance, so the power at one k spreads
+    over many eigenmodes (broadening).  Its power-weighted mean frequency
+    (centroid) is nevertheless exact in the linear regime, on average over
+    the white excitation: linearising about +z on the occupied sites
+    (occupation :math:`s_i`) gives the Hermitian operator
+    :math:`\omega = \gamma[B + 2K_u/M_s + (2A/M_s)(P\mathcal K P - \mathrm{diag}(\mathcal K s))]`
+    (P: projection on occupied sites; the diagonal term is the loss of
+    exchange field next to a vacancy), so the centroid at k is its
+    expectation value in the masked plane wave :math:`v = s\,e^{ikx}`:
+
+    .. math::
+
+        \bar f(k) = f(0) + \frac{\gamma}{2\pi}\frac{2A}{M_s}
+            \frac{\langle v|\mathcal K|v\rangle - \langle s|\mathcal K|s\rangle}{\sum_i s_i}.
+
+    For the discrete kernel this is
+    :math:`\bar f(k) = f(0) + \rho_b[f(k) - f(0)]` with
+    :math:`\rho_b` the number of occupied-occupied bonds per occupied site
+    (:math:`1 - 1/\langle\text{run}\rangle`, :func:`sum_rule_frequency`):
+    missing bonds lower the mean magnon frequency at every k > 0.  RK4's
+    numerical damping of the band edge biases measured centroids low unless
+    the step is small: with the default tenth of the stability limit a
+    band-edge magnon loses 8e-5 of its amplitude per period (about 3 % over
+    150 ps at 2.3 THz), at a quarter of the limit 7.7e-3 per period.
+
+Domain-wall width
+    A pair of walls (:func:`mag_ml.physics.pseudospectral.domain_wall_state`)
+    is relaxed by energy descent and the first one fitted with
+    :math:`m_z = s\tanh((x - x_0)/\Delta)` (``scipy.optimize.curve_fit`` on
+    the occupied sites of the first half of the chain; s = +-1 is the
+    wall's sense).  The defect-free continuum limit is
+    :math:`\Delta = \sqrt{A/K_u}` (the discrete chain approaches it as
+    :math:`(a/\Delta)^2`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+from scipy.optimize import curve_fit
+
+from ..physics.defects import check_defect_parameters, telegraph_vacancies
+from ..physics.pseudospectral import GAMMA, PSLLChain, domain_wall_state, exchange_kernel, uniform_state
+from ..physics.rng import check_seed
+
+__all__ = ["analytic_dispersion", "chain_dispersion", "transverse_excitation", "spin_wave_spectrum",
+           "peak_frequencies", "spectral_moments", "sum_rule_frequency", "DispersionResult", "measure_dispersion",
+           "analytic_wall_width", "WallFit", "fit_wall", "WallResult", "domain_wall_width", "WallEnsemble",
+           "wall_width_ensemble"]
+
+
+def _real(value, name, *, positive=False, nonneg=False):
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
+        allowed = "a finite positive number" if positive else ("a finite number >= 0" if nonneg
+                                                               else "a finite real number")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return float(value)
+
+
+def _count(value, name, minimum=1):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_chain(chain):
+    if not isinstance(chain, PSLLChain):
+        raise ValueError(f"chain must be a PSLLChain, got {type(chain).__name__}")
+    return chain
+
+
+# ----------------------------------------------------------------------------- analytic dispersion
+def analytic_dispersion(k, *, A_ex, M_s, a, K_u=0.0, B=0.0, kernel="discrete", gamma=GAMMA):
+    """Magnon frequency of the defect-free chain magnetised along its easy axis z.
+
+    ``f(k) = gamma / (2 pi) * (B + 2 K_u / M_s + (2 A_ex / M_s) K(k))``
+    (module docstring), K(k) from
+    :func:`mag_ml.physics.pseudospectral.exchange_kernel`.
+
+    Parameters
+    ----------
+    k : float or array_like
+        Wavevector [1/nm], any shape.
+    A_ex : float
+        Exchange stiffness [J/m], >= 0.
+    M_s : float
+        Saturation magnetisation [A/m], > 0.
+    a : float
+        Lattice constant [nm], > 0.
+    K_u : float
+        Uniaxial anisotropy [J/m^3] (easy axis z).
+    B : float
+        Field along z [T].
+    kernel : {"discrete", "continuum"}
+    gamma : float
+        Gyromagnetic ratio [rad/(s T)].
+
+    Returns
+    -------
+    ndarray, float64, shape of ``k``
+        f in GHz.
+
+    Raises
+    ------
+    ValueError
+        Bad parameters or ``kernel``.
+
+    Notes
+    -----
+    Source: PS-LL, Rockwell et al., arXiv:2312.14068 (dispersion of the
+    chain with perpendicular anisotropy; its exchange kernel defines the
+    PS-LL operator).
+    """
+    A_ex = _real(A_ex, "A_ex", nonneg=True)
+    M_s = _real(M_s, "M_s", positive=True)
+    gamma = _real(gamma, "gamma", positive=True)
+    b = _real(B, "B") + 2 * _real(K_u, "K_u") / M_s + 2 * A_ex / M_s * exchange_kernel(k, a, kernel) * 1e18
+    return gamma / (2 * np.pi) * b * 1e-9
+
+
+def chain_dispersion(chain, k=None):
+    """Analytic dispersion (GHz) of a defect-free :class:`PSLLChain` magnetised along z.
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Must have its anisotropy axis along z (or K_u = 0) and B along z;
+        vacancies are ignored (this is the ideal chain's dispersion).
+    k : array_like, optional
+        Wavevectors [1/nm]; default ``chain.k``.
+
+    Returns
+    -------
+    ndarray, float64
+        f(k) in GHz, shape of ``k``.
+
+    Raises
+    ------
+    ValueError
+        A chain whose +z state is not an equilibrium of this form.
+    """
+    chain = _check_chain(chain)
+    _check_z_geometry(chain)
+    return analytic_dispersion(chain.k if k is None else k, A_ex=chain.A_ex, M_s=chain.M_s, a=chain.a,
+                               K_u=chain.K_u, B=float(chain.B[2]), kernel=chain.kernel, gamma=chain.gamma)
+
+
+def _check_z_geometry(chain):
+    if chain.B[0] != 0 or chain.B[1] != 0 or (chain.K_u != 0 and not np.allclose(chain.axis, (0, 0, 1))):
+        raise ValueError(f"the dispersion needs the easy axis and B along z (the +z ground state); got "
+                         f"axis={chain.axis.tolist()}, B={chain.B.tolist()} T")
+    if chain.B[2] + chain.c_an <= 0:
+        raise ValueError(f"+z is not a stable ground state: B_z + 2 K_u / M_s = {chain.B[2] + chain.c_an:g} T "
+                         f"must be > 0")
+
+
+# ----------------------------------------------------------------------------- measured dispersion
+def transverse_excitation(chain, amplitude, rng, direction=(0.0, 0.0, 1.0)):
+    """Uniform state plus small random transverse components (a broadband excitation).
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Sets N and the vacancies (zero there).
+    amplitude : float
+        rms of each transverse component [rad], > 0 (e.g. 0.01).
+    rng : numpy.random.Generator
+        Consumed: one (2, N) normal draw.
+    direction : 3-vector
+        Ground-state direction (default +z).
+
+    Returns
+    -------
+    ndarray, float64, shape (3, N)
+        Unit vectors on occupied sites, zero on vacant ones.
+
+    Raises
+    ------
+    ValueError
+        Non-positive ``amplitude``.
+    """
+    amplitude = _real(amplitude, "amplitude", positive=True)
+    m = uniform_state(chain.n, direction)
+    u = m[:, 0]
+    e1 = np.cross(u, (1.0, 0.0, 0.0) if abs(u[0]) < 0.9 else (0.0, 1.0, 0.0))
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(u, e1)
+    xi = rng.normal(0.0, amplitude, size=(2, chain.n))
+    m = m + e1[:, None] * xi[0] + e2[:, None] * xi[1]
+    m /= np.linalg.norm(m, axis=0)
+    m[:, ~chain.occupied] = 0.0
+    return m
+
+
+def spin_wave_spectrum(chain, duration, *, amplitude=0.01, seed=0, realisation=0, dt=None, sample_every=1):
+    """Space-time power spectrum of m_x after a broadband excitation of the +z state.
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Easy axis and field along z; ``alpha`` is used as given (0 for
+        sharp lines).  Its vacancies (``occupied``) are used.
+    duration : float
+        Recording time [ps], > 0; the frequency bin is 1000 / duration GHz.
+    amplitude : float
+        rms transverse excitation [rad] (linear regime: <~ 0.05).
+    seed, realisation : int
+        The excitation uses ``numpy.random.default_rng([seed, realisation, 1])``
+        (a stream separate from the vacancy draw of the same pair).
+    dt : float, optional
+        RK4 step [ps] (default a quarter of the stability limit).
+    sample_every : int
+        Record m_x every that many steps.  Sampling every step never
+        aliases (the stability limit keeps omega_max dt < pi).
+
+    Returns
+    -------
+    k : ndarray, float64, shape (N,)
+        Signed wavevectors [1/nm], increasing.
+    freqs : ndarray, float64, shape (n_f,)
+        Non-negative frequencies [GHz].
+    power : ndarray, float64, shape (N, n_f)
+        ``|FFT|^2 / (N sum w^2)`` of the windowed, mean-subtracted m_x
+        (arbitrary units, additive over realisations).
+
+    Raises
+    ------
+    ValueError
+        Bad chain geometry or arguments.
+    """
+    chain = _check_chain(chain)
+    _check_z_geometry(chain)
+    seed, realisation = check_seed(seed, "seed"), check_seed(realisation, "realisation")
+    rng = np.random.default_rng([seed, realisation, 1])
+    m0 = transverse_excitation(chain, amplitude, rng)
+    traj = chain.evolve(m0, duration, dt=dt, sample_every=sample_every, components="x")
+    mx = traj.samples[:, 0, :]
+    mx = mx - mx.mean(axis=0)
+    w = np.hanning(mx.shape[0] + 2)[1:-1]  # strictly positive Hann window
+    spec = scipy.fft.rfft(mx * w[:, None], axis=0)
+    spec = scipy.fft.fft(spec, axis=1)
+    power = (np.abs(spec) ** 2).T / (chain.n * float((w * w).sum()))  # (k_numpy, f)
+    k_numpy = 2 * np.pi * np.fft.fftfreq(chain.n, d=chain.a)
+    order = np.argsort(-k_numpy, kind="stable")  # physical k = -k_numpy for f > 0 (module docstring)
+    k = -k_numpy[order]
+    freqs = np.fft.rfftfreq(mx.shape[0], d=traj.t[1] - traj.t[0]) * 1e3  # 1/ps -> GHz
+    return k, freqs, power[order]
+
+
+def peak_frequencies(freqs, power, *, f_min=0.0):
+    """Peak frequency and FWHM linewidth of each row of a power spectrum.
+
+    Parameters
+    ----------
+    freqs : ndarray, float64, shape (n_f,)
+        Uniform frequency grid [GHz].
+    power : ndarray, float64, shape (n_k, n_f)
+        Non-negative power.
+    f_min : float
+        Ignore frequencies below this [GHz] (e.g. the static part).
+
+    Returns
+    -------
+    f_peak : ndarray, float64, shape (n_k,)
+        Peak frequencies [GHz]: the highest bin refined by a parabola
+        through the log of it and its two neighbours.
+    linewidth : ndarray, float64, shape (n_k,)
+        Full width at half maximum [GHz], interpolated linearly between bins.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    freqs = np.asarray(freqs, dtype=np.float64)
+    power = np.asarray(power, dtype=np.float64)
+    if power.ndim != 2 or power.shape[1] != freqs.size or freqs.size < 3:
+        raise ValueError(f"power must have shape (n_k, {freqs.size}) with at least 3 frequencies, "
+                         f"got {power.shape}")
+    df = freqs[1] - freqs[0]
+    p = np.where(freqs[None, :] >= f_min, power, 0.0)
+    i = np.clip(np.argmax(p, axis=1), 1, freqs.size - 2)
+    rows = np.arange(p.shape[0])
+    tiny = np.finfo(float).tiny
+    lm, l0, lp = (np.log(np.maximum(p[rows, i + s], tiny)) for s in (-1, 0, 1))
+    denom = lm - 2 * l0 + lp
+    delta = np.where(denom < 0, 0.5 * (lm - lp) / np.where(denom < 0, denom, -1.0), 0.0)
+    f_peak = freqs[i] + np.clip(delta, -0.5, 0.5) * df
+    width = np.empty(p.shape[0])
+    for r in rows:
+        row, j = p[r], i[r]
+        half = 0.5 * row[j]
+        lo = j
+        while lo > 0 and row[lo - 1] > half:
+            lo -= 1
+        hi = j
+        while hi < row.size - 1 and row[hi + 1] > half:
+            hi += 1
+        left = freqs[lo] - df * (row[lo] - half) / max(row[lo] - row[lo - 1], tiny) if lo > 0 else freqs[0]
+        right = freqs[hi] + df * (row[hi] - half) / max(row[hi] - row[hi + 1], tiny) \
+            if hi < row.size - 1 else freqs[-1]
+        width[r] = right - left
+    return f_peak, width
+
+
+def spectral_moments(freqs, power, *, f_min=0.0):
+    """Power-weighted mean frequency (centroid) and rms spread of each row of a spectrum.
+
+    Parameters
+    ----------
+    freqs : ndarray, float64, shape (n_f,)
+        Frequencies [GHz].
+    power : ndarray, float64, shape (n_k, n_f)
+        Non-negative power.
+    f_min : float
+        Ignore frequencies below this [GHz].
+
+    Returns
+    -------
+    centroid, spread : ndarray, float64, shape (n_k,)
+        ``sum f P / sum P`` and ``sqrt(sum (f - centroid)^2 P / sum P)`` [GHz].
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    freqs = np.asarray(freqs, dtype=np.float64)
+    power = np.asarray(power, dtype=np.float64)
+    if power.ndim != 2 or power.shape[1] != freqs.size:
+        raise ValueError(f"power must have shape (n_k, {freqs.size}), got {power.shape}")
+    p = np.where(freqs[None, :] >= f_min, power, 0.0)
+    total = np.maximum(p.sum(1), np.finfo(float).tiny)
+    centroid = (p * freqs).sum(1) / total
+    spread = np.sqrt((p * (freqs[None, :] - centroid[:, None]) ** 2).sum(1) / total)
+    return centroid, spread
+
+
+def sum_rule_frequency(chain, k=None):
+    """Exact mean magnon frequency at k of a chain with vacancies (first-moment sum rule).
+
+    ``f(0) + (gamma / 2 pi)(2A/M_s) (<v|K|v> - <s|K|s>) / sum(s)`` with
+    ``v = s exp(ikx)``, s the occupation (module docstring): the centroid of
+    the power spectrum at k after a white, linear excitation of +z, for any
+    kernel.  For the discrete kernel it equals ``f(0) + rho_b (f(k) - f(0))``,
+    rho_b the occupied bonds per occupied site.  Without vacancies it is the
+    analytic dispersion.
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Easy axis and B along z, D = 0 (interfacial DMI tilts the spins at
+        vacancy edges, so +z is no longer the ground state).
+    k : array_like, optional
+        Wavevectors [1/nm] on the chain's grid (multiples of 2 pi / (N a));
+        default ``chain.k``.
+
+    Returns
+    -------
+    ndarray, float64, shape of ``k``
+        Centroid frequency [GHz].
+
+    Raises
+    ------
+    ValueError
+        Bad geometry, D != 0, or a k off the grid.
+
+    Notes
+    -----
+    Source: derived here for the vacancy model of arXiv:2603.10182 with the
+    PS-LL operator of arXiv:2312.14068 (linearised about +z).
+    """
+    chain = _check_chain(chain)
+    _check_z_geometry(chain)
+    if chain.D != 0:
+        raise ValueError(f"the sum rule assumes D = 0 (the +z state is not stationary with DMI and vacancies), "
+                         f"got D={chain.D:g} J/m^2")
+    k = chain.k if k is None else np.asarray(k, dtype=np.float64)
+    dk = 2 * np.pi / (chain.n * chain.a)
+    j = np.rint(k / dk)
+    if np.any(np.abs(k / dk - j) > 1e-6):
+        raise ValueError("k must lie on the chain's wavevector grid, multiples of 2 pi / (N a)")
+    s = chain.occupied.astype(np.float64)
+    kfull = 2 * np.pi * np.fft.fftfreq(chain.n, d=chain.a)
+    kern = exchange_kernel(kfull, chain.a, chain.kernel)
+    p = np.abs(np.fft.fft(s)) ** 2 / chain.n  # so that <s|K|s> = sum_q K(q) p(q)
+    corr = np.fft.ifft(np.fft.fft(kern) * np.conj(np.fft.fft(p))).real  # corr[j] = sum_m K[m + j] p[m]
+    vkv = corr[j.astype(int) % chain.n]
+    sks = float((kern * p).sum())
+    f0 = chain.gamma / (2 * np.pi) * (chain.B[2] + chain.c_an) * 1e-9
+    return f0 + chain.gamma / (2 * np.pi) * chain.c_ex * (vkv - sks) / s.sum() * 1e-9
+
+
+@dataclass
+class DispersionResult:
+    """Ensemble-averaged dispersion of a chain (:func:`measure_dispersion`).
+
+    Attributes
+    ----------
+    k : ndarray, float64, shape (n_k,)
+        Wavevectors [1/nm], 0 .. pi / a (folded: +k and -k averaged).
+    f : ndarray, float64, shape (n_k,)
+        Peak frequency [GHz] of the averaged spectrum at each k.
+    linewidth : ndarray, float64, shape (n_k,)
+        FWHM [GHz] of the averaged peak (window-limited: about
+        1.44 * bin for the defect-free chain).
+    analytic : ndarray, float64, shape (n_k,)
+        Defect-free analytic dispersion at ``k`` [GHz].
+    freqs : ndarray, float64, shape (n_f,)
+        Frequency grid [GHz].
+    power : ndarray, float64, shape (n_k, n_f)
+        Averaged power spectrum (arbitrary units).
+    centroid, spread : ndarray, float64, shape (n_k,)
+        Power-weighted mean frequency and rms spread [GHz]
+        (:func:`spectral_moments`): the spread measures the broadening.
+    sum_rule : ndarray, float64, shape (n_k,) or None
+        Expected centroid (:func:`sum_rule_frequency`, averaged over the
+        realisations with weights N_occupied), None when D != 0.
+    bin : float
+        Frequency resolution 1 / duration [GHz].
+    n_realisations : int
+    sigma, tau : float or None
+        Vacancy parameters (None: defect-free).
+    occupied_fraction : float
+        Mean occupied fraction over the realisations.
+    """
+
+    k: np.ndarray
+    f: np.ndarray
+    linewidth: np.ndarray
+    analytic: np.ndarray
+    freqs: np.ndarray
+    power: np.ndarray
+    centroid: np.ndarray
+    spread: np.ndarray
+    sum_rule: np.ndarray | None
+    bin: float
+    n_realisations: int
+    sigma: float | None
+    tau: float | None
+    occupied_fraction: float
+
+
+def measure_dispersion(chain, duration, *, sigma=None, tau=None, n_realisations=1, seed=0, amplitude=0.01,
+                       dt=None, sample_every=1, progress=False):
+    """Magnon dispersion f(k) from simulation, averaged over vacancy realisations.
+
+    For realisation i the chain gets the vacancies
+    ``telegraph_vacancies(N, sigma, tau, seed=seed, realisation=i)`` (none
+    if ``sigma`` and ``tau`` are None), is excited and evolved by
+    :func:`spin_wave_spectrum`; the power spectra are averaged, folded in k
+    and their peaks read by :func:`peak_frequencies` (f > 0).
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Template (easy axis and B along z; its own ``occupied`` is replaced
+        when ``sigma`` and ``tau`` are given).
+    duration : float
+        Recording time per realisation [ps]; bin = 1000 / duration GHz.
+    sigma, tau : float, optional
+        Mean occupied / vacant segment lengths in units of a (both or none).
+    n_realisations : int
+        Number of realisations averaged, >= 1.
+    seed : int
+        Seed of all draws (vacancies and excitations).
+    amplitude, dt, sample_every
+        As in :func:`spin_wave_spectrum`.
+    progress : bool
+        Show a tqdm progress bar over realisations.
+
+    Returns
+    -------
+    DispersionResult
+
+    Raises
+    ------
+    ValueError
+        Only one of ``sigma``/``tau`` given, bad defect parameters (see
+        :func:`mag_ml.physics.defects.telegraph_vacancies`), bad chain
+        geometry or arguments.
+
+    Notes
+    -----
+    Source: dispersion relations with statistical vacancies, Eagan, Copus &
+    Iacocca, arXiv:2603.10182; PS-LL dynamics, arXiv:2312.14068.
+    """
+    chain = _check_chain(chain)
+    _check_z_geometry(chain)
+    n_realisations = _count(n_realisations, "n_realisations")
+    seed = check_seed(seed, "seed")
+    if (sigma is None) != (tau is None):
+        raise ValueError(f"give both sigma and tau or neither, got sigma={sigma!r}, tau={tau!r}")
+    if sigma is not None:
+        check_defect_parameters(chain.n, sigma, tau)
+    iterator = range(n_realisations)
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(iterator, desc="dispersion realisations")
+    total, occ_sum, rule = None, 0.0, 0.0
+    for i in iterator:
+        c = chain
+        if sigma is not None:
+            c = chain.replace(occupied=telegraph_vacancies(chain.n, sigma, tau, seed=seed, realisation=i))
+        occ_sum += float(c.occupied.mean())
+        if chain.D == 0:  # weight N_occ: the power of realisation i at k is proportional to it
+            rule = rule + float(c.occupied.sum()) * sum_rule_frequency(c, chain.k)
+        k, freqs, power = spin_wave_spectrum(c, duration, amplitude=amplitude, seed=seed, realisation=i, dt=dt,
+                                             sample_every=sample_every)
+        total = power if total is None else total + power
+    total /= n_realisations
+    # fold: row for +k and -k averaged; k = 0 .. pi/a
+    kpos = chain.k
+    idx = {round(float(v) / kpos[1]): r for r, v in enumerate(k)} if chain.n > 1 else {0: 0}
+    folded = np.stack([0.5 * (total[idx[j]] + total[idx.get(-j, idx[j])]) for j in range(kpos.size)])
+    f_min = 0.5 * (freqs[1] - freqs[0])
+    f, width = peak_frequencies(freqs, folded, f_min=f_min)
+    centroid, spread = spectral_moments(freqs, folded, f_min=f_min)
+    sum_rule = rule / (occ_sum * chain.n) if chain.D == 0 else None
+    return DispersionResult(k=kpos, f=f, linewidth=width, analytic=chain_dispersion(chain, kpos), freqs=freqs,
+                            power=folded, centroid=centroid, spread=spread, sum_rule=sum_rule,
+                            bin=float(freqs[1] - freqs[0]), n_realisations=n_realisations,
+                            sigma=None if sigma is None else float(sigma), tau=None if tau is None else float(tau),
+                            occupied_fraction=occ_sum / n_realisations)
+
+
+# ----------------------------------------------------------------------------- domain walls
+def analytic_wall_width(A_ex, K_u):
+    """Continuum Bloch/Neel wall width ``Delta = sqrt(A_ex / K_u)``, in nm.
+
+    Parameters
+    ----------
+    A_ex : float
+        Exchange stiffness [J/m], > 0.
+    K_u : float
+        Uniaxial anisotropy [J/m^3], > 0.
+
+    Returns
+    -------
+    float
+        Delta [nm] (the profile is m_z = tanh((x - x0) / Delta)).
+
+    Raises
+    ------
+    ValueError
+        Non-positive parameters.
+    """
+    return math.sqrt(_real(A_ex, "A_ex", positive=True) / _real(K_u, "K_u", positive=True)) * 1e9
+
+
+@dataclass
+class WallFit:
+    """Least-squares fit ``m_z = sign * tanh((x - x0) / width)`` (:func:`fit_wall`).
+
+    Attributes
+    ----------
+    x0, width : float
+        Centre and width [nm].
+    x0_err, width_err : float
+        One-sigma errors from the fit covariance [nm].
+    sign : int
+        +1 for a wall from -z to +z along x, -1 for +z to -z.
+    rms : float
+        Root-mean-square residual of m_z.
+    """
+
+    x0: float
+    width: float
+    x0_err: float
+    width_err: float
+    sign: int
+    rms: float
+
+
+def fit_wall(x, m_z, *, x0=None, width=None):
+    """Fit one wall profile, ``m_z = s tanh((x - x0) / Delta)``, with ``scipy.optimize.curve_fit``.
+
+    Parameters
+    ----------
+    x : array_like, float64, shape (n,)
+        Positions [nm] (e.g. the occupied sites of a window), n >= 3.
+    m_z : array_like, float64, shape (n,)
+        m_z at those positions.
+    x0, width : float, optional
+        Initial guesses [nm]; default: where m_z crosses 0 and a tenth of
+        the window.
+
+    Returns
+    -------
+    WallFit
+
+    Raises
+    ------
+    ValueError
+        Mismatched or too short inputs, or no sign change of m_z.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    mz = np.asarray(m_z, dtype=np.float64)
+    if x.ndim != 1 or x.shape != mz.shape or x.size < 3:
+        raise ValueError(f"x and m_z must be 1D of equal length >= 3, got shapes {x.shape} and {mz.shape}")
+    q = max(1, x.size // 10)
+    sign = 1 if mz[-q:].mean() > mz[:q].mean() else -1
+    if np.all(mz > 0) or np.all(mz < 0):
+        raise ValueError("m_z does not change sign in the window: there is no wall to fit")
+    span = float(x.max() - x.min())
+    if x0 is None:
+        j = int(np.argmin(np.abs(mz)))
+        x0 = float(x[j])
+    if width is None:
+        width = span / 10
+    f = (lambda xx, c, d: sign * np.tanh((xx - c) / d))
+    lo_w = 1e-4 * span / x.size
+    p, cov = curve_fit(f, x, mz, p0=(x0, max(width, 2 * lo_w)), bounds=((x.min(), lo_w), (x.max(), span)))
+    err = np.sqrt(np.maximum(np.diag(cov), 0.0)) if np.all(np.isfinite(cov)) else np.full(2, np.inf)
+    rms = float(np.sqrt(np.mean((f(x, *p) - mz) ** 2)))
+    return WallFit(x0=float(p[0]), width=float(p[1]), x0_err=float(err[0]), width_err=float(err[1]),
+                   sign=sign, rms=rms)
+
+
+@dataclass
+class WallResult:
+    """Relaxed wall and its width (:func:`domain_wall_width`).
+
+    Attributes
+    ----------
+    width : float
+        Fitted width Delta [nm].
+    fit : WallFit
+        The full fit of the first wall.
+    m : ndarray, float64, shape (3, N)
+        Relaxed state.
+    converged : bool
+        Whether the relaxation met its torque tolerance.
+    steps : int
+        Relaxation steps.
+    energy : float
+        Energy per unit area [J/m^2] of the relaxed two-wall state relative
+        to the uniform +z state of the same chain.
+    """
+
+    width: float
+    fit: WallFit
+    m: np.ndarray
+    converged: bool
+    steps: int
+    energy: float
+
+
+def domain_wall_width(chain, *, kind="neel", chirality=1, width0=None, pin=True, torque_tol=1e-4,
+                      max_steps=200_000):
+    """Relax a pair of walls on the chain and fit the width of the first.
+
+    Protocol: :func:`domain_wall_state` (walls at N a / 4 and 3 N a / 4),
+    vacancies set to zero, optionally the occupied site nearest each wall
+    centre held in-plane (``pin``), energy-descent relaxation
+    (:meth:`PSLLChain.relax`), then :func:`fit_wall` on the occupied sites of
+    the first half of the chain.
+
+    Why pin: with the discrete kernel a vacancy cuts the chain, so a wall
+    costs no exchange energy there; an unpinned wall drifts into the nearest
+    vacancy (its attraction decays as exp(-2 d / Delta) with the distance
+    d), becomes a step of zero width, and whether it gets there depends on
+    ``torque_tol``.  A pinned centre (one spin held in the wall plane, a
+    standard micromagnetic device) measures the profile at a fixed position
+    instead.  On a defect-free chain pinning changes nothing (the centre
+    spin of the free wall is in-plane).
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Easy axis z, K_u > 0; vacancies and DMI as set in the chain.
+    kind : {"neel", "bloch"}
+        Initial wall type (exchange and anisotropy alone do not distinguish
+        them; interfacial DMI favours Neel walls).
+    chirality : {+1, -1}
+        Initial rotation sense (:func:`domain_wall_state`).
+    width0 : float, optional
+        Initial width [nm]; default sqrt(A/K).
+    pin : bool
+        Hold the occupied site nearest each wall centre in the wall plane
+        (default True).
+    torque_tol, max_steps
+        Passed to :meth:`PSLLChain.relax` (torque in T).
+
+    Returns
+    -------
+    WallResult
+
+    Raises
+    ------
+    ValueError
+        Chain without easy-axis anisotropy along z, or bad arguments.
+
+    Notes
+    -----
+    Source: domain-wall widths against vacancy statistics, Eagan, Copus &
+    Iacocca, arXiv:2603.10182; continuum width sqrt(A/K).
+    """
+    chain = _check_chain(chain)
+    if chain.K_u <= 0 or not np.allclose(chain.axis, (0, 0, 1)):
+        raise ValueError(f"a domain wall needs easy-axis anisotropy along z (K_u > 0), got K_u={chain.K_u:g} "
+                         f"J/m^3, axis={chain.axis.tolist()}")
+    if width0 is None:
+        width0 = analytic_wall_width(chain.A_ex, chain.K_u) if chain.A_ex > 0 else chain.a
+    length = chain.n * chain.a
+    m0 = domain_wall_state(chain.n, chain.a, width0, kind=kind, chirality=chirality)
+    m0[:, ~chain.occupied] = 0.0
+    x = chain.x
+    fixed = None
+    if pin:
+        fixed = np.zeros(chain.n, dtype=bool)
+        occ_idx = np.flatnonzero(chain.occupied)
+        plane = 0 if kind == "neel" else 1
+        for j, centre in enumerate((length / 4, 3 * length / 4)):
+            i = int(occ_idx[np.argmin(np.abs(x[occ_idx] - centre))])
+            fixed[i] = True
+            m0[:, i] = 0.0
+            m0[plane, i] = chirality * (1 if j == 0 else -1)  # in-plane, as in domain_wall_state at the centre
+    res = chain.relax(m0, torque_tol=torque_tol, max_steps=max_steps, fixed=fixed)
+    sel = (x < length / 2) & chain.occupied
+    fit = fit_wall(x[sel], res.m[2, sel], x0=length / 4, width=width0)
+    e_ref = chain.energy(uniform_state(chain.n))
+    return WallResult(width=fit.width, fit=fit, m=res.m, converged=res.converged, steps=res.steps,
+                      energy=res.energy - e_ref)
+
+
+@dataclass
+class WallEnsemble:
+    """Wall widths over vacancy realisations (:func:`wall_width_ensemble`).
+
+    Attributes
+    ----------
+    widths : ndarray, float64, shape (n_realisations,)
+        Fitted widths [nm].
+    mean, std : float
+        Their mean and standard deviation [nm].
+    converged : ndarray, bool, shape (n_realisations,)
+    sigma, tau : float
+        Vacancy parameters (units of a).
+    """
+
+    widths: np.ndarray
+    mean: float
+    std: float
+    converged: np.ndarray
+    sigma: float
+    tau: float
+
+
+def wall_width_ensemble(chain, sigma, tau, *, n_realisations=8, seed=0, kind="neel", pin=True, torque_tol=1e-4,
+                        max_steps=200_000, progress=False):
+    """Domain-wall widths for vacancy realisations ``telegraph_vacancies(N, sigma, tau, seed, i)``.
+
+    Parameters
+    ----------
+    chain : PSLLChain
+        Template (easy axis z, K_u > 0); its ``occupied`` is replaced.
+    sigma, tau : float
+        Mean occupied / vacant segment lengths (units of a).
+    n_realisations : int
+        >= 1.
+    seed : int
+        Seed of the vacancy draws.
+    kind, pin, torque_tol, max_steps
+        As in :func:`domain_wall_width`.
+    progress : bool
+        tqdm progress bar.
+
+    Returns
+    -------
+    WallEnsemble
+
+    Raises
+    ------
+    ValueError
+        Bad defect parameters or arguments.
+    """
+    chain = _check_chain(chain)
+    n_realisations = _count(n_realisations, "n_realisations")
+    check_defect_parameters(chain.n, sigma, tau)
+    iterator = range(n_realisations)
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(iterator, desc="wall realisations")
+    widths, conv = [], []
+    for i in iterator:
+        c = chain.replace(occupied=telegraph_vacancies(chain.n, sigma, tau, seed=seed, realisation=i))
+        r = domain_wall_width(c, kind=kind, pin=pin, torque_tol=torque_tol, max_steps=max_steps)
+        widths.append(r.width)
+        conv.append(r.converged)
+    w = np.asarray(widths)
+    return WallEnsemble(widths=w, mean=float(w.mean()), std=float(w.std(ddof=1)) if w.size > 1 else 0.0,
+                        converged=np.asarray(conv), sigma=float(sigma), tau=float(tau))
