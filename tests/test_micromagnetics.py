@@ -1,0 +1,219 @@
+"""SI layer (mag_ml.physics.micromagnetics): the finite-difference map against continuum micromagnetics."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mag_ml import Hamiltonian
+from mag_ml.analysis.spirals import refine_minimum
+from mag_ml.physics.micromagnetics import (K_B, MU_0, MicromagneticParameters, characteristic_lengths,
+                                           from_lattice, micromagnetic_energy, temperature_to_kelvin,
+                                           temperature_to_reduced, to_lattice)
+
+NM = 1e-9
+# a film with every term switched on (Co/Pt-like numbers)
+FILM = dict(A_ex=11e-12, D=2.5e-3, M_s=1.1e6, K_u=1.2e6, B=0.15, dx=1 * NM, thickness=0.8 * NM)
+
+
+def params(**changes):
+    return MicromagneticParameters(**{**FILM, **changes})
+
+
+def uniform(shape, alpha):
+    """Uniform state tilted by alpha from +z toward +x, (3, H, W)."""
+    s = np.zeros((3, *shape))
+    s[0], s[2] = math.sin(alpha), math.cos(alpha)
+    return s
+
+
+def test_reduced_couplings_follow_the_stated_formulas():
+    p = params()
+    H, scale = to_lattice(p)
+    A, D, dx, t = p.A_ex, p.D, p.dx, p.thickness
+    assert scale == pytest.approx(2 * A * t, rel=1e-15)  # J = 2 A t
+    assert H.J == 1.0 and H.dmi == "interfacial" and H.boundary == "periodic"
+    assert H.D == pytest.approx(-D * dx / (2 * A), rel=1e-14)  # D_lat = -D dx t (sign: module notes)
+    assert H.B == pytest.approx(p.M_s * p.B * dx**2 / (2 * A), rel=1e-14)
+    K_eff = p.K_u - MU_0 * p.M_s**2 / 2
+    assert p.K_eff == pytest.approx(K_eff, rel=1e-15)
+    assert H.K == pytest.approx(K_eff * dx**2 / (2 * A), rel=1e-14)
+    assert params(demag=None).K_eff == p.K_u
+    assert to_lattice(p, boundary="open")[0].boundary == "open"
+
+
+@pytest.mark.parametrize("demag", ["thin_film", None])
+def test_uniform_state_energies_are_analytic(demag):
+    p = params(demag=demag)
+    H, scale = to_lattice(p)
+    shape = (6, 8)
+    n = shape[0] * shape[1]
+    V = n * p.cell_volume
+    # core convention: E = -2JN - BN - KN for +z on a periodic lattice, in joules below
+    e_red = H.energy(uniform(shape, 0.0))
+    assert e_red == pytest.approx(-2 * n - H.B * n - H.K * n, rel=1e-14)
+    assert e_red * scale == pytest.approx(-2 * n * scale - p.K_eff * V - p.M_s * p.B * V, rel=1e-13)
+    # the SI energy (exchange reference removed) of any uniform tilt
+    for alpha in (0.0, 0.3, math.pi / 2, 2.0, math.pi):
+        expected = -p.K_eff * V * math.cos(alpha) ** 2 - p.M_s * p.B * V * math.cos(alpha)
+        e = micromagnetic_energy(p, uniform(shape, alpha))
+        assert e == pytest.approx(expected, rel=1e-12, abs=1e-12 * p.K_u * V)
+
+
+def test_thin_film_demag_is_a_hard_axis_of_mu0_ms2_over_2():
+    p0, p1 = params(demag=None, B=0.0), params(demag="thin_film", B=0.0)
+    shape = (4, 4)
+    V = 16 * p0.cell_volume
+
+    def gap(p):  # in-plane minus out-of-plane
+        return micromagnetic_energy(p, uniform(shape, math.pi / 2)) - micromagnetic_energy(p, uniform(shape, 0.0))
+
+    assert gap(p0) == pytest.approx(p0.K_u * V, rel=1e-12)
+    assert gap(p1) - gap(p0) == pytest.approx(-0.5 * MU_0 * p1.M_s**2 * V, rel=1e-12)
+
+
+def test_energy_of_confined_uniform_state_counts_only_occupied_bonds():
+    p = params()
+    h = w = 12
+    y, x = np.mgrid[0:h, 0:w]
+    mask = np.hypot(x - 5.5, y - 5.5) <= 5.0
+    s = uniform((h, w), 0.0) * mask
+    V = mask.sum() * p.cell_volume
+    for boundary in ("periodic", "open"):
+        e = micromagnetic_energy(p, s, mask=mask, boundary=boundary)
+        assert e == pytest.approx(-p.K_eff * V - p.M_s * p.B * V, rel=1e-12)
+
+
+def test_round_trip_from_lattice_and_temperature():
+    p = params()
+    H, scale = to_lattice(p)
+    back = from_lattice(H, scale, dx=p.dx, thickness=p.thickness, M_s=p.M_s, demag="thin_film")
+    for name in ("A_ex", "D", "M_s", "K_u", "B", "dx", "thickness"):
+        assert getattr(back, name) == pytest.approx(getattr(p, name), rel=1e-13)
+    # a Hamiltonian with J != 1: the bond exchange in joules is J * scale
+    H2 = Hamiltonian(J=2.0, D=H.D * 2, B=H.B * 2, K=H.K * 2)
+    assert from_lattice(H2, scale / 2, dx=p.dx, thickness=p.thickness, M_s=p.M_s).A_ex == pytest.approx(p.A_ex)
+    # T: 300 K at J = 2 A t = 1.76e-21 J
+    assert temperature_to_reduced(300.0, scale) == pytest.approx(K_B * 300 / (2 * p.A_ex * p.thickness))
+    assert temperature_to_kelvin(temperature_to_reduced(300.0, scale), scale) == pytest.approx(300.0)
+    np.testing.assert_allclose(temperature_to_reduced([0.0, 300.0], scale), [0.0, K_B * 300 / scale])
+    with pytest.raises(ValueError, match="T must be"):
+        temperature_to_reduced(-1.0, scale)
+    with pytest.raises(ValueError, match="energy_scale"):
+        temperature_to_reduced(300.0, 0.0)
+    with pytest.raises(ValueError, match="interfacial"):
+        from_lattice(Hamiltonian(dmi="bulk"), scale, dx=p.dx, thickness=p.thickness, M_s=p.M_s)
+
+
+def _continuum_energy_density(p, m, spacing):
+    """Energy density [J/m^3] of a periodic field m (3, ny, nx) by spectral derivatives, not the lattice."""
+    def d(f, axis):
+        k = 2 * np.pi * np.fft.fftfreq(f.shape[axis], d=spacing)
+        k = k[:, None] if axis == 0 else k[None, :]
+        return np.real(np.fft.ifft(1j * k * np.fft.fft(f, axis=axis), axis=axis))
+
+    mx, my, mz = m
+    dxm = np.stack([d(c, 1) for c in m])
+    dym = np.stack([d(c, 0) for c in m])
+    exchange = p.A_ex * ((dxm**2).sum(0) + (dym**2).sum(0))
+    # interfacial DMI as written in the module: D (m_z div m - (m . grad) m_z)
+    dmi = p.D * (mz * (dxm[0] + dym[1]) - (mx * dxm[2] + my * dym[2]))
+    return exchange + dmi - p.K_eff * mz**2 - p.M_s * p.B * mz
+
+
+def _texture(n, box):
+    """A smooth periodic texture on an n x n grid of cell centres over a box [m]."""
+    x = (np.arange(n) + 0.5) * box / n
+    X, Y = np.meshgrid(x, x)  # rows y, columns x
+    k = 2 * np.pi / box
+    theta = 1.1 + 0.8 * np.sin(k * X) * np.cos(k * Y) + 0.3 * np.cos(2 * k * Y)
+    phi = k * X + 0.7 * np.sin(k * Y)
+    return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+
+
+def test_spiral_energy_and_dmi_sign_match_the_continuum():
+    """Both senses of a cycloid: lattice energy density -> A q^2 + D q (w_DMI = D q for (sin qx, 0, cos qx))."""
+    box = 40 * NM
+    for dx, rel in ((1 * NM, 2e-2), (0.25 * NM, 1.5e-3)):  # error O((q dx)^2)
+        p = params(dx=dx, K_u=0.0, B=0.0, demag=None)
+        w = int(round(box / dx))
+        x = np.arange(w) * dx
+        for turns in (1, -1, 2):
+            q = 2 * np.pi * turns / box
+            s = np.zeros((3, 2, w))
+            s[0], s[2] = np.sin(q * x), np.cos(q * x)
+            density = micromagnetic_energy(p, s) / (2 * w * p.cell_volume)
+            continuum = _continuum_energy_density(p, s, dx)  # spectral, from the density formula itself
+            assert continuum.mean() == pytest.approx(p.A_ex * q**2 + p.D * q, rel=1e-10)
+            assert density == pytest.approx(p.A_ex * q**2 + p.D * q, rel=rel)
+
+
+def test_spiral_period_tends_to_4_pi_A_over_D():
+    """Minimum of the energy over commensurate spirals: q* -> D / (2A), error O(dx^2)."""
+    p0 = params(K_u=0.0, B=0.0, demag=None)
+    q_cont = p0.D / (2 * p0.A_ex)
+    errors = []
+    for dx in (1 * NM, 0.25 * NM):
+        p = p0.replace(dx=dx)
+        box = 10 * (4 * np.pi * p.A_ex / p.D)  # ten continuum periods
+        w = 2 * int(round(box / dx / 2))
+        x = np.arange(w)
+        turns = np.arange(7, 14)
+        q = -2 * np.pi * turns / (w * dx)  # D > 0 favours q < 0 (w_DMI = D q)
+        energy = []
+        for qn in q:
+            s = np.zeros((3, 2, w))
+            s[0], s[2] = np.sin(qn * x * dx), np.cos(qn * x * dx)
+            energy.append(micromagnetic_energy(p, s))
+        q_star = -refine_minimum(-q, np.array(energy))
+        H, _ = to_lattice(p)
+        assert q_star == pytest.approx(math.atan(H.D) / dx, rel=2e-3)  # the lattice's own minimum
+        errors.append(abs(abs(q_star) - q_cont) / q_cont)
+    assert errors[1] < 2e-3  # period 4 pi A / D within 0.2 % at dx = 0.25 nm
+    assert errors[1] < errors[0] / 4
+    assert 4 * np.pi * p0.A_ex / p0.D == pytest.approx(2 * np.pi / q_cont)
+
+
+def test_smooth_texture_energy_converges_to_the_continuum_integral():
+    box = 32 * NM
+    p_fine = params(dx=box / 256)
+    reference = _continuum_energy_density(p_fine, _texture(256, box), box / 256).sum() * p_fine.cell_volume
+    assert abs(reference) > 0
+    errors = []
+    for n in (16, 32, 64, 128):
+        p = params(dx=box / n)
+        errors.append(abs(micromagnetic_energy(p, _texture(n, box)) - reference) / abs(reference))
+    ratios = np.array(errors[:-1]) / np.array(errors[1:])
+    assert np.all(ratios > 3.5), (errors, ratios)  # second order in dx
+    assert errors[-1] < 1e-3
+
+
+def test_characteristic_lengths_of_the_standard_problem():
+    p = MicromagneticParameters(A_ex=13e-12, D=3e-3, M_s=0.86e6, K_u=0.4e6, dx=1 * NM, thickness=2 * NM,
+                                demag=None)
+    L = characteristic_lengths(p)
+    assert L.wall_width == pytest.approx(math.sqrt(13e-12 / 0.4e6))
+    assert L.dmi_length == pytest.approx(2 * 13e-12 / 3e-3)
+    assert L.D_critical == pytest.approx(4 * math.sqrt(13e-12 * 0.4e6) / math.pi)
+    assert L.exchange_length == pytest.approx(math.sqrt(2 * 13e-12 / (MU_0 * 0.86e6**2)))
+    assert L.cell_ratios["dmi_length"] == pytest.approx(abs(to_lattice(p)[0].D))
+
+
+@pytest.mark.parametrize("name, value", [("A_ex", -1e-12), ("A_ex", 0.0), ("M_s", -8e5), ("M_s", 0.0),
+                                         ("dx", 0.0), ("dx", -1e-9), ("thickness", 0.0), ("D", math.nan),
+                                         ("K_u", math.inf), ("B", "0.1"), ("A_ex", True)])
+def test_bad_parameters_raise_naming_the_argument(name, value):
+    with pytest.raises(ValueError, match=name):
+        params(**{name: value})
+
+
+def test_bad_demag_and_types():
+    with pytest.raises(ValueError, match="demag"):
+        params(demag="full")
+    with pytest.raises(TypeError, match="MicromagneticParameters"):
+        to_lattice({"A_ex": 1e-11})
+    with pytest.raises(ValueError, match="boundary"):
+        to_lattice(params(), boundary="twisted")
+    with pytest.raises(TypeError):
+        MicromagneticParameters(1e-11, 1e-3, 1e6, dx=1e-9, thickness=1e-9)  # keyword-only
+    assert MicromagneticParameters.from_dict(params().as_dict()) == params()
