@@ -33,6 +33,7 @@ images use ``origin="lower"`` so that +y points up.
 
 from __future__ import annotations
 
+import math
 
 import numpy as np
 
@@ -46,6 +47,7 @@ __all__ = [
     "plot_histories",
     "plot_anneal_summary",
     "animate_states",
+    "plot_series_losses",
 ]
 
 #: RGB colour of vacant sites (``mask`` False) in spin images: mid grey. No
@@ -751,3 +753,64 @@ def _offline_player(html):
     html = re.sub(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*', "", html)
     return re.sub(r'<i class="fa ([^"]*)"></i>',
                   lambda m: _PLAYER_GLYPHS.get(m.group(1), "&#8226;"), html)
+
+
+def plot_series_losses(series, parameter, *, axes=None, regions=None, title=None, figsize=(10.5, 2.8)):
+    r"""Loss terms against ``beta`` or ``gamma``: the panels of Fig. 2 of Kwon et al. 2021.
+
+    Three panels, ``L_RC``, ``L_KL`` and ``L_H`` (log x axis), each with the
+    training (solid) and validation (dashed) values of the end-of-step
+    models; the ``L_H`` panel also shows the training set's own mean energy
+    (grey line).  ``L_H`` is linear (it can be negative), the others log.
+
+    Parameters
+    ----------
+    series : SeriesResult or sequence of SeriesResult
+        Several series (e.g. E-VAEs from two ``beta``) are drawn in turn.
+    parameter : {"beta", "gamma"}
+    axes : sequence of 3 Axes, optional
+    regions : list of (lo, hi, label), optional
+        Shaded spans of the x axis with their names (e.g. posterior
+        collapse).
+    title : str, optional
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib.pyplot as plt
+
+    if parameter not in ("beta", "gamma"):
+        raise ValueError(f"parameter must be 'beta' or 'gamma', got {parameter!r}")
+    many = list(series) if isinstance(series, (list, tuple)) else [series]
+    if axes is None:
+        fig, axes = plt.subplots(1, 3, figsize=figsize, layout="constrained")
+    fig = axes[0].figure
+    labels = {"rc": r"$L_\mathrm{RC}$", "kl": r"$L_\mathrm{KL}$", "h": r"$L_\mathrm{H}$"}
+    for j, s in enumerate(many):
+        x = s.values(parameter)
+        tag = "" if len(many) == 1 else rf" ($\beta$={s.steps[0].beta:g})"
+        for ax, term in zip(axes, ("rc", "kl", "h")):
+            ax.plot(x, s.loss("train", term), "o-", color=f"C{j}", ms=3, label="train" + tag)
+            ax.plot(x, s.loss("validation", term), "s--", color=f"C{j}", ms=3, mfc="none",
+                    label="validation" + tag)
+    energy = many[0].history[0]["train_energy"]
+    axes[2].axhline(energy, color="0.4", lw=1, ls=":", label="training set")
+    for ax, term in zip(axes, ("rc", "kl", "h")):
+        ax.set_xscale("log")
+        if term != "h":
+            ax.set_yscale("log")
+        ax.set_xlabel(rf"$\{parameter}$")
+        ax.set_title(labels[term])
+        if regions:  # head room for the region names above the curves
+            lo, hi = ax.get_ylim()
+            ax.set_ylim(lo, hi * (hi / lo) ** 0.3 if ax.get_yscale() == "log" else hi + 0.3 * (hi - lo))
+        for i, (lo, hi, label) in enumerate(regions or []):
+            ax.axvspan(lo, hi, color=("0.94", "0.86")[i % 2], zorder=0, lw=0)
+            ax.text(math.sqrt(lo * hi), 0.98, label.replace(" ", "\n").replace("-", "-\n"),
+                    transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize="x-small", color="0.25")
+    axes[2].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+    if title:
+        fig.suptitle(title)
+    return fig

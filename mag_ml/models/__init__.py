@@ -1,0 +1,12 @@
+"""Neural networks of the book (importing this package imports torch, nothing else runs).
+
+:mod:`mag_ml.models.vae`: the convolutional VAE of Kwon et al. (Adv. Sci. 2021)
+and the loss terms of the standard VAE and the E-VAE.
+"""
+
+from .vae import (LOSS_TERMS, PeriodicConv2d, SpinVAE, flops_per_sample, hamiltonian_loss, kl_divergence,
+                  layer_table, periodic_pad, reconstruction_loss, reference_energy, total_loss, vae_losses)
+
+__all__ = ["SpinVAE", "PeriodicConv2d", "periodic_pad", "vae_losses", "total_loss", "reconstruction_loss",
+           "kl_divergence", "hamiltonian_loss", "reference_energy", "layer_table", "flops_per_sample",
+           "LOSS_TERMS"]
