@@ -80,6 +80,7 @@ import numpy as np
 import scipy.fft
 from scipy.optimize import curve_fit
 
+from ..checks import check_real
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
 from ..physics.pseudospectral import GAMMA, PSLLChain, domain_wall_state, exchange_kernel, uniform_state
 from ..physics.rng import check_seed
@@ -88,15 +89,6 @@ __all__ = ["analytic_dispersion", "chain_dispersion", "transverse_excitation", "
            "peak_frequencies", "spectral_moments", "sum_rule_frequency", "DispersionResult", "measure_dispersion",
            "analytic_wall_width", "WallFit", "fit_wall", "WallResult", "domain_wall_width", "WallEnsemble",
            "wall_width_ensemble"]
-
-
-def _real(value, name, *, positive=False, nonneg=False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
-        allowed = "a finite positive number" if positive else ("a finite number >= 0" if nonneg
-                                                               else "a finite real number")
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
 
 
 def _count(value, name, minimum=1):
@@ -153,10 +145,10 @@ def analytic_dispersion(k, *, A_ex, M_s, a, K_u=0.0, B=0.0, kernel="discrete", g
     chain with perpendicular anisotropy; its exchange kernel defines the
     PS-LL operator).
     """
-    A_ex = _real(A_ex, "A_ex", nonneg=True)
-    M_s = _real(M_s, "M_s", positive=True)
-    gamma = _real(gamma, "gamma", positive=True)
-    b = _real(B, "B") + 2 * _real(K_u, "K_u") / M_s + 2 * A_ex / M_s * exchange_kernel(k, a, kernel) * 1e18
+    A_ex = check_real(A_ex, "A_ex", nonneg=True)
+    M_s = check_real(M_s, "M_s", positive=True)
+    gamma = check_real(gamma, "gamma", positive=True)
+    b = check_real(B, "B") + 2 * check_real(K_u, "K_u") / M_s + 2 * A_ex / M_s * exchange_kernel(k, a, kernel) * 1e18
     return gamma / (2 * np.pi) * b * 1e-9
 
 
@@ -221,7 +213,7 @@ def transverse_excitation(chain, amplitude, rng, direction=(0.0, 0.0, 1.0)):
     ValueError
         Non-positive ``amplitude``.
     """
-    amplitude = _real(amplitude, "amplitude", positive=True)
+    amplitude = check_real(amplitude, "amplitude", positive=True)
     m = uniform_state(chain.n, direction)
     u = m[:, 0]
     e1 = np.cross(u, (1.0, 0.0, 0.0) if abs(u[0]) < 0.9 else (0.0, 1.0, 0.0))
@@ -587,7 +579,7 @@ def analytic_wall_width(A_ex, K_u):
     ValueError
         Non-positive parameters.
     """
-    return math.sqrt(_real(A_ex, "A_ex", positive=True) / _real(K_u, "K_u", positive=True)) * 1e9
+    return math.sqrt(check_real(A_ex, "A_ex", positive=True) / check_real(K_u, "K_u", positive=True)) * 1e9
 
 
 @dataclass

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..checks import check_real
 from ..physics.hamiltonian import DMI_KINDS, Hamiltonian
 from ..physics.lattice import check_shape
 from ..physics.monte_carlo import relax
@@ -45,13 +46,6 @@ from ..physics.monte_carlo import relax
 __all__ = ["spiral_wavevector", "spiral_energy", "flat_spiral", "rotate_in_plane", "measured_wavevector",
            "SpiralScan", "spiral_scan", "refine_minimum", "skyrmion", "skyrmion_centre", "line_profile",
            "skyrmion_radius", "perturb"]
-
-
-def _check_real(value, name, *, positive=False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and math.isfinite(value)
-    if not ok or (positive and value <= 0):
-        raise ValueError(f"{name} must be a finite{' positive' if positive else ''} real number, got {value!r}")
-    return float(value)
 
 
 def _check_state(spins, name="spins"):
@@ -85,7 +79,7 @@ def spiral_wavevector(J=1.0, D=0.3):
     ValueError
         If J is not positive or D is not finite.
     """
-    return math.atan2(_check_real(D, "D"), _check_real(J, "J", positive=True))
+    return math.atan2(check_real(D, "D"), check_real(J, "J", positive=True))
 
 
 def spiral_energy(q, J=1.0, D=0.3):
@@ -108,7 +102,7 @@ def spiral_energy(q, J=1.0, D=0.3):
     float or ndarray, float64
         Energy per spin in units of J, same shape as ``q``.
     """
-    J, D = _check_real(J, "J"), _check_real(D, "D")
+    J, D = check_real(J, "J"), check_real(D, "D")
     q = np.asarray(q, dtype=np.float64)
     e = -J * np.cos(q) - D * np.sin(q) - J
     return float(e) if e.ndim == 0 else e
@@ -183,7 +177,7 @@ def rotate_in_plane(spins, angle):
     s = np.asarray(spins, dtype=np.float64)
     if s.ndim not in (3, 4) or s.shape[-3] != 3:
         raise ValueError(f"spins must have shape (3, H, W) or (N, 3, H, W), got {s.shape}")
-    angle = _check_real(angle, "angle")
+    angle = check_real(angle, "angle")
     c, sn = math.cos(angle), math.sin(angle)
     sx, sy, sz = np.moveaxis(s, -3, 0)
     # exact quarter turns stay exact (cos(pi/2) is 6e-17, not 0)
@@ -368,9 +362,9 @@ def skyrmion(shape, radius, *, centre=None, helicity=np.pi, core=-1, aspect=1.0)
         Bad shape, radius, centre, helicity, core or aspect.
     """
     h, w = check_shape(shape)
-    radius = _check_real(radius, "radius", positive=True)
-    helicity = _check_real(helicity, "helicity")
-    aspect = _check_real(aspect, "aspect", positive=True)
+    radius = check_real(radius, "radius", positive=True)
+    helicity = check_real(helicity, "helicity")
+    aspect = check_real(aspect, "aspect", positive=True)
     if core not in (-1, 1):
         raise ValueError(f"core must be -1 (core along -z) or +1, got {core!r}")
     if centre is None:
@@ -380,7 +374,7 @@ def skyrmion(shape, radius, *, centre=None, helicity=np.pi, core=-1, aspect=1.0)
             cy, cx = centre
         except (TypeError, ValueError):
             raise ValueError(f"centre must be (y, x), two finite numbers, got {centre!r}") from None
-        cy, cx = _check_real(cy, "centre[0]"), _check_real(cx, "centre[1]")
+        cy, cx = check_real(cy, "centre[0]"), check_real(cx, "centre[1]")
     y, x = np.mgrid[0:h, 0:w].astype(np.float64)
     dy, dx = y - cy, x - cx
     theta = 2.0 * np.arctan2(radius, np.hypot(dx / aspect, dy))
@@ -533,7 +527,7 @@ def perturb(spins, amplitude, *, seed=0):
         Bad shape or negative amplitude.
     """
     s = _check_state(spins)
-    amplitude = _check_real(amplitude, "amplitude")
+    amplitude = check_real(amplitude, "amplitude")
     if amplitude < 0:
         raise ValueError(f"amplitude must be >= 0, got {amplitude!r}")
     kicked = s + amplitude * np.random.default_rng(seed).standard_normal(s.shape)

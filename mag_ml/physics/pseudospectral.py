@@ -113,6 +113,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from ..checks import check_real
+
 __all__ = ["GAMMA", "KERNELS", "DEFAULT_DT_FRACTION", "wavevectors", "exchange_kernel", "derivative_kernel", "rk4_stability_radius",
            "PSLLChain", "Trajectory", "RelaxResult", "uniform_state", "domain_wall_state", "site_positions"]
 
@@ -127,13 +129,6 @@ DEFAULT_DT_FRACTION = 0.1
 
 
 # ----------------------------------------------------------------------------- validation helpers
-def _real(value, name, *, positive=False, nonneg=False):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
-        allowed = "a finite positive number" if positive else ("a finite number >= 0" if nonneg
-                                                               else "a finite real number")
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
-    return float(value)
 
 
 def _vector(value, name, *, unit=False):
@@ -228,7 +223,7 @@ def exchange_kernel(k, a, kind="discrete"):
     continuum limits).
     """
     _kind(kind)
-    a = _real(a, "a", positive=True)
+    a = check_real(a, "a", positive=True)
     k = np.asarray(k, dtype=np.float64)
     if kind == "continuum":
         return k * k
@@ -260,7 +255,7 @@ def derivative_kernel(k, a, kind="discrete"):
         Unknown ``kind`` or non-positive ``a``.
     """
     _kind(kind)
-    a = _real(a, "a", positive=True)
+    a = check_real(a, "a", positive=True)
     k = np.asarray(k, dtype=np.float64)
     return k.copy() if kind == "continuum" else np.sin(k * a) / a
 
@@ -371,8 +366,8 @@ def domain_wall_state(n, a, width, *, kind="neel", chirality=1, centres=None):
     """
     if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 4:
         raise ValueError(f"n must be an integer >= 4, got {n!r}")
-    a = _real(a, "a", positive=True)
-    width = _real(width, "width", positive=True)
+    a = check_real(a, "a", positive=True)
+    width = check_real(width, "width", positive=True)
     if kind not in ("neel", "bloch"):
         raise ValueError(f"kind must be 'neel' or 'bloch', got {kind!r}")
     if chirality not in (1, -1):
@@ -563,16 +558,16 @@ class PSLLChain:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
             raise ValueError(f"n (number of sites) must be an integer >= 2, got {n!r}")
         self.n = int(n)
-        self.a = _real(a, "a", positive=True)
-        self.A_ex = _real(A_ex, "A_ex", nonneg=True)
-        self.M_s = _real(M_s, "M_s", positive=True)
-        self.K_u = _real(K_u, "K_u")
+        self.a = check_real(a, "a", positive=True)
+        self.A_ex = check_real(A_ex, "A_ex", nonneg=True)
+        self.M_s = check_real(M_s, "M_s", positive=True)
+        self.K_u = check_real(K_u, "K_u")
         self.B = _vector(B, "B")
-        self.D = _real(D, "D")
-        self.alpha = _real(alpha, "alpha", nonneg=True)
+        self.D = check_real(D, "D")
+        self.alpha = check_real(alpha, "alpha", nonneg=True)
         self.axis = _vector(axis, "axis", unit=True)
         self.kernel = _kind(kernel)
-        self.gamma = _real(gamma, "gamma", positive=True)
+        self.gamma = check_real(gamma, "gamma", positive=True)
         if occupied is None:
             occ = np.ones(self.n, dtype=bool)
         else:
@@ -825,7 +820,7 @@ class PSLLChain:
 
     def _check_dt(self, dt, precession=True):
         limit = self.stable_dt(precession)
-        dt = _real(dt, "dt", positive=True)
+        dt = check_real(dt, "dt", positive=True)
         if dt > limit:
             raise ValueError(
                 f"dt = {dt:.4g} ps is above the RK4 stability limit {limit:.4g} ps of this chain (largest "
@@ -960,7 +955,7 @@ class PSLLChain:
         Source: the PS-LL equation, arXiv:2312.14068 (module docstring).
         """
         m = self.check_state(m0, "m0")
-        duration = _real(duration, "duration", positive=True)
+        duration = check_real(duration, "duration", positive=True)
         if not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
             raise ValueError(f"sample_every must be an integer >= 1, got {sample_every!r}")
         if (not isinstance(components, str) or not components or len(set(components)) != len(components)
@@ -1064,7 +1059,7 @@ class PSLLChain:
             above the stability limit.
         """
         m = self.check_state(m0, "m0")
-        torque_tol = _real(torque_tol, "torque_tol", positive=True)
+        torque_tol = check_real(torque_tol, "torque_tol", positive=True)
         if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
             raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
         if not isinstance(check_every, (int, np.integer)) or check_every < 1:
