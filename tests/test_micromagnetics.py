@@ -33,7 +33,8 @@ def test_reduced_couplings_follow_the_stated_formulas():
     A, D, dx, t = p.A_ex, p.D, p.dx, p.thickness
     assert scale == pytest.approx(2 * A * t, rel=1e-15)  # J = 2 A t
     assert H.J == 1.0 and H.dmi == "interfacial" and H.boundary == "periodic"
-    assert H.D == pytest.approx(-D * dx / (2 * A), rel=1e-14)  # D_lat = -D dx t (sign: module notes)
+    assert H.D == pytest.approx(D * dx / (2 * A), rel=1e-14)  # D_lat = D dx t: SI D > 0 <-> lattice D > 0
+    assert H.D > 0
     assert H.B == pytest.approx(p.M_s * p.B * dx**2 / (2 * A), rel=1e-14)
     K_eff = p.K_u - MU_0 * p.M_s**2 / 2
     assert p.K_eff == pytest.approx(K_eff, rel=1e-15)
@@ -116,8 +117,8 @@ def _continuum_energy_density(p, m, spacing):
     dxm = np.stack([d(c, 1) for c in m])
     dym = np.stack([d(c, 0) for c in m])
     exchange = p.A_ex * ((dxm**2).sum(0) + (dym**2).sum(0))
-    # interfacial DMI as written in the module: D (m_z div m - (m . grad) m_z)
-    dmi = p.D * (mz * (dxm[0] + dym[1]) - (mx * dxm[2] + my * dym[2]))
+    # interfacial DMI as written in the module: -D (m_z div m - (m . grad) m_z)
+    dmi = -p.D * (mz * (dxm[0] + dym[1]) - (mx * dxm[2] + my * dym[2]))
     return exchange + dmi - p.K_eff * mz**2 - p.M_s * p.B * mz
 
 
@@ -132,7 +133,7 @@ def _texture(n, box):
 
 
 def test_spiral_energy_and_dmi_sign_match_the_continuum():
-    """Both senses of a cycloid: lattice energy density -> A q^2 + D q (w_DMI = D q for (sin qx, 0, cos qx))."""
+    """Both senses of a cycloid: lattice energy density -> A q^2 - D q (w_DMI = -D q for (sin qx, 0, cos qx))."""
     box = 40 * NM
     for dx, rel in ((1 * NM, 2e-2), (0.25 * NM, 1.5e-3)):  # error O((q dx)^2)
         p = params(dx=dx, K_u=0.0, B=0.0, demag=None)
@@ -144,8 +145,8 @@ def test_spiral_energy_and_dmi_sign_match_the_continuum():
             s[0], s[2] = np.sin(q * x), np.cos(q * x)
             density = micromagnetic_energy(p, s) / (2 * w * p.cell_volume)
             continuum = _continuum_energy_density(p, s, dx)  # spectral, from the density formula itself
-            assert continuum.mean() == pytest.approx(p.A_ex * q**2 + p.D * q, rel=1e-10)
-            assert density == pytest.approx(p.A_ex * q**2 + p.D * q, rel=rel)
+            assert continuum.mean() == pytest.approx(p.A_ex * q**2 - p.D * q, rel=1e-10)
+            assert density == pytest.approx(p.A_ex * q**2 - p.D * q, rel=rel)
 
 
 def test_spiral_period_tends_to_4_pi_A_over_D():
@@ -159,13 +160,13 @@ def test_spiral_period_tends_to_4_pi_A_over_D():
         w = 2 * int(round(box / dx / 2))
         x = np.arange(w)
         turns = np.arange(7, 14)
-        q = -2 * np.pi * turns / (w * dx)  # D > 0 favours q < 0 (w_DMI = D q)
+        q = 2 * np.pi * turns / (w * dx)  # D > 0 favours q > 0 (w_DMI = -D q)
         energy = []
         for qn in q:
             s = np.zeros((3, 2, w))
             s[0], s[2] = np.sin(qn * x * dx), np.cos(qn * x * dx)
             energy.append(micromagnetic_energy(p, s))
-        q_star = -refine_minimum(-q, np.array(energy))
+        q_star = refine_minimum(q, np.array(energy))
         H, _ = to_lattice(p)
         assert q_star == pytest.approx(math.atan(H.D) / dx, rel=2e-3)  # the lattice's own minimum
         errors.append(abs(abs(q_star) - q_cont) / q_cont)

@@ -43,17 +43,17 @@ def test_standard_problem_parameters():
 def test_edge_ode_matches_analytic_canting_and_reference(edge_ode):
     th = edge_ode.theta_edge
     # semi-infinite wire: sin(theta_edge) = D / (2 sqrt(A K)); 100 nm >> sqrt(A/K) = 5.7 nm
-    assert math.sin(th) == pytest.approx(D / (2 * math.sqrt(A * K)), rel=1e-6)
-    assert math.degrees(th) == pytest.approx(41.1318, abs=1e-3)
+    assert math.sin(th) == pytest.approx(-D / (2 * math.sqrt(A * K)), rel=1e-6)
+    assert math.degrees(th) == pytest.approx(-41.1318, abs=1e-3)
     assert math.cos(th) == pytest.approx(0.7531983, abs=1e-6)  # the paper's supplement
-    # boundary conditions theta' = -D / (2A) at both ends, and the mirror symmetry theta(L - x) = -theta(x)
+    # boundary conditions theta' = +D / (2A) at both ends, and the mirror symmetry theta(L - x) = -theta(x)
     for x in (0.0, edge_ode.length):
-        assert edge_ode.sol(x)[1] == pytest.approx(-D / (2 * A), rel=1e-6)
+        assert edge_ode.sol(x)[1] == pytest.approx(D / (2 * A), rel=1e-6)
     x = np.linspace(0, edge_ode.length, 11)
     np.testing.assert_allclose(edge_ode.theta_at(x), -edge_ode.theta_at(edge_ode.length - x), atol=1e-8)
     assert abs(edge_ode.theta_at(50 * NM)) < 1e-5  # the middle of the wire is along +z
-    # D > 0 (our convention) tilts the ends inward: m_x > 0 at x = 0
-    assert th > 0 and np.sin(edge_ode.theta[-1]) < 0
+    # D > 0 (energy density -D (m_z div m - (m.grad) m_z)) tilts the ends outward: m_x < 0 at x = 0
+    assert th < 0 and np.sin(edge_ode.theta[-1]) > 0
 
 
 def test_edge_ode_sign_follows_D_and_rejects_strong_dmi():
@@ -74,10 +74,10 @@ def test_skyrmion_ode_radius_and_boundary(disk_ode):
     assert disk_ode.theta_at(0.0) == pytest.approx(math.pi, abs=1e-6)
     assert disk_ode.sol(disk_ode.disk_radius)[1] == pytest.approx(-D / (2 * A), rel=1e-6)
     assert math.cos(disk_ode.theta_at(disk_ode.radius)) == pytest.approx(0.0, abs=1e-10)
-    assert disk_ode.helicity == 0.0
+    assert disk_ode.helicity == math.pi
     assert np.all(np.diff(disk_ode.theta) < 0)  # monotonic profile, no target-state ring
     mirror = sp.skyrmion_profile_ode(sp.standard_problem_parameters().replace(D=-3e-3))
-    assert mirror.helicity == math.pi and mirror.radius == pytest.approx(disk_ode.radius, rel=1e-10)
+    assert mirror.helicity == 0.0 and mirror.radius == pytest.approx(disk_ode.radius, rel=1e-10)
 
 
 def test_skyrmion_ode_residual_by_finite_differences(disk_ode):
@@ -102,14 +102,14 @@ def test_lattice_wire_matches_ode_at_1nm(edge_ode):
     assert sim.theta[0] == pytest.approx(theta_ode[0], rel=0.01)
     assert np.max(np.abs(np.cos(theta_ode) - sim.m[2])) < 3e-3
     np.testing.assert_allclose(sim.theta, -sim.theta[::-1], atol=1e-7)  # both ends alike
-    assert sim.theta[0] > 0  # same chirality as the ODE
+    assert sim.theta[0] < 0  # same chirality as the ODE
 
 
 def test_lattice_wire_converges_with_cell_size(edge_ode):
     err = {}
     for dx in (1 * NM, 0.5 * NM):
         sim = sp.simulate_edge_profile(sp.standard_problem_parameters(dx=dx))
-        err[dx] = abs(sim.theta[0] - edge_ode.theta_at(dx / 2)) / edge_ode.theta_at(dx / 2)
+        err[dx] = abs(sim.theta[0] - edge_ode.theta_at(dx / 2)) / abs(edge_ode.theta_at(dx / 2))
     assert err[0.5 * NM] < 3e-3
     assert err[0.5 * NM] < err[1 * NM] / 2
 
@@ -118,13 +118,13 @@ def test_lattice_disk_skyrmion_matches_ode_at_1nm(disk_ode):
     sim = sp.simulate_disk_skyrmion(sp.standard_problem_parameters(dx=1 * NM))
     assert sim.spins.shape == (3, 100, 100) and sim.mask.sum() > 0.99 * math.pi * 50**2
     assert sim.radius == pytest.approx(disk_ode.radius, rel=0.01)
-    # chirality: in-plane spins point away from the core (helicity 0) for D > 0 in our convention
+    # chirality: in-plane spins point to the core (helicity pi) for D > 0, as on the lattice (chapters 1-5)
     h = sim.spins.shape[1]
     c = (h - 1) / 2
     y, x = np.mgrid[0:h, 0:h]
     ring = sim.mask & (np.abs(np.hypot(x - c, y - c) * NM - sim.radius) < 1.5 * NM)
     radial = (sim.spins[0] * (x - c) + sim.spins[1] * (y - c)) / np.maximum(np.hypot(x - c, y - c), 1e-9)
-    assert np.all(radial[ring] > 0.9)
+    assert np.all(radial[ring] < -0.9)
     assert np.all(sim.m_z[sim.r < 3 * NM] < -0.99)  # core along -z
 
 

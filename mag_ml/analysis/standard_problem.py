@@ -16,36 +16,39 @@ states of the finite-difference map :func:`mag_ml.physics.micromagnetics.to_latt
 
 Conventions
 -----------
-The DMI energy density is :math:`D(m_z\nabla\cdot\mathbf m - (\mathbf
-m\cdot\nabla)m_z)` (:mod:`mag_ml.physics.micromagnetics`, MuMax3's ``Dind``).
-Cortés-Ortuño et al. write interfacial DMI with the opposite sign (their
-supplement's MuMax3 input for :math:`D = 3` mJ/m² reads ``Dind = -3e-3``), so
-their state is the mirror image of ours: the same canting angles, profiles
-of :math:`m_z` and radii, with the in-plane components reversed.
-:data:`STANDARD_PROBLEM` keeps :math:`D = +3` mJ/m² in our convention.
+The DMI energy density is :math:`-D(m_z\nabla\cdot\mathbf m - (\mathbf
+m\cdot\nabla)m_z)` (:mod:`mag_ml.physics.micromagnetics`), the convention of
+Cortés-Ortuño et al. 2018 and of the lattice core; MuMax3 users set
+``Dind = -D`` (the paper's supplement runs MuMax3 with ``Dind = -3e-3`` for
+:math:`D = 3` mJ/m²).  :data:`STANDARD_PROBLEM` has :math:`D = +3` mJ/m², the
+paper's value, which maps to a positive lattice D: skyrmions of helicity pi
+(in-plane spins pointing to the core), as in the lattice chapters.
 
 Derivation of the ODEs (B along z included, :math:`K = K_{eff}`)
 -----------------------------------------------------------------
 Wire along x, :math:`\mathbf m = (\sin\theta, 0, \cos\theta)`: the energy
-per cross-section is :math:`\int[A\theta'^2 + D\theta' + K\sin^2\theta -
-M_sB\cos\theta]\,\mathrm dx` (:math:`D\theta'` is the DMI density of this
-cycloid).  Its Euler-Lagrange equation and natural boundary condition are
+per cross-section is :math:`\int[A\theta'^2 - D\theta' + K\sin^2\theta -
+M_sB\cos\theta]\,\mathrm dx` (:math:`m_z\partial_x m_x - m_x\partial_x m_z
+= \theta'`, so :math:`-D\theta'` is the DMI density of this cycloid).  Its
+Euler-Lagrange equation and natural boundary condition are
 
 .. math::
 
     \theta'' = \frac{K}{A}\sin\theta\cos\theta + \frac{M_sB}{2A}\sin\theta,
-    \qquad 2A\theta' + D = 0 \ \text{at both ends},
+    \qquad 2A\theta' - D = 0 \ \text{at both ends},
 
-i.e. :math:`\theta'(0) = \theta'(L) = -D/(2A)`; the DMI enters through the
-edges only, where it tilts the spins inward for D > 0 (:math:`\theta > 0`,
-:math:`m_x > 0` at x = 0).  At B = 0 a semi-infinite wire has the first
-integral :math:`A\theta'^2 = K\sin^2\theta` and the edge angle
-:math:`\sin\theta_{edge} = D/(2\sqrt{AK})` (41.13° here, :math:`m_z =
+i.e. :math:`\theta'(0) = \theta'(L) = +D/(2A)`; the DMI enters through the
+edges only, where it tilts the spins outward, along the outward normal, for
+D > 0 (:math:`\theta < 0`, :math:`m_x < 0` at x = 0; :math:`m_x > 0` at
+x = L).  At B = 0 a semi-infinite wire has the first integral
+:math:`A\theta'^2 = K\sin^2\theta` and the edge angle
+:math:`\sin\theta_{edge} = -D/(2\sqrt{AK})` (-41.13° here, :math:`m_z =
 0.7532`).
 
-Disk of radius R, Néel skyrmion :math:`\mathbf m = (\sin\theta\cos\varphi,
-\sin\theta\sin\varphi, \cos\theta)` (helicity 0, which D > 0 favours): the
-energy per thickness is :math:`2\pi\int[A(\theta'^2 + \sin^2\theta/r^2) +
+Disk of radius R, Néel skyrmion :math:`\mathbf m = (-\sin\theta\cos\varphi,
+-\sin\theta\sin\varphi, \cos\theta)` (helicity pi, which D > 0 favours; the
+DMI density :math:`-D(\dots)` of this form is :math:`+D(\theta' +
+\sin\theta\cos\theta/r)`): the energy per thickness is :math:`2\pi\int[A(\theta'^2 + \sin^2\theta/r^2) +
 D(\theta' + \sin\theta\cos\theta/r) + K\sin^2\theta - M_sB\cos\theta]\,r\,
 \mathrm dr`, with the Euler-Lagrange equation
 
@@ -58,11 +61,13 @@ D(\theta' + \sin\theta\cos\theta/r) + K\sin^2\theta - M_sB\cos\theta]\,r\,
 :math:`\theta(0) = \pi` (core along -z) and the boundary term
 :math:`r(2A\theta' + D)\,\delta\theta = 0` at r = R:
 :math:`\theta'(R) = -D/(2A)`, the same rotation sense continuing past
-:math:`\theta = 0` (edge spins tilted inward, opposite to the skyrmion's
-outward in-plane spins).  For D < 0 the solution is the helicity-pi mirror
-image with :math:`|D|`.  These are the 1D and 2D problems of
-Cortés-Ortuño et al. 2018 written in our sign convention (derived here; the
-paper's own equation and section numbers were not available to check).
+:math:`\theta = 0` (:math:`\theta(R) < 0`: edge spins tilted outward, along
+the disk's normal, opposite to the skyrmion's in-plane spins, which point to
+the core; the same outward tilt as the wire's ends).  For D < 0 the solution
+is the helicity-0 mirror image with :math:`|D|`.  These are the 1D and 2D
+problems of Cortés-Ortuño et al. 2018 in their sign convention (derived
+here; the paper's own equation and section numbers were not available to
+check).
 
 Reference values (this module, tests/test_standard_problem.py): the ODEs
 give :math:`m_z(\text{edge}) = 0.75320` for the wire, and a radius of
@@ -90,7 +95,8 @@ __all__ = ["STANDARD_PROBLEM", "standard_problem_parameters", "EdgeProfile", "ed
            "DiskSimulation", "simulate_disk_skyrmion", "radius_from_profile", "StandardProblemComparison",
            "compare_standard_problem"]
 
-#: Material of the DMI standard problem (Cortés-Ortuño et al. 2018), SI units; D in our sign convention.
+#: Material of the DMI standard problem (Cortés-Ortuño et al. 2018), SI units; D in the paper's sign convention
+#: (energy density -D (m_z div m - (m.grad) m_z), also ours and the lattice core's; MuMax3: Dind = -D).
 STANDARD_PROBLEM = {"A_ex": 13e-12, "D": 3e-3, "M_s": 0.86e6, "K_u": 0.4e6}
 
 _RELAX_TOL = 1e-9
@@ -146,7 +152,8 @@ class EdgeProfile:
     length : float
         Wire length [m].
     theta_edge : float
-        ``theta(0)`` [rad] (``-theta(length)`` by symmetry).
+        ``theta(0)`` [rad] (``-theta(length)`` by symmetry; < 0 for D > 0,
+        the end spins tilted outward).
     sol : callable
         ``sol(x) -> (theta, theta')`` at any x in [0, length] [m].
     """
@@ -171,7 +178,7 @@ def edge_profile_ode(params=None, *, length=100e-9, tol=1e-8):
     r"""Canted edges of a wire with free ends: the 1D boundary-value problem.
 
     Solves :math:`\theta'' = (K/A)\sin\theta\cos\theta + (M_sB/2A)\sin\theta`
-    on :math:`[0, L]` with :math:`\theta'(0) = \theta'(L) = -D/(2A)`
+    on :math:`[0, L]` with :math:`\theta'(0) = \theta'(L) = +D/(2A)`
     (derivation: module notes) with :func:`scipy.integrate.solve_bvp`,
     starting from two semi-infinite edge solutions
     :math:`\tan(\theta/2) = \tan(\theta_e/2)e^{-x\sqrt{K/A}}`.
@@ -207,7 +214,7 @@ def edge_profile_ode(params=None, *, length=100e-9, tol=1e-8):
     ell = math.sqrt(A / K)  # wall-width parameter, the unit of length below
     d = D * ell / A  # D / A in units of 1 / ell
     b = MB * ell**2 / (2 * A)
-    s = d / 2.0  # sin(theta_edge) of the semi-infinite wire at B = 0
+    s = -d / 2.0  # sin(theta_edge) of the semi-infinite wire at B = 0
     if params.B == 0.0 and abs(s) >= 1.0:
         raise ValueError(f"|D| = {abs(D)!r} J/m^2 >= 2 sqrt(A K_eff): the wire has no canted edge state")
     L = length / ell
@@ -217,7 +224,7 @@ def edge_profile_ode(params=None, *, length=100e-9, tol=1e-8):
         return np.vstack([dth, np.sin(th) * np.cos(th) + b * np.sin(th)])
 
     def bc(ya, yb):
-        return np.array([ya[1] + d / 2, yb[1] + d / 2])
+        return np.array([ya[1] - d / 2, yb[1] - d / 2])
 
     x = np.linspace(0.0, L, max(201, int(40 * L)))
     te = math.asin(max(-0.999, min(0.999, s)))
@@ -245,17 +252,19 @@ class SkyrmionProfile:
     r : ndarray (n,) float64
         Radii [m] from (almost) 0 to the disk radius.
     theta : ndarray (n,) float64
-        Polar angle [rad], pi at the core; helicity-0 form
-        ``m = (sin theta cos phi, sin theta sin phi, cos theta)`` for D >= 0
-        (D < 0: the helicity-pi mirror image, same theta).
+        Polar angle [rad], pi at the core; helicity-pi form
+        ``m = (-sin theta cos phi, -sin theta sin phi, cos theta)`` for D >= 0
+        (D < 0: the helicity-0 mirror image, same theta).
     disk_radius : float
         R [m].
     radius : float
         Skyrmion radius [m]: where ``m_z = cos theta = 0``.
     theta_edge : float
-        ``theta(R)`` [rad] (negative: edge spins tilted back).
+        ``theta(R)`` [rad] (negative: edge spins tilted back, i.e. outward
+        for helicity pi).
     helicity : float
-        0 for D >= 0, pi for D < 0 (our sign convention).
+        pi for D >= 0 (in-plane spins pointing to the core, as the lattice
+        core's D > 0), 0 for D < 0.
     sol : callable
         ``sol(r) -> (theta, theta')`` for r [m] in [0, R] (linear in r below
         the first node, ``theta(0) = pi``).
@@ -363,7 +372,7 @@ def skyrmion_profile_ode(params=None, *, disk_radius=50e-9, initial_radius=None,
         return np.stack([th, dth / ell])
 
     return SkyrmionProfile(r=sol.x * ell, theta=sol.y[0].copy(), disk_radius=R_si, radius=radius * ell,
-                           theta_edge=float(sol.y[0, -1]), helicity=0.0 if D >= 0 else math.pi, sol=sol_si)
+                           theta_edge=float(sol.y[0, -1]), helicity=math.pi if D >= 0 else 0.0, sol=sol_si)
 
 
 # ----------------------------------------------------------------------------- lattice simulations
@@ -584,7 +593,7 @@ def simulate_disk_skyrmion(params=None, *, diameter=100e-9, initial_radius=None,
     y, x = np.mgrid[0:side, 0:side].astype(np.float64)
     dist = np.hypot(x - c, y - c) * params.dx
     mask = dist <= 0.5 * diameter * (1 + 1e-12)
-    helicity = math.pi if hamiltonian.D > 0 else 0.0  # lattice D > 0 favours helicity pi
+    helicity = math.pi if hamiltonian.D > 0 else 0.0  # lattice D > 0 (SI D > 0) favours helicity pi
     if start == "ansatz":
         initial = skyrmion((side, side), radius0 / params.dx, helicity=helicity)
     elif start == "ode":

@@ -7,7 +7,7 @@ has the micromagnetic energy (SI units, :math:`\mathbf m = \mathbf M / M_s`)
 .. math::
 
     E[\mathbf m] = t \int \mathrm d^2 r \Big[ A_{ex} |\nabla\mathbf m|^2
-        + D\,\big(m_z\,\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)\,m_z\big)
+        - D\,\big(m_z\,\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)\,m_z\big)
         - K_{eff}\, m_z^2 - M_s B\, m_z \Big],
     \qquad K_{eff} = K_u - \tfrac{\mu_0}{2} M_s^2 \ \text{(thin-film demag)} .
 
@@ -27,7 +27,7 @@ with the couplings (derivation below)
 term           lattice coupling [J]                      reduced (units of J)
 =============  ========================================  ===========================================
 exchange       :math:`J = 2 A_{ex} t`                    1
-DMI            :math:`D_{lat} = -D\,\Delta x\,t`          :math:`-D\,\Delta x / (2A_{ex})`
+DMI            :math:`D_{lat} = D\,\Delta x\,t`           :math:`D\,\Delta x / (2A_{ex})`
 Zeeman         :math:`M_s B\,\Delta x^2 t`                :math:`M_s B\,\Delta x^2/(2A_{ex})`
 anisotropy     :math:`K_{eff}\,\Delta x^2 t`              :math:`K_{eff}\,\Delta x^2/(2A_{ex})`
 temperature    :math:`k_B T`                             :math:`k_B T / (2 A_{ex} t)`
@@ -35,6 +35,11 @@ temperature    :math:`k_B T`                             :math:`k_B T / (2 A_{ex
 
 The energy scale that makes the lattice model reduced (J = 1) is the bond
 exchange :math:`J = 2A_{ex}t`; a reduced energy times this scale is joules.
+
+Sign of the DMI: D is the constant of the energy density
+:math:`-D\,(m_z\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`, the
+convention of Cortés-Ortuño et al. 2018 and of the lattice core; MuMax3 users
+set ``Dind = -D``.  A positive SI D is a positive lattice D.
 
 Derivation
 ----------
@@ -57,16 +62,20 @@ DMI
     :math:`-D_{lat}\Delta x\,(m_z\partial_y m_y - m_y\partial_y m_z)`.  Per
     cell volume the sum is :math:`-\tfrac{D_{lat}}{\Delta x\,t}
     \big(m_z\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z\big)`, so the
-    density above needs :math:`D_{lat} = -D\,\Delta x\,t`.  The minus sign is
-    a convention clash, not a physical effect: this module's D is the one of
-    the energy density above, MuMax3's ``Dind`` (Vansteenkiste et al., AIP
-    Advances 4, 107133 (2014)); the core (Kwon et al. 2021) uses the opposite sense, and
-    so do Cortés-Ortuño et al., New J. Phys. 20, 113015 (2018), whose
-    :math:`D = +3\,\mathrm{mJ/m^2}` corresponds to their supplement's
-    MuMax3 input ``Dind = -3e-3``.  Only the chirality depends on the sign:
-    D > 0 here favours the cycloid :math:`\mathbf m = (-\sin qx, 0, \cos qx)`
-    (:math:`w_{DMI} = -D|q|`) and skyrmions with outward in-plane spins
-    (helicity 0); the lattice core with its ``D > 0`` favours helicity pi.
+    density above needs :math:`D_{lat} = D\,\Delta x\,t`: SI D > 0 is lattice
+    D > 0.  This module's D is that of the energy density
+    :math:`-D\,(m_z\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`, the
+    convention of Cortés-Ortuño et al., New J. Phys. 20, 113015 (2018) and of
+    the lattice core (Kwon et al. 2021).  MuMax3 (Vansteenkiste et al., AIP
+    Advances 4, 107133 (2014)) writes the density as
+    :math:`+D_{ind}(m_z\nabla\!\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`,
+    so MuMax3 users set ``Dind = -D`` (Cortés-Ortuño et al.'s
+    :math:`D = +3\,\mathrm{mJ/m^2}` is their supplement's MuMax3 input
+    ``Dind = -3e-3``).  Only the chirality depends on the sign: D > 0
+    favours the cycloid :math:`\mathbf m = (\sin qx, 0, \cos qx)` with
+    :math:`q > 0` (:math:`w_{DMI} = -Dq`) and skyrmions with in-plane spins
+    pointing to the core (helicity pi), as the lattice core with its
+    ``D > 0`` does.
 Zeeman and anisotropy
     Local terms: the energy density times the cell volume
     :math:`\Delta x^2 t`, per cell.  ``B`` is the flux density
@@ -93,7 +102,7 @@ continuum as :math:`O(\Delta x^2)`, the flat-spiral wavevector is
 :math:`|q| = \arctan(|D_{lat}|/J)/\Delta x \to |D|/(2A_{ex})` (period
 :math:`4\pi A_{ex}/|D|`), and free edges of the lattice (vacancies, open
 boundaries) reproduce the DMI boundary condition, in this sign convention
-:math:`2A_{ex}\partial_n\mathbf m = D\,(\hat n\times\hat z)\times\mathbf m`
+:math:`2A_{ex}\partial_n\mathbf m = D\,(\hat z\times\hat n)\times\mathbf m`
 (Rohart and Thiaville, PRB 88, 184422 (2013)), without further input: the
 missing bonds of an edge cell are the discrete form of this natural
 boundary condition, and edge profiles converge as :math:`O(\Delta x^2)`
@@ -141,8 +150,10 @@ class MicromagneticParameters:
         Exchange stiffness [J/m], > 0.
     D : float
         Interfacial DMI constant [J/m^2] of the energy density
-        :math:`D\,(m_z\nabla\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`
-        (MuMax3's ``Dind``; see the module notes for the sign conventions).
+        :math:`-D\,(m_z\nabla\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`,
+        the convention of Cortés-Ortuño et al. 2018 and of the lattice core;
+        MuMax3 users set ``Dind = -D``.  D > 0 maps to a lattice D > 0
+        (helicity-pi skyrmions); module notes.
     M_s : float
         Saturation magnetisation [A/m], > 0.
     K_u : float
@@ -171,7 +182,7 @@ class MicromagneticParameters:
     ...                             dx=1e-9, thickness=2e-9, demag=None)
     >>> H, scale = to_lattice(p)
     >>> round(H.D, 6), f"{scale:.3g} J"
-    (-0.115385, '5.2e-20 J')
+    (0.115385, '5.2e-20 J')
     """
 
     A_ex: float
@@ -235,7 +246,7 @@ def to_lattice(params, *, boundary="periodic"):
     -------
     hamiltonian : Hamiltonian
         Interfacial DMI, reduced units: ``J = 1``,
-        ``D = -D dx / (2 A_ex)``, ``B = M_s B dx^2 / (2 A_ex)``,
+        ``D = D dx / (2 A_ex)`` (same sign as the SI D), ``B = M_s B dx^2 / (2 A_ex)``,
         ``K = K_eff dx^2 / (2 A_ex)``.
     energy_scale : float
         ``J = 2 A_ex thickness`` [J]: reduced energy x energy_scale = joules,
@@ -251,7 +262,10 @@ def to_lattice(params, *, boundary="periodic"):
 
     Notes
     -----
-    Derivation and the sign of the DMI: module notes.  The lattice energy of
+    Derivation and the sign of the DMI (energy density
+    ``-D (m_z div m - (m.grad) m_z)``, the convention of Cortés-Ortuño et al.
+    2018 and of the lattice core; MuMax3 users set ``Dind = -D``): module
+    notes.  The lattice energy of
     a state is ``-J N_bonds`` plus the discretised continuum energy;
     :func:`micromagnetic_energy` returns the latter in joules.
 
@@ -266,7 +280,7 @@ def to_lattice(params, *, boundary="periodic"):
     scale = params.energy_scale
     hamiltonian = Hamiltonian(
         J=1.0,
-        D=-params.D * params.dx * params.thickness / scale,
+        D=params.D * params.dx * params.thickness / scale,
         B=params.M_s * params.B * params.cell_volume / scale,
         K=params.K_eff * params.cell_volume / scale,
         dmi="interfacial",
@@ -297,7 +311,9 @@ def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
     -------
     MicromagneticParameters
         ``to_lattice(from_lattice(H, s, ...))`` returns ``H`` (J scaled to 1)
-        and ``s * H.J`` up to rounding.
+        and ``s * H.J`` up to rounding.  ``D = H.D * s / (dx thickness)``
+        keeps the sign of ``H.D`` (energy density
+        ``-D (m_z div m - (m.grad) m_z)``; MuMax3 users set ``Dind = -D``).
 
     Raises
     ------
@@ -323,7 +339,7 @@ def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
     K_eff = hamiltonian.K * energy_scale / volume
     return MicromagneticParameters(
         A_ex=J / (2.0 * thickness),
-        D=-hamiltonian.D * energy_scale / (dx * thickness),
+        D=hamiltonian.D * energy_scale / (dx * thickness),
         M_s=M_s,
         K_u=K_eff + (0.5 * MU_0 * M_s**2 if demag == "thin_film" else 0.0),
         B=hamiltonian.B * energy_scale / (M_s * volume),
