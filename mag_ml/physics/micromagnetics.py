@@ -118,6 +118,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.constants
 
+from ..checks import check_real
 from .hamiltonian import Hamiltonian
 from .lattice import check_boundary, check_mask
 
@@ -128,16 +129,6 @@ DEMAG_KINDS = ("thin_film", None)
 __all__ = ["MicromagneticParameters", "CharacteristicLengths", "to_lattice", "from_lattice",
            "temperature_to_reduced", "temperature_to_kelvin", "micromagnetic_energy", "characteristic_lengths",
            "MU_0", "K_B", "DEMAG_KINDS"]
-
-
-def _real(value, name, *, positive=False, nonnegative=False, unit=""):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and math.isfinite(value)
-    if not ok or (positive and value <= 0) or (nonnegative and value < 0):
-        allowed = "> 0" if positive else ">= 0" if nonnegative else "finite"
-        raise ValueError(f"{name} must be a finite real number {allowed}{' ' + unit if unit else ''}, "
-                         f"got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,7 +190,7 @@ class MicromagneticParameters:
                   "M_s": dict(positive=True, unit="A/m"), "K_u": dict(unit="J/m^3"), "B": dict(unit="T"),
                   "dx": dict(positive=True, unit="m"), "thickness": dict(positive=True, unit="m")}
         for name, kw in checks.items():
-            object.__setattr__(self, name, _real(getattr(self, name), name, **kw))
+            object.__setattr__(self, name, check_real(getattr(self, name), name, **kw))
         if self.demag not in DEMAG_KINDS:
             raise ValueError(f"demag must be one of {DEMAG_KINDS}, got {self.demag!r}")
 
@@ -328,10 +319,10 @@ def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
         raise ValueError(f"hamiltonian.dmi must be 'interfacial' (thin-film DMI), got {hamiltonian.dmi!r}")
     if hamiltonian.J <= 0:
         raise ValueError(f"hamiltonian.J must be > 0 (ferromagnetic exchange), got {hamiltonian.J!r}")
-    energy_scale = _real(energy_scale, "energy_scale", positive=True, unit="J")
-    dx = _real(dx, "dx", positive=True, unit="m")
-    thickness = _real(thickness, "thickness", positive=True, unit="m")
-    M_s = _real(M_s, "M_s", positive=True, unit="A/m")
+    energy_scale = check_real(energy_scale, "energy_scale", positive=True, unit="J")
+    dx = check_real(dx, "dx", positive=True, unit="m")
+    thickness = check_real(thickness, "thickness", positive=True, unit="m")
+    M_s = check_real(M_s, "M_s", positive=True, unit="A/m")
     if demag not in DEMAG_KINDS:
         raise ValueError(f"demag must be one of {DEMAG_KINDS}, got {demag!r}")
     J = hamiltonian.J * energy_scale  # bond exchange [J]
@@ -370,7 +361,7 @@ def temperature_to_reduced(T, energy_scale):
     ValueError
         Negative or non-finite temperature, non-positive energy scale.
     """
-    energy_scale = _real(energy_scale, "energy_scale", positive=True, unit="J")
+    energy_scale = check_real(energy_scale, "energy_scale", positive=True, unit="J")
     t = np.asarray(T, dtype=np.float64)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"T must be finite and >= 0 K, got {T!r}")
@@ -383,7 +374,7 @@ def temperature_to_kelvin(T_reduced, energy_scale):
 
     Inverse of :func:`temperature_to_reduced`; same arguments and errors.
     """
-    energy_scale = _real(energy_scale, "energy_scale", positive=True, unit="J")
+    energy_scale = check_real(energy_scale, "energy_scale", positive=True, unit="J")
     t = np.asarray(T_reduced, dtype=np.float64)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         raise ValueError(f"T_reduced must be finite and >= 0, got {T_reduced!r}")
