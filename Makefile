@@ -29,8 +29,12 @@ KERNEL      := mag_ml
 CHROMIUM    := /usr/bin/chromium
 
 # numba's cache survives between papermill, nbval and pytest (and between CI steps when
-# .cache/ is kept). Inline matplotlib figures must be stored, so no MPLBACKEND=Agg.
-export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba
+# .cache/ is kept). numba checks only the defining file of a cached kernel, not the files of
+# the helpers it inlines (rng.py, hamiltonian.py), so the folder is keyed by a hash of the
+# whole package: any source change starts a fresh cache. Inline matplotlib figures must be
+# stored, so no MPLBACKEND=Agg.
+PKG_HASH := $(shell find mag_ml -name '*.py' | LC_ALL=C sort | xargs cat | sha1sum | cut -c1-12)
+export NUMBA_CACHE_DIR := $(CURDIR)/.cache/numba/$(PKG_HASH)
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # numba's OpenMP threads sleep instead of spinning between parallel regions: on a shared
 # 2-core machine spinning threads stall each other (relaxations 100x slower under load).
