@@ -40,9 +40,9 @@ os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[1]
 import torch  # noqa: E402
 
 from mag_ml import Hamiltonian  # noqa: E402
+from machine_load import report_end, report_start  # noqa: E402
 
 MODEL = dict(J=1.0, D=0.3, B=0.05)  # Kwon et al. 2021
-HIGH_LOAD = 1.5
 
 
 def random_batch(n, size, device, seed=0):
@@ -185,16 +185,12 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    load_start = os.getloadavg()
+    load_start = report_start()
     H = Hamiltonian(**MODEL)
     print(f"mag_ml torch Hamiltonian benchmark: J={H.J} D={H.D} B={H.B} K={H.K} {H.dmi} {H.boundary}, "
           f"batch {batch} x 3 x {args.size} x {args.size} float32{' (quick)' if args.quick else ''}")
     print(f"python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
           f"torch threads {torch.get_num_threads()}, CUDA {'available' if torch.cuda.is_available() else 'not available'}")
-    print("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_start))
-    if load_start[0] > HIGH_LOAD:
-        print(f"NOTE: 1-min load {load_start[0]:.2f} > {HIGH_LOAD}: other jobs share the CPU, "
-              "the absolute CPU numbers are pessimistic.")
 
     results = {"cpu": bench_device(H, torch.device("cpu"), batch, args.size, min_time, n_repeats)}
     print_table(results["cpu"])
@@ -204,11 +200,8 @@ def main(argv=None):
         results["cuda"]["name"] = torch.cuda.get_device_name(dev)
         print_table(results["cuda"])
 
-    load_end = os.getloadavg()
-    print("\nload average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_end))
-    high = max(load_start[0], load_end[0]) > HIGH_LOAD
-    if high:
-        print(f"NOTE: load > {HIGH_LOAD} during the run: absolute CPU rates are pessimistic.")
+    print()
+    load_end, high = report_end(load_start)
     cpu = results["cpu"]
     checks_ok = all(r[k]["ok"] for r in results.values() for k in ("check_eager", "check_compiled") if k in r)
     summary = dict(

@@ -38,13 +38,13 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from mag_ml import Hamiltonian, metropolis, random_spins  # noqa: E402
+from machine_load import report_end, report_start  # noqa: E402
 
 MODEL = dict(J=1.0, D=0.3, B=0.05)  # Kwon et al. 2021; K = 0, interfacial DMI, periodic
 T = 0.5
 DELTA = 0.5  # cone width, the default of metropolis()
 TARGET_UPDATES_PER_S = 150e6  # the issue's target: 2 threads, 128x128 (~40x NumPy)
 BANDWIDTH_CEILING = 400e6  # rough memory-bandwidth ceiling of this kernel on the reference machine
-HIGH_LOAD = 1.5
 
 
 # ----------------------------------------------------------------------------- NumPy baseline
@@ -109,10 +109,6 @@ class NumpyMetropolis:
 
 
 # ----------------------------------------------------------------------------- helpers
-def load():
-    return os.getloadavg()
-
-
 def calibrate(run_n, n0, seconds):
     """Number of sweeps such that ``run_n(n)`` takes about ``seconds``.
 
@@ -207,16 +203,12 @@ def main(argv=None):
     max_threads = numba.config.NUMBA_NUM_THREADS
     thread_counts = [t for t in (1, 2) if t <= max_threads]
 
-    load_start = load()
+    load_start = report_start()
     H = Hamiltonian(**MODEL)
     print(f"mag_ml Metropolis benchmark: J={H.J} D={H.D} B={H.B} K={H.K} {H.dmi} {H.boundary}, "
           f"T={T}, delta={DELTA}{' (quick)' if args.quick else ''}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, numba {numba.__version__}, "
           f"{os.cpu_count()} CPUs, NUMBA_NUM_THREADS={max_threads}")
-    print("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_start))
-    if load_start[0] > HIGH_LOAD:
-        print(f"NOTE: 1-min load {load_start[0]:.2f} > {HIGH_LOAD}: other jobs share the CPU, "
-              "the absolute numbers below are pessimistic (the ratio less so).")
     if max_threads < 2:
         print("NOTE: NUMBA_NUM_THREADS < 2, the 2-thread rows are skipped")
 
@@ -290,11 +282,7 @@ def main(argv=None):
     print(f"checks: bookkeeping {'ok' if bookkeeping_ok else 'FAILED'} (tol {tol:g} per site), "
           f"equilibrium {'ok' if equil['ok'] else 'FAILED'} (< 5 sigma, acceptance within 0.02)")
 
-    load_end = load()
-    print("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_end))
-    high = max(load_start[0], load_end[0]) > HIGH_LOAD
-    if high:
-        print(f"NOTE: load > {HIGH_LOAD} during the run: absolute rates are pessimistic.")
+    load_end, high = report_end(load_start)
     by = {(r["size"], r["threads"]): r["updates_per_s"] for r in rows}
     if any(by.get((L, 2), math.inf) < by[(L, 1)] for L in sizes):
         print("NOTE: 2 threads slower than 1: the CPU is oversubscribed (each half-sweep is a parallel "

@@ -54,9 +54,9 @@ import numpy as np  # noqa: E402
 import scipy  # noqa: E402
 
 from mag_ml.physics.pseudospectral import PSLLChain  # noqa: E402
+from machine_load import report_end, report_start  # noqa: E402
 
 MODEL = dict(a=0.5, A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.1, alpha=0.01)  # nm, J/m, A/m, J/m^3, T
-HIGH_LOAD = 1.5
 
 
 @numba.njit(cache=True)
@@ -110,13 +110,6 @@ def calibrate(chain, m, dt, min_time):
         steps *= 4
 
 
-def load():
-    try:
-        return os.getloadavg()
-    except OSError:  # pragma: no cover
-        return (float("nan"),) * 3
-
-
 def fit_exponent(ns, times):
     """Least-squares slope of log(time per step) against log(N)."""
     return float(np.polyfit(np.log(ns), np.log(times), 1)[0])
@@ -129,7 +122,7 @@ def main(argv=None):
     sizes = [1_000, 10_000, 100_000] if args.quick else [1_000, 10_000, 100_000, 1_000_000]
     min_time = 0.2 if args.quick else 0.6
     n_repeats = 3
-    load_start = load()
+    load_start = report_start()
     print(f"PS-LL chain vs 3-point finite differences, RK4 + renormalisation, model {MODEL}")
     print(f"python {platform.python_version()}, numpy {np.__version__}, scipy {scipy.__version__}, "
           f"cpus {os.cpu_count()}, load {', '.join(f'{x:.2f}' for x in load_start)}")
@@ -186,11 +179,7 @@ def main(argv=None):
     print(f"growth of the time per step with N (log-log slope, N >= 1e4): PS-LL {exp_ps:.2f}, FD {exp_fd:.2f} "
           f"(N log N over 1e4..1e6 has slope ~1.1; N has 1)")
     print(f"checks: {'ok' if checks_ok else 'FAILED'} (PS-LL with the discrete kernel == finite differences)")
-    load_end = load()
-    high = max(load_start[0], load_end[0]) > HIGH_LOAD
-    print("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in load_end))
-    if high:
-        print(f"NOTE: load > {HIGH_LOAD} during the run: absolute rates are pessimistic; compare ratios.")
+    load_end, high = report_end(load_start)
     head = rows[-1]
     summary = dict(
         benchmark="pseudospectral", quick=args.quick, model=MODEL, kernel="discrete", integrator="rk4",

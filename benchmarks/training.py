@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -42,9 +41,9 @@ import torch
 
 from mag_ml.data.evae import EVAE_HAMILTONIAN as H
 from mag_ml.models import SpinVAE, flops_per_sample, total_loss, vae_losses
+from machine_load import report_end, report_start
 
 BETA, GAMMA = 1e-3, 1.0
-HIGH_LOAD = 1.5
 
 
 def unit_states(n, size, device, seed=0):
@@ -154,17 +153,14 @@ def main(argv=None):
     if args.quick:
         args.batch, args.min_time, args.no_compile = 20, 1.0, True
 
-    load_start = os.getloadavg()[0]
+    load_start = report_start()
     torch.set_num_threads(args.threads)
     cpu = torch.device("cpu")
     model = SpinVAE(args.size)
     flops = flops_per_sample(model)
     print(f"E-VAE training step, {args.size}x{args.size}, batch {args.batch}, {model.n_parameters / 1e6:.2f} M "
           f"parameters, {flops / 1e9:.3f} GFLOP per sample (forward + backward = 3 x forward)")
-    print(f"torch {torch.__version__}, {args.threads} CPU threads, load average {load_start:.2f}")
-    if load_start > HIGH_LOAD:
-        print(f"NOTE: load average {load_start:.2f} > {HIGH_LOAD}: other jobs share the CPU; "
-              "absolute numbers are pessimistic")
+    print(f"torch {torch.__version__}, {args.threads} CPU threads")
 
     mm_cpu = matmul_gflops(cpu, 2048, args.min_time / 3)
     res_cpu = measure(cpu, args.size, args.batch, not args.no_compile, args.min_time)
@@ -202,13 +198,13 @@ def main(argv=None):
         gpu_best = max(v for v in (cuda["eager"], cuda["compiled"]) if v)
         print(f"paper profile on {cuda['device_name']}: {30_000 / gpu_best:.1f} s per epoch, "
               f"{29 * 100 * 30_000 / gpu_best / 3600:.1f} h for the whole schedule")
-    load_end = os.getloadavg()[0]
+    load_end, high = report_end(load_start)
     out = dict(samples_per_s=best_cpu, gflops_fraction=frac, samples_per_s_eager=res_cpu["eager"],
                samples_per_s_compiled=res_cpu["compiled"], compile_s=res_cpu["compile_s"],
                compile_error=res_cpu["compile_error"], compiled_matches_eager=res_cpu.get("compiled_matches_eager"),
                gflop_per_sample=flops / 1e9, achieved_gflops=best_cpu * flops / 1e9, matmul_gflops=mm_cpu,
                size=args.size, batch=args.batch, threads=args.threads, cuda=cuda,
-               load_start=load_start, load_end=load_end, high_load=max(load_start, load_end) > HIGH_LOAD,
+               load_start=load_start[0], load_end=load_end[0], high_load=high,
                torch=torch.__version__, python=platform.python_version())
     print(json.dumps(out))
     return 0
