@@ -6,10 +6,10 @@ or its quick-profile miniature; ``open_dataset``, ``load_states`` and
 package has no side effects.
 """
 
-from .generation import SerialExecutor, generate_dataset
+from .generation import SerialExecutor, generate_dataset, generate_records, load_records
 from .storage import (SPLITS, DatasetCorruptError, DatasetError, DatasetMismatchError, dataset_params,
                       load_observables, load_states, open_dataset, read_params, split_slice)
 
-__all__ = ["generate_dataset", "SerialExecutor", "dataset_params", "open_dataset", "read_params",
+__all__ = ["generate_dataset", "generate_records", "load_records", "SerialExecutor", "dataset_params", "open_dataset", "read_params",
            "load_states", "load_observables", "split_slice", "SPLITS", "DatasetError",
            "DatasetMismatchError", "DatasetCorruptError"]

@@ -25,13 +25,15 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mag_ml.artifacts import move_into_place
-from mag_ml.data.storage import (DatasetCorruptError, DatasetError, create_dataset_file, dataset_params,
-                                 open_dataset, write_state)
+from mag_ml.data.storage import (DatasetCorruptError, DatasetError, create_dataset_file, create_records_file,
+                                 dataset_params, load_records, open_dataset, open_records, records_params,
+                                 write_record, write_state)
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, anneal
 from mag_ml.physics.topology import topological_charge
 
-__all__ = ["generate_dataset", "work_path", "anneal_samples", "SerialExecutor"]
+__all__ = ["generate_dataset", "generate_records", "load_records", "work_path", "anneal_samples",
+           "SerialExecutor"]
 
 
 class SerialExecutor(cf.Executor):
@@ -103,13 +105,13 @@ def _default_executor(n_tasks):
                                   initializer=_single_thread_worker)
 
 
-def _open_work_file(work, params, overwrite):
+def _open_work_file(work, params, overwrite, *, open_file=open_dataset, create=create_dataset_file):
     """Open the work file for resuming, or create it; return an h5py.File in write mode."""
     if work.exists():
         try:
-            return open_dataset(work, params, require_complete=False, mode="r+",
-                                hint=" It holds an unfinished run with other parameters: pass "
-                                     "overwrite=True to discard it, or use another path.")
+            return open_file(work, params, require_complete=False, mode="r+",
+                             hint=" It holds an unfinished run with other parameters: pass "
+                                  "overwrite=True to discard it, or use another path.")
         except DatasetCorruptError as err:
             warnings.warn(f"discarding the unreadable work file {work} and starting again ({err})",
                           RuntimeWarning, stacklevel=3)
@@ -117,7 +119,7 @@ def _open_work_file(work, params, overwrite):
             if not overwrite:
                 raise
         work.unlink()
-    return create_dataset_file(work, params)
+    return create(work, params)
 
 
 def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=None, seed, dtype="float32",
@@ -230,7 +232,13 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
                   unit="state", disable=not progress) as bar:
             if tasks:
                 task_args = (hamiltonian, tuple(params["shape"]), schedule, params["seed"], params["relax_tol"])
-                _run(tasks, f, bar, executor, task_args, max_in_flight)
+
+                def write(result):
+                    for i, spins, energy, charge in result:
+                        write_state(f, i, spins, energy=energy, topological_charge=charge)
+                        bar.update(1)
+
+                _run(anneal_samples, task_args, tasks, write, executor, max_in_flight)
     finally:
         f.close()
     open_dataset(work, params).close()  # every state done, file sound
@@ -238,8 +246,102 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     return path
 
 
-def _run(tasks, f, bar, executor, task_args, max_in_flight):
-    """Submit ``tasks`` with at most ``max_in_flight`` pending; write results as they complete."""
+def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk=1, executor=None,
+                     max_in_flight=256, progress=True, overwrite=False, desc=None):
+    """Generate (or find) an HDF5 table of independent records, resumably, on any executor.
+
+    The generic form of :func:`generate_dataset` for datasets that are not
+    annealed spin states (micromagnetic images over a parameter grid, defect
+    statistics over (sigma, tau), ...): record ``i`` is computed by
+    ``task(*task_args, [i, ...])`` somewhere, written here with its ``done``
+    flag, and skipped when the same call is made again after an interruption.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.h5`` file, e.g. from :func:`mag_ml.artifacts.artifact_path`.
+    params : dict
+        JSON-able parameters that determine every record (seed included);
+        stored in the file and verified when it is found again.
+    fields : dict
+        ``{name: (item_shape, dtype)}``: each record holds one array of that
+        shape and dtype per field, e.g. ``{"spins": ((3, 64, 64), "float32"),
+        "width": ((), "float64")}``.
+    n_items : int
+        Number of records, >= 1.
+    task : callable
+        Module-level (picklable) function ``task(*task_args, indices)`` returning
+        ``[(i, {name: array}), ...]`` for the given record indices.  Record
+        ``i`` must depend only on ``(params, i)`` (derive its random stream
+        from ``(seed, i)``), so the file is the same on any executor and after
+        any interruption.
+    task_args : tuple, optional
+        Leading arguments of every ``task`` call (picklable).
+    chunk, executor, max_in_flight, progress, overwrite
+        As in :func:`generate_dataset` (default executor: local processes, one
+        numba thread each).
+    desc : str, optional
+        Progress-bar label (default: the file name).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``, a complete table; read it with :func:`load_records`.
+
+    Raises
+    ------
+    ValueError
+        Bad ``fields``, ``n_items``, ``chunk`` or ``max_in_flight``; a record
+        of the wrong shape or missing a field.
+    TypeError
+        ``task`` not callable, ``params`` not a dict, a bad ``executor``.
+    DatasetMismatchError, DatasetCorruptError
+        A file at ``path`` made with other parameters, or damaged, and
+        ``overwrite`` is False.
+    """
+    stored = records_params(params, fields, n_items)
+    if not callable(task):
+        raise TypeError(f"task must be callable, got {task!r}")
+    for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
+        raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
+
+    path = Path(path)
+    if path.exists():
+        try:
+            open_records(path, stored, hint=" Pass overwrite=True to regenerate it, or use another path.").close()
+            return path
+        except DatasetError:
+            if not overwrite:
+                raise
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = work_path(path)
+    f = _open_work_file(work, stored, overwrite, open_file=open_records,
+                        create=lambda p, st: create_records_file(p, st["params"], st["fields"], st["n_items"]))
+    try:
+        todo = np.flatnonzero(~f["done"][()])
+        tasks = [todo[k:k + chunk].tolist() for k in range(0, len(todo), chunk)]
+        with tqdm(total=stored["n_items"], initial=stored["n_items"] - len(todo), desc=desc or path.name,
+                  unit="item", disable=not progress) as bar:
+
+            def write(result):
+                for i, values in result:
+                    write_record(f, i, values)
+                    bar.update(1)
+
+            if tasks:
+                _run(task, tuple(task_args), tasks, write, executor, max_in_flight)
+    finally:
+        f.close()
+    open_records(work, stored).close()
+    move_into_place(work, path)
+    return path
+
+
+def _run(fn, task_args, tasks, write, executor, max_in_flight):
+    """Submit ``fn(*task_args, samples)`` per task with at most ``max_in_flight`` pending; ``write`` each result."""
     own = executor is None
     if own:
         executor = _default_executor(len(tasks))
@@ -251,7 +353,7 @@ def _run(tasks, f, bar, executor, task_args, max_in_flight):
     try:
         while True:
             for samples in queue:
-                pending.add(executor.submit(anneal_samples, *task_args, samples))
+                pending.add(executor.submit(fn, *task_args, samples))
                 if len(pending) >= max_in_flight:
                     break
             if not pending:
@@ -263,9 +365,7 @@ def _run(tasks, f, bar, executor, task_args, max_in_flight):
                 if future.exception() is not None:
                     error = error or future.exception()
                     continue
-                for i, spins, energy, charge in future.result():  # keep every finished state
-                    write_state(f, i, spins, energy=energy, topological_charge=charge)
-                    bar.update(1)
+                write(future.result())  # keep every finished item
             future = None
             if error is not None:
                 raise error
@@ -273,5 +373,5 @@ def _run(tasks, f, bar, executor, task_args, max_in_flight):
     finally:
         for future in pending:
             future.cancel()
-        if own:  # after a failure or Ctrl-C do not wait for running anneals
+        if own:  # after a failure or Ctrl-C do not wait for running tasks
             executor.shutdown(wait=not failed, cancel_futures=True)

@@ -505,3 +505,196 @@ def load_observables(path, split="train", *, expected_params=None):
     with open_dataset(path, expected_params) as f:
         sl = split_slice(read_params(f), split)
         return {name: f[name][sl] for name in _OBSERVABLES}
+
+
+# -- record tables --------------------------------------------------------------
+RECORDS_FORMAT = "mag_ml.records"
+RECORDS_FORMAT_VERSION = 1
+
+
+def check_fields(fields):
+    """Validated record fields ``{name: (item_shape, dtype)}`` as plain ``{name: [list, str]}``.
+
+    Raises
+    ------
+    ValueError
+        No fields, a reserved or non-identifier name (``done`` is the completion
+        record), a negative dimension or an unknown dtype.
+    """
+    if not isinstance(fields, dict) or not fields:
+        raise ValueError(f"fields must be a non-empty dict {{name: (item_shape, dtype)}}, got {fields!r}")
+    out = {}
+    for name, spec in fields.items():
+        if not isinstance(name, str) or not name.isidentifier() or name == "done":
+            raise ValueError(f"field name must be an identifier other than 'done', got {name!r}")
+        try:
+            shape, dtype = spec
+            shape = [int(n) for n in shape]
+            dtype = np.dtype(dtype).name
+        except (TypeError, ValueError):
+            raise ValueError(f"fields[{name!r}] must be (item_shape, dtype), got {spec!r}") from None
+        if any(n < 0 for n in shape):
+            raise ValueError(f"fields[{name!r}] has a negative dimension: {shape}")
+        out[name] = [shape, dtype]
+    return out
+
+
+def create_records_file(path, params, fields, n_items):
+    """Create an empty record table (every ``done`` False) and return it open for writing.
+
+    Layout (format ``"mag_ml.records"``, version 1): one dataset per field,
+    shape ``(n_items, *item_shape)``, NaN-filled for floating dtypes; ``done``
+    ``(n_items,)`` bool; attributes ``format``, ``format_version``,
+    ``mag_ml_version``, ``params_json`` (canonical JSON of ``params``, which
+    also records the fields and ``n_items``), ``params_hash`` and one flat,
+    human-readable attribute per parameter.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to create (truncated if it exists: callers write a work file).
+    params : dict
+        JSON-able creation parameters, verified on every later open.
+    fields : dict
+        ``{name: (item_shape, dtype)}`` (see :func:`check_fields`).
+    n_items : int
+        Number of records, >= 1.
+
+    Returns
+    -------
+    h5py.File
+    """
+    stored = records_params(params, fields, n_items)
+    f = h5py.File(path, "w")
+    try:
+        f.attrs["format"] = RECORDS_FORMAT
+        f.attrs["format_version"] = RECORDS_FORMAT_VERSION
+        f.attrs["mag_ml_version"] = package_version()
+        f.attrs["params_json"] = canonical_json(stored)
+        f.attrs["params_hash"] = params_hash(stored)
+        for key, value in _flatten(stored["params"]):
+            f.attrs[key] = "null" if value is None else value
+        for name, (shape, dtype) in stored["fields"].items():
+            fill = np.nan if np.issubdtype(np.dtype(dtype), np.floating) else 0
+            f.create_dataset(name, (stored["n_items"], *shape), dtype=dtype, fillvalue=fill,
+                             chunks=(1, *shape) if shape and all(shape) else None)
+        f.create_dataset("done", (stored["n_items"],), dtype=bool, fillvalue=False)
+        f.flush()
+    except BaseException:
+        f.close()
+        raise
+    return f
+
+
+def records_params(params, fields, n_items):
+    """What a record table stores and verifies: ``{"params", "fields", "n_items"}`` in plain JSON types."""
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    return json.loads(canonical_json({"params": params, "fields": check_fields(fields),
+                                      "n_items": _check_count(n_items, "n_items", minimum=1)}))
+
+
+def write_record(f, index, values):
+    """Store record ``index`` (a dict with every field) and mark it done, data flushed before the flag."""
+    for name in read_params(f)["fields"]:
+        if name not in values:
+            raise ValueError(f"record {index} lacks the field {name!r}")
+        value = np.asarray(values[name])
+        if value.shape != f[name].shape[1:]:
+            raise ValueError(f"record {index}: field {name!r} has shape {value.shape}, expected {f[name].shape[1:]}")
+        f[name][index] = value
+    f.flush()
+    f["done"][index] = True
+    f.flush()
+
+
+def open_records(path, expected=None, *, require_complete=True, check_version=True, mode="r", hint=""):
+    """Open a record table after checking that it is sound and, optionally, the one expected.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    expected : dict, optional
+        From :func:`records_params`; every entry must equal the stored one.
+    require_complete, check_version, mode, hint
+        As in :func:`open_dataset`.
+
+    Returns
+    -------
+    h5py.File
+
+    Raises
+    ------
+    FileNotFoundError, DatasetCorruptError, DatasetMismatchError
+        As in :func:`open_dataset` (the mismatch names each differing parameter).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no record table at {path}")
+    try:
+        f = h5py.File(path, mode)
+    except OSError as err:
+        if "unable to lock file" in str(err).lower():
+            raise OSError(f"{path} is open for writing in another process ({err})") from None
+        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err})") from None
+    try:
+        attrs = f.attrs
+        if attrs.get("format") != RECORDS_FORMAT or attrs.get("format_version") != RECORDS_FORMAT_VERSION:
+            raise DatasetCorruptError(f"{path} is not a {RECORDS_FORMAT} v{RECORDS_FORMAT_VERSION} file "
+                                      f"(format {attrs.get('format')!r}, version {attrs.get('format_version')!r})")
+        stored = read_params(f)
+        version = attrs.get("mag_ml_version")
+        if attrs.get("params_hash") != params_hash(stored, version=version):
+            raise DatasetCorruptError(f"{path}: params_hash does not match the stored parameters (edited or damaged)")
+        n = stored["n_items"]
+        for name, (shape, dtype) in {**stored["fields"], "done": [[], "bool"]}.items():
+            if name not in f or f[name].shape != (n, *shape) or f[name].dtype != np.dtype(dtype):
+                raise DatasetCorruptError(f"{path}: dataset {name!r} missing or not {(n, *shape)} {dtype}")
+        done = f["done"][()]
+        if require_complete and not done.all():
+            raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} records done")
+        if expected is not None:
+            want, got = dict(expected), dict(stored)
+            if check_version:
+                want["mag_ml_version"], got["mag_ml_version"] = package_version(), version
+            diffs = _differences(got, json.loads(canonical_json(want)))
+            if diffs:
+                raise DatasetMismatchError(path, diffs, hint)
+    except DatasetError:
+        f.close()
+        raise
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        f.close()
+        raise DatasetCorruptError(f"{path} is damaged ({type(err).__name__}: {err})") from None
+    return f
+
+
+def load_records(path, expected_params=None):
+    """Every field of a complete record table, read into memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Written by :func:`mag_ml.data.generation.generate_records`.
+    expected_params : dict, optional
+        The ``params`` it was generated with; verified (with this package version).
+
+    Returns
+    -------
+    params : dict
+        The stored creation parameters.
+    arrays : dict of str to ndarray
+        One ``(n_items, *item_shape)`` array per field.
+
+    Raises
+    ------
+    FileNotFoundError, DatasetCorruptError, DatasetMismatchError
+        See :func:`open_records`.
+    """
+    with open_records(path) as f:
+        stored = read_params(f)
+        if expected_params is not None:
+            diffs = _differences(stored["params"], json.loads(canonical_json(expected_params)))
+            if diffs:
+                raise DatasetMismatchError(path, diffs)
+        return stored["params"], {name: f[name][()] for name in stored["fields"]}
