@@ -43,13 +43,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from mag_ml.artifacts import artifact_path, atomic_path, check_profile, load_json, save_json
 from mag_ml.models.vae import LOSS_TERMS, SpinVAE, hamiltonian_loss, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "SeriesResult", "EVAESeries", "EVAE_TRAINING", "resolve_device",
            "tenfold", "train_schedule", "evaluate", "train_evae_series", "load_series", "evae_training_spec",
-           "series_table", "loss_regions"]
+           "series_table", "loss_regions", "fit", "FitResult"]
 
 _EVAL_EPOCH = 2 ** 31 - 1  # spawn-key slot of the end-of-step evaluation
 
@@ -329,8 +330,6 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
 
     bar = None
     if progress:
-        from tqdm.auto import tqdm
-
         done_epochs = sum(s.epochs for s in steps[:start_step]) + start_epoch
         bar = tqdm(total=sum(s.epochs for s in steps), initial=done_epochs, desc=name, unit="epoch")
     try:
@@ -407,6 +406,174 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     with atomic_path(history_path) as tmp:
         save_json(dict(params=params, history=history), tmp)
     return history
+
+
+# ----------------------------------------------------------------------------- supervised fitting
+FIT_CHECKPOINT = "fit.pt"
+
+
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The trained model (the one passed in), in eval mode, on the training device.
+    history : dict of str to list of float
+        Per-epoch mean losses: ``"train"`` (mean over the epoch's batches,
+        weighted by batch size) and ``"validation"`` (whole set after the
+        epoch; empty without validation data).
+    directory : pathlib.Path or None
+        Where the checkpoint lies.
+    """
+
+    model: torch.nn.Module
+    history: dict
+    directory: Path | None = None
+
+
+def _as_tensors(data, name):
+    if isinstance(data, (torch.Tensor, np.ndarray)) or not isinstance(data, (tuple, list)) or len(data) < 2:
+        raise TypeError(f"{name} must be a tuple (inputs..., target) of arrays, got {type(data).__name__}")
+    out = []
+    for k, a in enumerate(data):
+        t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+        out.append(t.float() if t.is_floating_point() else t)
+        if len(out[-1]) != len(out[0]):
+            raise ValueError(f"{name}[{k}] has {len(out[-1])} rows, {name}[0] has {len(out[0])}")
+    if len(out[0]) == 0:
+        raise ValueError(f"{name} holds no samples")
+    return out
+
+
+def _fingerprint(tensors):
+    crc = 0
+    for t in tensors:
+        crc = zlib.crc32(t.detach().cpu().contiguous().numpy().tobytes(), crc)
+    return crc
+
+
+def _mse(model, *batch):
+    return torch.nn.functional.mse_loss(model(*batch[:-1]), batch[-1])
+
+
+def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1e-3, weight_decay=0.0,
+        directory=None, seed=0, device="auto", progress=True, desc=None):
+    """Mini-batch Adam training of any model on ``(inputs..., target)`` tuples, resumable per epoch.
+
+    The supervised loop of the estimator and defect chapters (Wang et al.,
+    Adv. Sci. 2020: MSE on min-max scaled parameters; Eagan et al. 2026:
+    dispersion and wall networks, PINN losses).  Epoch ``e``'s shuffling and
+    any randomness inside the model (dropout) are seeded from ``(seed, e)``
+    only, so an interrupted run resumed from its checkpoint ends, on the CPU,
+    with exactly the weights and history of an uninterrupted one.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place (initial weights are ignored when resuming).
+    train : tuple of array_like or torch.Tensor
+        ``(input_1, ..., input_m, target)`` with equal first dimensions n;
+        floating arrays become float32.
+    validation : tuple, optional
+        Same layout; its loss is recorded after every epoch (no gradient
+        step; autograd stays on so that losses with derivatives work).
+    loss : callable, optional
+        ``loss(model, *batch) -> scalar tensor``.  Default: the mean squared
+        error of ``model(*inputs)`` against ``target``.
+    epochs : int
+        Total number of epochs, >= 1 (a resumed run trains the missing ones;
+        a finished checkpoint with as many epochs is loaded without training).
+    batch_size : int
+    lr, weight_decay : float
+        Adam's learning rate and L2 weight decay.
+    directory : str or os.PathLike, optional
+        Checkpoint folder (``fit.pt``, written atomically after every epoch);
+        None trains without checkpoints.
+    seed : int
+    device : str or torch.device
+        ``"auto"``: CUDA when available, else CPU.
+    progress : bool
+        tqdm bar over epochs with the last losses.
+    desc : str, optional
+        Bar label.
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    TypeError
+        ``train``/``validation`` not tuples of arrays.
+    ValueError
+        Mismatched row counts, empty data, ``epochs`` or ``batch_size`` < 1,
+        a checkpoint written for other data or settings.
+    TrainingDivergedError
+        A non-finite loss (the last checkpoint is kept).
+    """
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    device = resolve_device(device)
+    train = [t.to(device) for t in _as_tensors(train, "train")]
+    validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]
+    loss = loss or _mse
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    settings = dict(model=type(model).__name__, batch_size=int(batch_size), lr=float(lr),
+                    weight_decay=float(weight_decay), seed=int(seed), train=_fingerprint(train),
+                    validation=None if validation is None else _fingerprint(validation))
+    history = {"train": [], "validation": []}
+    path = None if directory is None else Path(directory) / FIT_CHECKPOINT
+    if path is not None and path.exists():
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as err:  # noqa: BLE001 - any unreadable file is a corrupted artifact
+            raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); delete it") from err
+        if ckpt["settings"] != settings:
+            raise ValueError(f"checkpoint {path} was written for other data or settings "
+                             f"({ckpt['settings']}, now {settings}); delete it or use another directory")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        history = ckpt["history"]
+    n = len(train[0])
+    key = series_key(desc or "fit")
+    start = len(history["train"])
+    with tqdm(total=epochs, initial=min(start, epochs), desc=desc or "fit", unit="epoch",
+              disable=not progress) as bar:
+        for epoch in range(start, epochs):
+            s = _seed(seed, key, 0, epoch)
+            torch.manual_seed(s)
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(s)).to(device)
+            model.train()
+            total = 0.0
+            for i in range(0, n, batch_size):
+                idx = order[i:i + batch_size]
+                value = loss(model, *(t[idx] for t in train))
+                if not torch.isfinite(value):
+                    raise TrainingDivergedError(f"{desc or 'fit'}: non-finite loss {value.item()} in epoch "
+                                                f"{epoch}, batch {i // batch_size}; the last checkpoint is kept")
+                optimizer.zero_grad(set_to_none=True)
+                value.backward()
+                optimizer.step()
+                total += value.item() * len(idx)
+            history["train"].append(total / n)
+            if validation is not None:
+                model.eval()
+                m = len(validation[0])
+                history["validation"].append(sum(
+                    loss(model, *(t[i:i + batch_size] for t in validation)).item() * len(validation[0][i:i + batch_size])
+                    for i in range(0, m, batch_size)) / m)
+            if path is not None:
+                _save(dict(settings=settings, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                           history=history), path)
+            bar.update(1)
+            bar.set_postfix(train=f"{history['train'][-1]:.3g}",
+                            **({"val": f"{history['validation'][-1]:.3g}"} if validation is not None else {}))
+    model.eval()
+    return FitResult(model=model, history=history, directory=None if directory is None else Path(directory))
 
 
 # ----------------------------------------------------------------------------- the E-VAE series
