@@ -7,9 +7,11 @@ import pytest
 
 from mag_ml import Hamiltonian
 from mag_ml.analysis.spirals import refine_minimum
+from mag_ml import metropolis, random_spins
 from mag_ml.physics.micromagnetics import (K_B, MU_0, MicromagneticParameters, characteristic_lengths,
                                            from_lattice, micromagnetic_energy, temperature_to_kelvin,
-                                           temperature_to_reduced, to_lattice)
+                                           temperature_to_reduced, thermal_run, thermal_state, to_lattice,
+                                           micromagnetics_spec)
 
 NM = 1e-9
 # a film with every term switched on (Co/Pt-like numbers)
@@ -218,3 +220,112 @@ def test_bad_demag_and_types():
     with pytest.raises(TypeError):
         MicromagneticParameters(1e-11, 1e-3, 1e6, dx=1e-9, thickness=1e-9)  # keyword-only
     assert MicromagneticParameters.from_dict(params().as_dict()) == params()
+
+
+# -- finite temperature ------------------------------------------------------------------------------
+
+
+def isolated_sites(shape):
+    """Occupied cells at even rows and columns: no two are neighbours, so every spin is free."""
+    mask = np.zeros(shape, dtype=bool)
+    mask[::2, ::2] = True
+    return mask
+
+
+def free_spin_mz(b, k):
+    """<cos theta> of a free classical spin, weight exp(b cos + k cos^2) (Langevin function at k = 0)."""
+    from scipy.integrate import quad
+
+    w = lambda c: math.exp(b * c + k * c * c - abs(b) - max(k, 0.0))  # noqa: E731
+    return quad(lambda c: c * w(c), -1, 1)[0] / quad(w, -1, 1)[0]
+
+
+@pytest.mark.parametrize("B, K_u, demag", [(0.5, 0.0, None), (0.4, 0.3e6, "thin_film"), (-0.3, 0.6e6, None)])
+def test_thermal_average_of_free_spins_is_the_boltzmann_average(B, K_u, demag):
+    # 1024 independent cells of V = 4 x 4 x 1 nm^3 at 300 K: b = M_s B V / k_B T, k = K_eff V / k_B T
+    p = MicromagneticParameters(A_ex=2e-12, D=2e-3, M_s=1e6, K_u=K_u, B=B, dx=4 * NM, thickness=1 * NM, demag=demag)
+    T = 300.0
+    run = thermal_run(p, (64, 64), T, mask=isolated_sites((64, 64)), n_anneal=200, n_sweeps=1600, seed=1)
+    V, kT = p.cell_volume, K_B * T
+    b, k = p.M_s * p.B * V / kT, p.K_eff * V / kT
+    assert abs(b) > 1 and (abs(k) > 1 or K_u == 0)
+    # 800 equilibrium sweeps x 1024 spins: statistical error ~ 0.6 / sqrt(800 * 1024 / tau) < 0.003
+    assert run.n_equilibrium == 800
+    assert run.mean_magnetisation[2] == pytest.approx(free_spin_mz(b, k), abs=0.01)
+    assert np.abs(run.mean_magnetisation[:2]).max() < 0.01
+    assert np.all(run.spins[:, ~isolated_sites((64, 64))] == 0)
+
+
+def test_thermal_state_wraps_the_reduced_metropolis_chain():
+    p = params()
+    H, scale = to_lattice(p)
+    T = 200.0
+    start = random_spins((8, 6), seed=4, sample=9)
+    reference = metropolis(H, start, temperature_to_reduced(T, scale), 30, seed=3, sample=2, delta=0.4)
+    run = thermal_run(p, (8, 6), T, spins=start, n_sweeps=30, seed=3, sample=2, delta=0.4)
+    np.testing.assert_array_equal(run.spins, reference.spins)
+    np.testing.assert_allclose(run.magnetisation, reference.magnetisation, rtol=0, atol=1e-12)
+    # the random start is random_spins(shape, seed, sample), as in metropolis
+    reference = metropolis(H, (8, 6), temperature_to_reduced(T, scale), 30, seed=3, sample=2, delta=0.4)
+    run = thermal_run(p, (8, 6), T, n_anneal=0, n_sweeps=30, seed=3, sample=2, delta=0.4)
+    np.testing.assert_array_equal(run.spins, reference.spins)
+    np.testing.assert_array_equal(start, random_spins((8, 6), seed=4, sample=9))  # input not modified
+
+
+def test_thermal_state_depends_only_on_seed_and_sample():
+    p = params(B=0.3)
+    a = thermal_state(p, (8, 8), 300.0, seed=1, sample=5, n_anneal=50, n_sweeps=20)
+    b = thermal_state(p, (8, 8), 300.0, seed=1, sample=5, n_anneal=50, n_sweeps=20)
+    c = thermal_state(p, (8, 8), 300.0, seed=1, sample=6, n_anneal=50, n_sweeps=20)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert a.shape == (3, 8, 8) and a.dtype == np.float64
+    np.testing.assert_allclose(np.linalg.norm(a, axis=0), 1.0, atol=1e-12)
+
+
+def test_zero_temperature_anneals_and_relaxes_to_the_saturated_state():
+    # B well above the saturation field of a ferromagnet without DMI: the relaxed state is uniform +z
+    p = params(D=0.0, B=1.0)
+    run = thermal_run(p, (8, 8), 0.0, n_anneal=100, n_snapshots=3)
+    np.testing.assert_allclose(run.spins[2], 1.0, atol=1e-9)
+    assert run.T_reduced == 0.0 and run.magnetisation.shape == (0, 3)
+    assert run.snapshots.shape == (3, 3, 8, 8) and run.snapshot_temperatures[-1] < run.snapshot_temperatures[0]
+    assert run.mean_magnetisation[2] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_equilibrium_sweeps_are_those_with_a_frozen_cone():
+    p = params()
+    run = thermal_run(p, (8, 8), 300.0, n_anneal=20, n_sweeps=25)  # blocks of 10, 10, 5: the first adapts
+    assert run.magnetisation.shape == (25, 3) and run.n_equilibrium == 15
+    np.testing.assert_allclose(run.mean_magnetisation, run.magnetisation[-15:].mean(axis=0))
+    assert thermal_run(p, (8, 8), 300.0, n_anneal=20, n_sweeps=25, delta=0.3).n_equilibrium == 25
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(T=-1.0), "T must"), (dict(T=math.nan), "T must"), (dict(shape=(7, 8)), "shape"),
+    (dict(shape=(8,)), "shape"), (dict(spins=np.ones((3, 4, 4))), "spins must have shape"),
+    (dict(n_sweeps=-1), "n_sweeps"), (dict(n_sweeps=0), "n_sweeps"), (dict(n_anneal=1.5), "n_anneal"),
+    (dict(seed=-1), "seed"), (dict(mask=np.ones((4, 4), bool)), "mask"),
+])
+def test_thermal_state_bad_input_raises(kwargs, match):
+    args = dict(shape=(8, 8), T=300.0)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        thermal_state(params(), args.pop("shape"), args.pop("T"), **args)
+    with pytest.raises(TypeError, match="MicromagneticParameters"):
+        thermal_state({"A_ex": 1e-12}, (8, 8), 300.0)
+
+
+def test_chapter_spec_films_are_resolved_by_the_cells_and_ordered_at_300_K():
+    quick, paper = micromagnetics_spec("quick"), micromagnetics_spec("paper")
+    assert paper["shape"] == (512, 512) and paper["film"]["dx"] == 4 * NM and paper["T"] == 300.0
+    assert quick["shape"][0] < paper["shape"][0] and min(paper["dx"]) < min(quick["dx"])
+    for label, f in quick["films"].items():
+        p = MicromagneticParameters(**f, **quick["film"])
+        # the DMI length 2 A / D spans at least one cell, and 300 K lies well below the ordering (~0.7 J)
+        assert characteristic_lengths(p).cell_ratios["dmi_length"] <= 1.0 + 1e-12, label
+        assert temperature_to_reduced(quick["T"], p.energy_scale) < 0.3, label
+    quick["films"]["labyrinth"]["D"] = 0.0  # a copy: the module's table is unchanged
+    assert micromagnetics_spec("quick")["films"]["labyrinth"]["D"] == 5e-3
+    with pytest.raises(ValueError, match="profile"):
+        micromagnetics_spec("huge")

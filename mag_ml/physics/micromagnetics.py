@@ -108,6 +108,16 @@ missing bonds of an edge cell are the discrete form of this natural
 boundary condition, and edge profiles converge as :math:`O(\Delta x^2)`
 (:mod:`mag_ml.analysis.standard_problem`).  :func:`characteristic_lengths`
 gives the lengths the cell must resolve.
+
+Finite temperature
+------------------
+The Boltzmann weight of the film, :math:`\exp(-E/k_BT)`, is the lattice
+weight :math:`\exp(-\mathcal H_{red}/T_{red})` with
+:math:`T_{red} = k_BT/(2A_{ex}t)`, so the lattice core's Metropolis kernel
+samples the film at a temperature in kelvin (:func:`thermal_run`,
+:func:`thermal_state`).  This stands in for the stochastic LLG of MuMax3 at
+300 K used by Wang et al. (Adv. Sci. 2020) for their training images: the
+same distribution, without dynamics.
 """
 
 from __future__ import annotations
@@ -118,9 +128,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.constants
 
+from ..artifacts import check_profile
 from ..checks import check_real
 from .hamiltonian import Hamiltonian
-from .lattice import check_boundary, check_mask
+from .lattice import check_boundary, check_mask, check_shape
+from .monte_carlo import _Lattice, relax
+from .rng import check_seed, random_spins, stream_key
 
 MU_0 = scipy.constants.mu_0  #: vacuum permeability [T m / A] (CODATA, scipy.constants)
 K_B = scipy.constants.k  #: Boltzmann constant [J / K] (exact)
@@ -128,7 +141,8 @@ DEMAG_KINDS = ("thin_film", None)
 
 __all__ = ["MicromagneticParameters", "CharacteristicLengths", "to_lattice", "from_lattice",
            "temperature_to_reduced", "temperature_to_kelvin", "micromagnetic_energy", "characteristic_lengths",
-           "MU_0", "K_B", "DEMAG_KINDS"]
+           "ThermalRun", "thermal_run", "thermal_state", "micromagnetics_spec", "FILM_IMAGES", "MU_0", "K_B",
+           "DEMAG_KINDS"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -481,3 +495,299 @@ def characteristic_lengths(params):
     ratios = {"exchange_length": params.dx / l_ex, "wall_width": params.dx / wall,
               "dmi_length": params.dx / l_dmi}
     return CharacteristicLengths(l_ex, wall, l_dmi, d_c, ratios)
+
+
+_BLOCK = 10  # sweeps between cone-width adaptations, as in mag_ml.anneal
+
+
+def _check_count(value, name):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _adapted(delta, acceptance, target=0.5):
+    """Next cone width from the last block's acceptance (the rule of :func:`mag_ml.anneal`)."""
+    return float(np.clip(delta * (0.5 + acceptance) / (0.5 + target), 1e-3, 2.0))
+
+
+@dataclass
+class ThermalRun:
+    """Outcome of :func:`thermal_run`.
+
+    Attributes
+    ----------
+    spins : ndarray (3, H, W) float64
+        Final snapshot (unit vectors, 0 on vacancies).
+    magnetisation : ndarray (n_sweeps, 3) float64
+        Mean spin per occupied cell after each sweep at ``T`` (empty at T = 0).
+    n_equilibrium : int
+        The last ``n_equilibrium`` rows of ``magnetisation`` come from a
+        Metropolis chain with a fixed cone width (exact Boltzmann sampling):
+        average over these.
+    T_reduced : float
+        ``k_B T / (2 A_ex t)``, the temperature in units of the bond exchange.
+    T_hot : float
+        Reduced temperature the anneal started from (``T_reduced`` when
+        there was no anneal).
+    hamiltonian : Hamiltonian
+        The reduced lattice Hamiltonian of :func:`to_lattice`.
+    energy_scale : float
+        ``2 A_ex t`` [J].
+    delta : float
+        Cone width of the proposal at the end (the adapted one unless fixed):
+        pass it as ``delta`` to continue at the same temperature with a fixed
+        cone (e.g. a field sweep).
+    snapshots : ndarray (n_snapshots, 3, H, W) or None
+        States spread evenly over the anneal and the sweeps at ``T``.
+    snapshot_temperatures : ndarray (n_snapshots,) or None
+        Their temperatures [K].
+    """
+
+    spins: np.ndarray
+    magnetisation: np.ndarray
+    n_equilibrium: int
+    T_reduced: float
+    T_hot: float
+    hamiltonian: Hamiltonian
+    energy_scale: float
+    delta: float
+    snapshots: np.ndarray | None = None
+    snapshot_temperatures: np.ndarray | None = None
+
+    @property
+    def mean_magnetisation(self):
+        """Thermal average of the mean spin, ndarray (3,): the last ``n_equilibrium`` sweeps (final state at T = 0)."""
+        if self.n_equilibrium == 0:
+            occupied = np.any(self.spins != 0, axis=0)
+            return self.spins[:, occupied].mean(axis=1)
+        return self.magnetisation[-self.n_equilibrium:].mean(axis=0)
+
+
+def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None, n_sweeps=200,
+                boundary="periodic", mask=None, delta=None, n_snapshots=0):
+    r"""Finite-temperature Monte Carlo of an SI film: anneal to ``T``, then sample at ``T``.
+
+    The film's discretised energy (:func:`to_lattice`) over :math:`k_BT` is
+    the reduced lattice energy over :math:`T_{red} = k_BT/(2A_{ex}t)`, so
+    the Boltzmann distribution of the film is sampled by the lattice core's
+    Metropolis kernel (the numba kernel of :func:`mag_ml.metropolis` and
+    :func:`mag_ml.anneal`, no new kernel, on one packed lattice for the
+    whole run).  Without
+    ``spins`` the chain starts from random spins (infinite temperature) and
+    cools geometrically in blocks of 10 sweeps from ``T_hot`` (reduced) down
+    to ``T_red``, with ``T_hot = max(1.5 sqrt(1 + D_lat^2), T_red)``, above the
+    ordering (spiral/skyrmion) crossover of the lattice; the cone width of
+    the proposal adapts between blocks as in :func:`mag_ml.anneal`.  Then
+    ``n_sweeps`` sweeps at ``T``: with ``delta=None`` the cone width keeps
+    adapting during the first half (thermalisation) and is frozen for the
+    second half, which is therefore an exact Metropolis chain
+    (``n_equilibrium`` sweeps).  At ``T = 0`` the anneal ends at
+    ``T_hot / 100`` and :func:`mag_ml.relax` takes the state to the nearest
+    metastable minimum.
+
+    Stands in for the stochastic LLG at 300 K of MuMax3 used by Wang et al.
+    (Adv. Sci. 2020, arXiv 1908.05829, Methods) to make their training
+    images: Monte Carlo samples the same Boltzmann distribution of the same
+    energy but has no dynamics (no precession, damping or time scale), so
+    snapshots are thermal states, not states after a given time.  Which
+    metastable states (skyrmion counts, labyrinth patterns) a finite run
+    reaches depends on the cooling, as it depends on the relaxation time in
+    a stochastic LLG run.
+
+    Parameters
+    ----------
+    params : MicromagneticParameters
+        Film, field and cells (``dx``, ``thickness``).
+    shape : tuple (H, W)
+        Lattice shape in cells, two even integers.
+    T : float
+        Temperature [K], >= 0.
+    seed, sample : int
+        The random stream (initial state and every sweep) depends only on
+        (seed, sample): sample i of a dataset is reproducible on its own.
+    spins : ndarray (3, H, W), optional
+        Initial state (not modified) instead of random spins, e.g. the last
+        state of a field sweep.
+    n_anneal : int, optional
+        Anneal sweeps; default 1000 from a random start and 0 when
+        ``spins`` is given (continuing from a state keeps its history).
+    n_sweeps : int
+        Sweeps at ``T`` (ignored at T = 0), default 200.
+    boundary : {"periodic", "open"}
+    mask : ndarray of bool (H, W), optional
+        Occupied cells (vacancies carry no moment).
+    delta : float, optional
+        Fixed cone width of the proposal (no adaptation); ``None`` adapts.
+        With ``n_anneal=0`` and a fixed delta, the result equals
+        ``mag_ml.metropolis(H, spins, T_red, n_sweeps, seed=seed,
+        sample=sample, delta=delta)``.
+    n_snapshots : int
+        States to keep for animations, spread over the whole run.
+
+    Returns
+    -------
+    ThermalRun
+
+    Raises
+    ------
+    ValueError
+        Naming the argument: negative or non-finite ``T``, a shape that is
+        not two even integers, ``spins`` or ``mask`` of another shape,
+        negative sweep counts, ``n_sweeps = 0`` at T > 0, bad seeds.
+    TypeError
+        If ``params`` is not a :class:`MicromagneticParameters`.
+    """
+    hamiltonian, scale = to_lattice(params, boundary=boundary)
+    shape = check_shape(shape, name="shape")
+    T = check_real(T, "T", nonneg=True, unit="K")
+    t_red = temperature_to_reduced(T, scale)
+    check_seed(seed, "seed")
+    check_seed(sample, "sample")
+    if spins is None:
+        state = random_spins(shape, seed, sample)
+        n_anneal = 1000 if n_anneal is None else n_anneal
+    else:
+        state = np.array(spins, dtype=np.float64)
+        if state.shape != (3, *shape):
+            raise ValueError(f"spins must have shape (3, {shape[0]}, {shape[1]}) like shape, got {state.shape}")
+        n_anneal = 0 if n_anneal is None else n_anneal
+    n_anneal = _check_count(n_anneal, "n_anneal")
+    n_sweeps = _check_count(n_sweeps, "n_sweeps")
+    if t_red > 0 and n_sweeps == 0:
+        raise ValueError("n_sweeps must be >= 1 at T > 0")
+    if delta is not None:
+        delta = check_real(delta, "delta", positive=True)
+    mask = check_mask(mask, shape)
+    if mask is not None:
+        state = state * mask
+
+    t_hot = max(1.5 * math.hypot(1.0, hamiltonian.D), t_red)
+    t_end = t_red if t_red > 0 else t_hot / 100
+    n_blocks = -(-n_anneal // _BLOCK)
+    anneal_temps = np.geomspace(t_hot, t_end, n_blocks) if n_blocks else np.empty(0)
+    sample_temps = np.full(-(-n_sweeps // _BLOCK) if t_red > 0 else 0, t_red)
+    temps = np.concatenate([anneal_temps, sample_temps])
+    n_adapt = n_blocks + len(sample_temps) // 2  # blocks whose acceptance updates the cone
+    snap_at = set(np.linspace(0, len(temps) - 1, n_snapshots).round().astype(int)) if n_snapshots else set()
+
+    step = delta if delta is not None else (1.0 if n_blocks else 0.5)
+    remaining = [min(_BLOCK, n_anneal - _BLOCK * i) for i in range(n_blocks)]
+    remaining += [min(_BLOCK, n_sweeps - _BLOCK * i) for i in range(len(sample_temps))]
+    # the kernel of mag_ml.metropolis on one packed lattice for the whole run (no repacking per block)
+    lattice = _Lattice(hamiltonian, state, mask)
+    key = stream_key(seed, sample)
+    moment = lattice.spins.sum(axis=(1, 2))
+    sweep, m_history, snapshots = 0, [], []
+    for i, (t, m) in enumerate(zip(temps, remaining)):
+        _, dM, accepted = lattice.sweeps(float(t), m, step, key, sweep)
+        sweep += m
+        if i >= n_blocks:
+            m_history.append((moment + np.cumsum(dM, axis=0)) / lattice.n_sites)
+        moment = moment + dM.sum(axis=0)
+        if delta is None and i < n_adapt:
+            step = _adapted(step, accepted.sum() / (m * lattice.n_sites))
+        if i in snap_at:
+            snapshots.append(lattice.spins)
+    state = lattice.spins
+    if t_red == 0:
+        state, _ = relax(hamiltonian, state, mask=mask)
+        if snapshots:
+            snapshots[-1] = state
+    magnetisation = np.concatenate(m_history) if m_history else np.empty((0, 3))
+    # sweeps at T with a frozen cone: all of them for a fixed delta, else those after the adapting blocks
+    n_equilibrium = len(magnetisation) if delta is not None else sum(remaining[n_adapt:])
+    return ThermalRun(
+        spins=state, magnetisation=magnetisation, n_equilibrium=int(n_equilibrium), T_reduced=t_red,
+        T_hot=float(t_hot if n_blocks else t_red), hamiltonian=hamiltonian, energy_scale=scale,
+        delta=float(step), snapshots=np.stack(snapshots) if snapshots else None,
+        snapshot_temperatures=(temperature_to_kelvin(temps[sorted(snap_at)], scale) if snapshots else None),
+    )
+
+
+def thermal_state(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None, n_sweeps=200,
+                  boundary="periodic", mask=None):
+    """A thermal snapshot of an SI film at temperature ``T``: :func:`thermal_run`'s final state.
+
+    The training images of Wang et al. (Adv. Sci. 2020): MuMax3's stochastic
+    LLG at 300 K there, Monte Carlo sampling of the same Boltzmann
+    distribution here (:func:`thermal_run`, notes).
+
+    Parameters
+    ----------
+    params : MicromagneticParameters
+    shape : tuple (H, W)
+        Two even integers (cells).
+    T : float
+        Temperature [K], >= 0 (T = 0: anneal, then relax).
+    seed, sample : int
+        Sample i's state depends only on (seed, sample).
+    spins : ndarray (3, H, W), optional
+        Start from this state (field sweeps); then no anneal by default.
+    n_anneal : int, optional
+        Anneal sweeps (default 1000 from random spins, 0 from ``spins``).
+    n_sweeps : int
+        Metropolis sweeps at ``T``.
+    boundary : {"periodic", "open"}
+    mask : ndarray of bool (H, W), optional
+
+    Returns
+    -------
+    ndarray (3, H, W) float64
+        Unit vectors (row y, column x), 0 on vacancies.
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`thermal_run` (negative T, bad shape, mismatched spins).
+    """
+    return thermal_run(params, shape, T, seed=seed, sample=sample, spins=spins, n_anneal=n_anneal,
+                       n_sweeps=n_sweeps, boundary=boundary, mask=mask).spins
+
+
+#: Films of the finite-temperature images of chapter 6: the cell, field and
+#: temperature of Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T,
+#: 300 K) with K_u = 0.4 MJ/m^3, and (A_ex, D, M_s) chosen from the range of
+#: chapter 7's grid so that the cells resolve the textures (reduced D
+#: 0.3-1.0, T_red 0.10-0.21).  Labels name the morphology seen at 300 K.
+FILM_IMAGES = {
+    "isolated skyrmions": dict(A_ex=20e-12, D=3e-3, M_s=0.6e6),
+    "dense skyrmions": dict(A_ex=10e-12, D=3e-3, M_s=1.0e6),
+    "skyrmions and stripes": dict(A_ex=20e-12, D=5e-3, M_s=1.0e6),
+    "labyrinth": dict(A_ex=10e-12, D=5e-3, M_s=0.6e6),
+}
+
+_SPECS = {
+    "quick": dict(dx=(2e-9, 1e-9, 0.5e-9), shape=(128, 128), n_anneal=1000, n_sweeps=200,
+                  movie_shape=(64, 64), n_snapshots=30),
+    "paper": dict(dx=(2e-9, 1e-9, 0.5e-9, 0.25e-9), shape=(512, 512), n_anneal=5000, n_sweeps=1000,
+                  movie_shape=(128, 128), n_snapshots=40),
+}
+
+
+def micromagnetics_spec(profile):
+    """Sizes of chapter 6 (SI parameters to spin images) for a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+
+    Returns
+    -------
+    dict
+        ``dx``: cell sizes [m] of the standard-problem comparison (the
+        paper's 0.25 nm takes about 90 s); ``shape``: cells of the 300 K
+        images (paper: 512 x 512 as Wang et al.); ``n_anneal``, ``n_sweeps``:
+        Monte Carlo sweeps of :func:`thermal_state`; ``movie_shape``,
+        ``n_snapshots``: the annealing animation; ``films``: a copy of
+        :data:`FILM_IMAGES`; ``film``: the fixed part (K_u, B, dx, thickness,
+        demag); ``T``: 300 K.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    check_profile(profile)
+    return dict(_SPECS[profile], films={k: dict(v) for k, v in FILM_IMAGES.items()},
+                film=dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film"), T=300.0)
