@@ -36,3 +36,27 @@ def check_real(value, name, *, positive=False, nonneg=False, unit=""):
         raise ValueError(f"{name} must be a finite real number {allowed}{' ' + unit if unit else ''}, "
                          f"got {value!r}")
     return float(value)
+
+
+def check_int(value, name, *, minimum=None):
+    """Return ``value`` as an int after checking it is an integer (bools refused) ``>= minimum``.
+
+    Parameters
+    ----------
+    value : object
+        Candidate (Python or NumPy integer).
+    name : str
+        Argument name for the error message.
+    minimum : int, optional
+        Smallest allowed value.
+
+    Raises
+    ------
+    ValueError
+        If the value is not an integer or is below ``minimum``.
+    """
+    if (not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_))
+            or (minimum is not None and value < minimum)):
+        bound = "" if minimum is None else f" >= {minimum}"
+        raise ValueError(f"{name} must be an integer{bound}, got {value!r}")
+    return int(value)

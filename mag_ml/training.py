@@ -46,6 +46,7 @@ import torch
 from tqdm.auto import tqdm
 
 from mag_ml.artifacts import artifact_path, atomic_path, check_profile, load_json, save_json
+from mag_ml.checks import check_int
 from mag_ml.models.vae import LOSS_TERMS, SpinVAE, hamiltonian_loss, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "SeriesResult", "EVAESeries", "EVAE_TRAINING", "resolve_device",
@@ -514,8 +515,7 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
         A non-finite loss (the last checkpoint is kept).
     """
     for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(value, name, minimum=1)
     device = resolve_device(device)
     train = [t.to(device) for t in _as_tensors(train, "train")]
     validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]

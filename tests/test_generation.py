@@ -192,7 +192,7 @@ def test_bad_input(tmp_path):
         (dict(shape=(12, 13)), ValueError, "shape must be two even integers"),
         (dict(seed=-3), ValueError, "seed"),
         (dict(relax_tol=0.0), ValueError, "relax_tol must be a positive finite number, got 0.0"),
-        (dict(chunk=0), ValueError, "chunk must be a positive integer, got 0"),
+        (dict(chunk=0), ValueError, "chunk must be an integer >= 1, got 0"),
         (dict(executor="cluster"), TypeError, "executor must be None, 'serial' or a concurrent.futures.Executor"),
         (dict(hamiltonian=H.as_dict()), TypeError, "hamiltonian must be a Hamiltonian"),
         (dict(schedule=SCHEDULE.as_dict()), TypeError, "schedule must be an AnnealSchedule"),

@@ -25,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mag_ml.artifacts import move_into_place
+from mag_ml.checks import check_int
 from mag_ml.data.storage import (DatasetCorruptError, DatasetError, create_dataset_file, create_records_file,
                                  dataset_params, load_records, open_dataset, open_records, records_params,
                                  write_record, write_state)
@@ -209,8 +210,7 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     params = dataset_params(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n_states,
                             splits=splits, seed=seed, dtype=dtype, relax_tol=relax_tol)
     for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(value, name, minimum=1)
     if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
         raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
 
@@ -303,8 +303,7 @@ def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk
     if not callable(task):
         raise TypeError(f"task must be callable, got {task!r}")
     for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(value, name, minimum=1)
     if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
         raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
 

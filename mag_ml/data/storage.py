@@ -48,6 +48,7 @@ import h5py
 import numpy as np
 
 from mag_ml.artifacts import canonical_json, package_version, params_hash
+from mag_ml.checks import check_int
 from mag_ml.physics.lattice import check_shape
 from mag_ml.physics.monte_carlo import anneal
 from mag_ml.physics.rng import check_seed
@@ -115,12 +116,6 @@ def _as_plain_dict(obj, name):
     return json.loads(canonical_json(obj))
 
 
-def _check_count(value, name, *, minimum):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, (bool, np.bool_)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def dataset_params(*, hamiltonian, shape, schedule, n_states, splits=None, seed, dtype="float32", relax_tol=None):
     """Validated, canonical creation parameters of a spin dataset.
 
@@ -166,7 +161,7 @@ def dataset_params(*, hamiltonian, shape, schedule, n_states, splits=None, seed,
         ``hamiltonian`` or ``schedule`` without ``as_dict()``.
     """
     h, w = check_shape(shape)
-    n_states = _check_count(n_states, "n_states", minimum=1)
+    n_states = check_int(n_states, "n_states", minimum=1)
     if splits is None:
         splits = (n_states, 0, 0)
     if isinstance(splits, dict):
@@ -179,7 +174,7 @@ def dataset_params(*, hamiltonian, shape, schedule, n_states, splits=None, seed,
         raise ValueError(f"splits must be three counts (train, validation, test), got {splits!r}") from None
     if len(splits) != 3:
         raise ValueError(f"splits must be three counts (train, validation, test), got {splits!r}")
-    counts = [_check_count(c, f"splits[{k!r}]", minimum=0) for k, c in zip(SPLITS, splits)]
+    counts = [check_int(c, f"splits[{k!r}]", minimum=0) for k, c in zip(SPLITS, splits)]
     if sum(counts) != n_states:
         raise ValueError(f"splits must sum to n_states = {n_states}, got {tuple(counts)} (sum {sum(counts)})")
     try:
@@ -591,7 +586,7 @@ def records_params(params, fields, n_items):
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
     return json.loads(canonical_json({"params": params, "fields": check_fields(fields),
-                                      "n_items": _check_count(n_items, "n_items", minimum=1)}))
+                                      "n_items": check_int(n_items, "n_items", minimum=1)}))
 
 
 def write_record(f, index, values):

@@ -129,7 +129,7 @@ import numpy as np
 import scipy.constants
 
 from ..artifacts import check_profile
-from ..checks import check_real
+from ..checks import check_int, check_real
 from .hamiltonian import Hamiltonian
 from .lattice import check_boundary, check_mask, check_shape
 from .monte_carlo import _Lattice, relax
@@ -500,12 +500,6 @@ def characteristic_lengths(params):
 _BLOCK = 10  # sweeps between cone-width adaptations, as in mag_ml.anneal
 
 
-def _check_count(value, name):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    return int(value)
-
-
 def _adapted(delta, acceptance, target=0.5):
     """Next cone width from the last block's acceptance (the rule of :func:`mag_ml.anneal`)."""
     return float(np.clip(delta * (0.5 + acceptance) / (0.5 + target), 1e-3, 2.0))
@@ -652,8 +646,8 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
         if state.shape != (3, *shape):
             raise ValueError(f"spins must have shape (3, {shape[0]}, {shape[1]}) like shape, got {state.shape}")
         n_anneal = 0 if n_anneal is None else n_anneal
-    n_anneal = _check_count(n_anneal, "n_anneal")
-    n_sweeps = _check_count(n_sweeps, "n_sweeps")
+    n_anneal = check_int(n_anneal, "n_anneal", minimum=0)
+    n_sweeps = check_int(n_sweeps, "n_sweeps", minimum=0)
     if t_red > 0 and n_sweeps == 0:
         raise ValueError("n_sweeps must be >= 1 at T > 0")
     if delta is not None:
