@@ -40,6 +40,7 @@ import numpy as np
 __all__ = [
     "VACANCY_RGB",
     "spin_rgb",
+    "spins_from_rgb",
     "plot_spins",
     "plot_colour_wheel",
     "plot_map",
@@ -48,6 +49,8 @@ __all__ = [
     "plot_anneal_summary",
     "animate_states",
     "plot_series_losses",
+    "animate_curves",
+    "plot_defect_realisation",
 ]
 
 #: RGB colour of vacant sites (``mask`` False) in spin images: mid grey. No
@@ -200,6 +203,52 @@ def spin_rgb(spins, *, mask=None):
     if np.any(vacant):
         rgb[vacant] = VACANCY_RGB
     return rgb
+
+
+def spins_from_rgb(rgb):
+    """Invert :func:`spin_rgb`: unit spins from RGB pixels in the book's colour code.
+
+    HSL lightness ``l = (max + min) / 2`` gives ``Sz = 2 l - 1``; the hue of
+    the RGB triplet gives the in-plane angle, and the in-plane length is
+    ``sqrt(1 - Sz^2)``.  Grey pixels with ``0 < l < 1`` (no hue, which no
+    unit spin has: every spin colour has saturation 1) are vacancies and
+    become zero vectors.  8-bit images (PNG) recover ``Sz`` to 1/255 and the
+    angle to about ``1 / (255 sqrt(1 - Sz^2))`` rad.
+
+    Parameters
+    ----------
+    rgb : array_like, shape (H, W, 3) or (N, H, W, 3)
+        Values in [0, 1] (float) or 0-255 (uint8).
+
+    Returns
+    -------
+    spins : ndarray, shape (3, H, W) or (N, 3, H, W), float64
+        Unit vectors (zero on vacancies).
+
+    Raises
+    ------
+    ValueError
+        If the last axis is not 3 or floats lie outside [0, 1].
+    """
+    c = np.asarray(rgb)
+    if c.ndim not in (3, 4) or c.shape[-1] != 3:
+        raise ValueError(f"rgb must have shape (H, W, 3) or (N, H, W, 3), got {c.shape}")
+    c = c / 255.0 if c.dtype == np.uint8 else c.astype(np.float64)
+    if not np.all((c >= 0) & (c <= 1)):
+        raise ValueError("rgb floats must lie in [0, 1] (uint8 images: 0-255)")
+    r, g, b = np.moveaxis(c, -1, 0)
+    hi, lo = c.max(axis=-1), c.min(axis=-1)
+    chroma = hi - lo
+    light = 0.5 * (hi + lo)
+    safe = np.where(chroma > 0, chroma, 1.0)
+    sector = np.where(hi == r, np.mod((g - b) / safe, 6.0), np.where(hi == g, (b - r) / safe + 2.0,
+                                                                     (r - g) / safe + 4.0))
+    phi = sector * (np.pi / 3.0)
+    sz = np.clip(2.0 * light - 1.0, -1.0, 1.0)
+    inplane = np.sqrt(1.0 - sz * sz)
+    spins = np.stack([inplane * np.cos(phi), inplane * np.sin(phi), sz], axis=-3)
+    vacant = (chroma == 0) & (light > 0) & (light < 1)
+    return np.where(vacant[..., None, :, :], 0.0, spins)
 
 
 def _skyrmion_like_wheel(n):
@@ -729,6 +778,138 @@ def animate_states(snapshots, titles=None, interval=200, *, max_frames=40, dpi=7
     html = _offline_player(anim.to_jshtml(default_mode=default_mode))
     fig.clear()
     return html
+
+
+def animate_curves(panels, titles, interval=300, *, dpi=72, figsize=(9.0, 3.2), default_mode="loop"):
+    """Animate families of curves side by side as self-contained HTML (offline player).
+
+    Each panel draws one curve per frame, ``y[i]`` against ``x``, over
+    fixed reference curves; the player is matplotlib's ``to_jshtml`` made
+    offline as in :func:`animate_states` (no network request).  Used for
+    predictions that change with a parameter (e.g. the dispersion and wall
+    profile as the vacancy statistics vary, chapter 9).
+
+    Parameters
+    ----------
+    panels : sequence of dict
+        One per panel, with keys ``x`` (n,), ``y`` (n_frames, n) and
+        optionally ``label`` (legend of the animated curve), ``reference``
+        (list of ``(x, y, kwargs)`` drawn in every frame), ``y_ref``
+        ((n_frames, n) second animated curve, e.g. data, drawn as points,
+        NaN rows hidden) with ``ref_label``, ``xlabel``, ``ylabel``,
+        ``ylim``.
+    titles : sequence of str
+        One per frame (length n_frames).
+    interval : float
+        Delay between frames [ms], > 0.
+    dpi : float
+    figsize : (float, float)
+    default_mode : {"once", "loop", "reflect"}
+
+    Returns
+    -------
+    str
+        HTML fragment; display with ``IPython.display.HTML``.
+
+    Raises
+    ------
+    ValueError
+        Empty panels, frame counts that differ between panels and titles,
+        or a non-positive interval.
+    """
+    from matplotlib.animation import FuncAnimation
+    from matplotlib.figure import Figure
+
+    if not panels:
+        raise ValueError("panels must hold at least one panel")
+    ys = [np.asarray(p["y"], dtype=float) for p in panels]
+    n_frames = len(titles)
+    if n_frames < 1 or any(y.ndim != 2 or y.shape[0] != n_frames for y in ys):
+        raise ValueError(f"every panel's y must be (n_frames, n) with n_frames = len(titles) = {n_frames}, got "
+                         f"{[y.shape for y in ys]}")
+    if not interval > 0:
+        raise ValueError(f"interval must be > 0 ms, got {interval!r}")
+    fig = Figure(figsize=figsize, dpi=dpi, layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    lines, points = [], []
+    for ax, p, y in zip(axes, panels, ys):
+        x = np.asarray(p["x"], dtype=float)
+        for rx, ry, kw in p.get("reference", []):
+            ax.plot(rx, ry, **kw)
+        lines.append(ax.plot(x, y[0], "C0-", lw=2, label=p.get("label"))[0])
+        ref = p.get("y_ref")
+        points.append(None if ref is None else
+                      (ax.plot(x, np.asarray(ref, dtype=float)[0], "k.", ms=4, label=p.get("ref_label"))[0],
+                       np.asarray(ref, dtype=float)))
+        finite = y[np.isfinite(y)]
+        lo, hi = p.get("ylim", (finite.min(), finite.max()))
+        pad = 0.05 * (hi - lo or 1.0)
+        ax.set(xlabel=p.get("xlabel"), ylabel=p.get("ylabel"), ylim=(lo - pad, hi + pad))
+        if p.get("label") or p.get("reference"):
+            ax.legend(fontsize="small", loc="best")
+    title = fig.suptitle(titles[0])
+
+    def draw(i):
+        for line, y, pt in zip(lines, ys, points):
+            line.set_ydata(y[i])
+            if pt is not None:
+                pt[0].set_ydata(pt[1][i])
+        title.set_text(titles[i])
+        return lines
+
+    anim = FuncAnimation(fig, draw, frames=n_frames, interval=interval, blit=False)
+    return _offline_player(anim.to_jshtml(default_mode=default_mode))
+
+
+def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
+    """One vacancy realisation: its pinned domain wall and its magnon spectrum (chapter 8).
+
+    Left: the wall chain's m_z around the first wall (line: the direction
+    field, dots: occupied sites), the tanh fit (dashed) and the occupation
+    as a strip (dark = vacant).  Right: the space-time power spectrum of
+    the dispersion chain (log scale) with the defect-free analytic
+    dispersion (white) and the peak frequencies (dots).
+
+    Parameters
+    ----------
+    real : mag_ml.data.defects.DefectRealisation
+    axes : (Axes, Axes), optional
+        Where to draw; default a new figure.
+    figsize : (float, float)
+        Size of a new figure [inches].
+    title : bool
+        Put sigma, tau and the fitted width in the left panel's title.
+
+    Returns
+    -------
+    (Axes, Axes)
+    """
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        _, axes = plt.subplots(1, 2, figsize=figsize, layout="constrained")
+    ax, bx = axes
+    x, mz, occ, fit = real.x, real.wall.m[2], real.occupied, real.wall.fit
+    half = x < x[-1] / 2 + 0.5 * (x[1] - x[0])
+    ax.imshow(occ[half][None, :].astype(float), extent=(x[0], x[half][-1], -1.35, -1.15), aspect="auto",
+              cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.plot(x[half], mz[half], "C0-", lw=1, label="$m_z$ (direction field)")
+    ax.plot(x[half & occ], mz[half & occ], "C0.", ms=3)
+    ax.plot(x[half], fit.sign * np.tanh((x[half] - fit.x0) / fit.width), "C3--", lw=1.2,
+            label=rf"tanh fit, $\Delta$ = {fit.width:.2f} nm")
+    ax.set(xlabel="x (nm)", ylabel="$m_z$", ylim=(-1.4, 1.1))
+    ax.legend(fontsize="x-small", loc="upper right")
+    if title:
+        ax.set_title(rf"$\sigma$ = {real.sigma:g} a, $\tau$ = {real.tau:g} a, realisation {real.realisation}",
+                     fontsize="small")
+    d = real.dispersion
+    p = np.log10(np.maximum(d.power, d.power.max() * 1e-6))
+    bx.pcolormesh(d.k, d.freqs * 1e-3, p.T, shading="nearest", cmap="magma")
+    bx.plot(d.k, d.analytic * 1e-3, "w-", lw=1, label="defect-free (analytic)")
+    bx.plot(d.k, d.f * 1e-3, "c.", ms=4, label="spectral peak")
+    bx.set(xlabel="k (rad/nm)", ylabel="f (THz)", ylim=(0, 1.15 * d.analytic.max() * 1e-3))
+    bx.legend(fontsize="x-small", loc="upper left")
+    return ax, bx
 
 
 #: Text glyphs replacing the Font Awesome icons of matplotlib's JS player.

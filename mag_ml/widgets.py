@@ -28,7 +28,7 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-__all__ = ["AnnealExplorer", "anneal_explorer", "figure_png"]
+__all__ = ["AnnealExplorer", "anneal_explorer", "figure_png", "DefectExplorer", "defect_explorer"]
 
 
 def figure_png(fig, *, dpi=80):
@@ -321,4 +321,158 @@ def anneal_explorer(shape=(32, 32), *, T_start=1.0, n_steps=20, sweeps_per_step=
         msg = explorer.output.outputs[0]["text"].strip()
         explorer.close()
         raise ValueError(f"anneal_explorer: the default run failed: {msg}")
+    return explorer
+
+
+class DefectExplorer(widgets.VBox):
+    """Sliders for sigma, tau and the realisation; a realisation's wall and spectrum (chapter 8).
+
+    Built by :func:`defect_explorer`; see there.
+
+    Attributes
+    ----------
+    sliders : dict of str to ipywidgets widget
+        ``{"sigma", "tau"}`` (FloatLogSlider, units of a) and
+        ``"realisation"`` (IntSlider).
+    status : ipywidgets.HTML
+        Width, occupied fraction and run time, or the error.
+    output : ipywidgets.Output
+        The figure of the last run (PNG).
+    result : mag_ml.data.defects.DefectRealisation or None
+    png : bytes or None
+    """
+
+    def __init__(self, spec, sigma, tau, *, presets, dpi, figsize):
+        self.spec = spec
+        self.presets = presets
+        self._dpi, self._figsize = dpi, figsize
+        self.result, self.png = None, None
+        lo_s, hi_s = spec["sigma_range"]
+        lo_t, hi_t = spec["tau_range"]
+        common = dict(base=2, step=0.25, continuous_update=False, readout_format=".3g",
+                      style={"description_width": "5em"}, layout=widgets.Layout(width="26em"))
+        self.sliders = {
+            "sigma": widgets.FloatLogSlider(value=sigma, min=np.log2(lo_s), max=np.log2(hi_s),
+                                            description="sigma (a)", **common),
+            "tau": widgets.FloatLogSlider(value=tau, min=np.log2(lo_t), max=np.log2(hi_t),
+                                          description="tau (a)", **common),
+            "realisation": widgets.IntSlider(value=0, min=0, max=19, description="realisation",
+                                             continuous_update=False, style={"description_width": "5em"},
+                                             layout=widgets.Layout(width="26em")),
+        }
+        self.status = widgets.HTML()
+        self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
+        for slider in self.sliders.values():
+            slider.observe(lambda _change: self.run(), names="value")
+        super().__init__([widgets.HBox([self.sliders["sigma"], self.sliders["tau"]]), self.sliders["realisation"],
+                          self.status, self.output])
+
+    def _figure(self, rows):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(self._figsize[0], self._figsize[1] * rows), layout="constrained")
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(rows, 2, squeeze=False)
+
+    def run(self):
+        """Simulate the realisation of the current slider values and redraw.
+
+        Errors (e.g. sigma + tau longer than the chain) are shown in
+        ``status`` instead of being raised.
+
+        Returns
+        -------
+        mag_ml.data.defects.DefectRealisation or None
+        """
+        from .data.defects import defect_realisation
+        from .plotting import plot_defect_realisation
+
+        sigma, tau = float(self.sliders["sigma"].value), float(self.sliders["tau"].value)
+        r = int(self.sliders["realisation"].value)
+        self.status.value = "<i>running&hellip;</i>"
+        t0 = time.perf_counter()
+        try:
+            res = defect_realisation(self.spec, sigma, tau, realisation=r)
+        except ValueError as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            self.status.value = f"<span style='color:#b00'>{_escape(msg)}</span>"
+            self.output.outputs = (_text_output(msg + "\n", "stderr"),)
+            return None
+        fig, axes = self._figure(1)
+        plot_defect_realisation(res, axes[0])
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        self.result, self.png = res, png
+        text = (f"sigma = {sigma:.3g} a, tau = {tau:.3g} a, realisation {r}: wall width {res.wall.width:.2f} nm, "
+                f"occupied fraction {res.occupied.mean():.2f}")
+        self.output.outputs = (_png_output(png, text),)
+        self.status.value = _escape(text) + f" ({time.perf_counter() - t0:.1f} s)"
+        return res
+
+    def static(self):
+        """Static grid for pages viewed without a kernel: one row per preset (sigma, tau), realisation 0.
+
+        Returns
+        -------
+        IPython.display.Image
+        """
+        from IPython.display import Image
+
+        from .data.defects import defect_realisation
+        from .plotting import plot_defect_realisation
+
+        fig, axes = self._figure(len(self.presets))
+        for row, (sigma, tau) in zip(axes, self.presets):
+            plot_defect_realisation(defect_realisation(self.spec, sigma, tau), row)
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        return Image(data=png, format="png")
+
+
+def defect_explorer(spec, *, sigma=8.0, tau=4.0, presets=((16.0, 2.0), (8.0, 8.0), (2.0, 4.0)), dpi=80,
+                    figsize=(9.0, 2.8)):
+    """Interactive vacancy chains: sliders for sigma, tau and the realisation (chapter 8).
+
+    Each change simulates one realisation with the dataset's protocols
+    (:func:`mag_ml.data.defects.defect_realisation`: a pinned wall with
+    bridged vacancies, relaxed and fitted; the magnon spectrum of a chain
+    with cut vacancies) and draws
+    :func:`mag_ml.plotting.plot_defect_realisation`.  It runs once when
+    created; ``static()`` draws a grid of ``presets`` for the rendered book::
+
+        explorer = defect_explorer(spec)
+        display(explorer)
+        explorer.static()
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`mag_ml.data.defects.defect_dataset_spec`; the sliders
+        span its ``sigma_range`` and ``tau_range``.
+    sigma, tau : float
+        Initial values [a], inside the ranges.
+    presets : sequence of (float, float)
+        (sigma, tau) rows of :meth:`DefectExplorer.static`.
+    dpi : float
+    figsize : (float, float)
+        Size of one row [inches].
+
+    Returns
+    -------
+    DefectExplorer
+
+    Raises
+    ------
+    ValueError
+        Initial values outside the ranges, or a failing default run.
+    """
+    for name, value, (lo, hi) in (("sigma", sigma, spec["sigma_range"]), ("tau", tau, spec["tau_range"])):
+        if not (isinstance(value, (int, float, np.integer, np.floating)) and lo <= value <= hi):
+            raise ValueError(f"{name} must be in [{lo:g}, {hi:g}] (units of a), got {value!r}")
+    explorer = DefectExplorer(spec, float(sigma), float(tau), presets=tuple(presets), dpi=dpi, figsize=figsize)
+    if explorer.run() is None:
+        msg = explorer.status.value
+        explorer.close()
+        raise ValueError(f"defect_explorer: the default run failed: {msg}")
     return explorer

@@ -47,16 +47,17 @@ def test_discrete_kernel_is_the_three_point_laplacian_and_continuum_its_limit(rn
     assert exchange_kernel(math.pi / a, a) == pytest.approx(4 / a ** 2)
 
 
-@pytest.mark.parametrize("kernel", ["discrete", "continuum"])
-def test_field_is_minus_energy_gradient_with_dmi_and_vacancies(rng, kernel):
+@pytest.mark.parametrize("kernel,model", [("discrete", "cut"), ("continuum", "cut"), ("discrete", "bridged")])
+def test_field_is_minus_energy_gradient_with_dmi_and_vacancies(rng, kernel, model):
     n, a = 32, 0.5
     occ = np.ones(n, bool)
     occ[[3, 4, 17]] = False
-    chain = PSLLChain(n, a, **MAT, B=(0.05, 0.1, -0.2), D=3e-3, axis=(0.3, 0.2, 1.0), kernel=kernel, occupied=occ)
-    m = random_state(rng, n, occ)
+    chain = PSLLChain(n, a, **MAT, B=(0.05, 0.1, -0.2), D=3e-3, axis=(0.3, 0.2, 1.0), kernel=kernel, occupied=occ,
+                      vacancy_model=model)
+    m = random_state(rng, n, occ if model == "cut" else None)
     b = chain.field(m)
     h = 1e-6
-    for i in (0, 5, 16, 18, 31):
+    for i in (0, 5, 16, 18, 31) if model == "cut" else (0, 3, 5, 16, 17, 18, 31):
         for c in range(3):
             mp, mm = m.copy(), m.copy()
             mp[c, i] += h
@@ -64,7 +65,11 @@ def test_field_is_minus_energy_gradient_with_dmi_and_vacancies(rng, kernel):
             # the energy is defined for any vectors; bypass the unit-norm check
             grad = (chain._energy(mp) - chain._energy(mm)) / (2 * h)
             assert -grad / (MAT["M_s"] * a * 1e-9) == pytest.approx(b[c, i], rel=1e-5, abs=1e-6 * np.abs(b).max())
-    assert np.all(b[:, ~occ] == 0)
+    if model == "cut":
+        assert np.all(b[:, ~occ] == 0)
+    else:  # bridged: exchange (and DMI) only on vacant sites, no anisotropy or Zeeman field
+        bare = chain.replace(K_u=0.0, B=0.0)
+        assert np.allclose(b[:, ~occ], bare.field(m)[:, ~occ], rtol=0, atol=1e-12 * np.abs(b).max())
 
 
 def test_wall_energy_and_dmi_chirality_energy():
@@ -208,6 +213,29 @@ def test_vacancies_change_pinned_wall_widths():
     assert np.array_equal(ens.widths, again.widths)
 
 
+def test_bridged_vacancies_dilute_the_anisotropy_and_widen_the_wall():
+    # the chapter's protocol: bridged vacancies (no anisotropy there, exchange through them), pinned centre;
+    # runs much shorter than the wall -> effective anisotropy p K, width sqrt(A / (p K)), p = 1/2 here
+    chain = PSLLChain(256, 0.5, **MAT, vacancy_model="bridged")
+    ens = wall_width_ensemble(chain, 1.0, 1.0, n_realisations=6, seed=0)
+    assert ens.converged.all()
+    assert ens.mean == pytest.approx(DELTA * math.sqrt(2), rel=0.04)
+    assert ens.m_z.shape == (6, 128) and ens.x.shape == (128,)
+    j = int(np.argmin(np.abs(ens.x)))
+    assert ens.x[j] == 0 and np.allclose(ens.m_z[:, j], 0, atol=1e-12)  # the pinned centre, in-plane
+    assert np.all(ens.m_z[:, 0] > 0.9) and np.all(ens.m_z[:, -1] < -0.9)
+    # converged: a 10x tighter torque tolerance moves no width by more than 1e-3 nm
+    tight = wall_width_ensemble(chain, 1.0, 1.0, n_realisations=2, seed=0, torque_tol=1e-5)
+    assert np.allclose(tight.widths, ens.widths[:2], atol=1e-3)
+    # long vacancy runs widen it further; a defect-free bridged chain is the plain chain
+    assert wall_width_ensemble(chain, 4.0, 8.0, n_realisations=2, seed=0).mean > 1.3 * DELTA
+    assert domain_wall_width(chain).width == pytest.approx(domain_wall_width(PSLLChain(256, 0.5, **MAT)).width)
+    chain.evolve(uniform_state(256), 0.1)  # defect-free: the bridged chain is the plain chain
+    occ = telegraph_vacancies(256, 4.0, 2.0, seed=0, realisation=0)
+    with pytest.raises(ValueError, match="vacancy_model='cut'"):
+        chain.replace(occupied=occ).evolve(uniform_state(256), 1.0)
+
+
 def test_fit_wall_recovers_tanh():
     x = np.linspace(0, 40, 200)
     fit = fit_wall(x, -np.tanh((x - 17.0) / 3.0))
@@ -226,6 +254,8 @@ def test_bad_input_raises(rng):
         PSLLChain(1, 1.0, **MAT)
     with pytest.raises(ValueError, match="occupied"):
         PSLLChain(16, 1.0, **MAT, occupied=np.zeros(16, bool))
+    with pytest.raises(ValueError, match="vacancy_model"):
+        PSLLChain(16, 1.0, **MAT, vacancy_model="holes")
     chain = PSLLChain(16, 1.0, **MAT)
     with pytest.raises(ValueError, match="shape"):
         chain.field(np.zeros((3, 15)))

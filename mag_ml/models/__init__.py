@@ -2,11 +2,20 @@
 
 :mod:`mag_ml.models.vae`: the convolutional VAE of Kwon et al. (Adv. Sci. 2021)
 and the loss terms of the standard VAE and the E-VAE.
+:mod:`mag_ml.models.tfc` and :mod:`mag_ml.models.defect_cnn`: the defect networks of
+Eagan, Copus & Iacocca (arXiv 2603.10182): TFC-constrained PINN, dispersion CNN, two-branch wall CNN.
+:mod:`mag_ml.models.cnn`: the parameter-estimation CNN of Wang et al. (Adv. Sci. 2020).
 """
 
+from .cnn import ParameterCNN
 from .vae import (LOSS_TERMS, PeriodicConv2d, SpinVAE, flops_per_sample, hamiltonian_loss, kl_divergence,
                   layer_table, periodic_pad, reconstruction_loss, reference_energy, total_loss, vae_losses)
+from .tfc import ConstrainedExpression, DispersionPINN, intact_bond_fraction, kernel_coordinate
+from .defect_cnn import DispersionCNN, WallCNN, wall_loss
 
 __all__ = ["SpinVAE", "PeriodicConv2d", "periodic_pad", "vae_losses", "total_loss", "reconstruction_loss",
            "kl_divergence", "hamiltonian_loss", "reference_energy", "layer_table", "flops_per_sample",
            "LOSS_TERMS"]
+__all__ += ["ConstrainedExpression", "DispersionPINN", "intact_bond_fraction", "kernel_coordinate", "DispersionCNN",
+            "WallCNN", "wall_loss"]
+__all__ += ["ParameterCNN"]

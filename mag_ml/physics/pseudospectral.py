@@ -19,7 +19,7 @@ Units
     of the energy density times a), so one Bloch/Neel wall costs
     :math:`4\sqrt{A K}` on the defect-free continuum chain.
 
-Energy density (per site, summed over occupied sites)
+Energy density (per site, summed over occupied sites; see "Vacancies" for bridged ones)
     .. math::
 
         e = A\,\mathbf m\cdot(\hat{\mathcal K}\mathbf m)
@@ -55,13 +55,39 @@ Effective field :math:`\mathbf B_\mathrm{eff} = -\frac{1}{M_s a}\,\partial E/\pa
             + \frac{2K_u}{M_s}(\mathbf m\cdot\hat{\mathbf u})\hat{\mathbf u} + \mathbf B
             - \frac{2D}{M_s}(\partial_x m_z,\ 0,\ -\partial_x m_x).
 
-Vacancies
+Vacancies (two models, ``vacancy_model``)
     ``occupied`` (e.g. from :func:`mag_ml.physics.defects.telegraph_vacancies`)
-    marks sites with a moment.  Vacant sites carry m = 0: the kernels act on
-    the masked magnetisation and no field or torque is applied there.  With
-    the discrete kernel a vacancy cuts the chain (the exact atomistic
-    picture: spins next to a vacancy lose that neighbour); the continuum
-    kernel is non-local in real space and couples across vacancies.
+    marks sites with a moment, :math:`s_i = 1`.
+
+    ``"cut"`` (default; dynamics and dispersions)
+        Vacant sites carry m = 0: the kernels act on the masked
+        magnetisation and no field or torque is applied there.  With the
+        discrete kernel a vacancy cuts the chain (the exact atomistic
+        picture: spins next to a vacancy lose that neighbour); the continuum
+        kernel is non-local in real space and couples across vacancies, with
+        couplings of alternating sign.  In either case a domain wall costs
+        (almost) no energy at a vacancy, so a free wall collapses into a
+        step there.
+    ``"bridged"`` (statics: domain walls)
+        A vacancy removes the moment and with it the local energy densities
+        (anisotropy and Zeeman terms are weighted by :math:`s_i`), but the
+        direction field m continues through it and the exchange kernel acts
+        on m at every site: the exchange stiffness of the surrounding
+        material bridges the vacancy, as for a non-magnetic inclusion in a
+        film or wire that the 1D chain is a line through.  The energy is
+
+        .. math::
+
+            E/a = \sum_i \left[A\,\mathbf m_i\cdot(\hat{\mathcal K}\mathbf m)_i
+                  - s_i K_u (\mathbf m_i\cdot\hat{\mathbf u})^2 - s_i M_s\,\mathbf m_i\cdot\mathbf B
+                  - D\,(\ldots)\right],
+
+        so for vacancy runs much shorter than the wall the wall sees the
+        diluted anisotropy :math:`pK_u`, :math:`p = \sigma/(\sigma+\tau)`,
+        and its width tends to :math:`\sqrt{A/(pK_u)}` (tested).  Vacant
+        sites have no moment and hence no precession: this model is for
+        :meth:`PSLLChain.relax` (energy descent); :meth:`PSLLChain.evolve`
+        refuses it.
 
 Dynamics (Landau-Lifshitz-Gilbert, in Landau-Lifshitz form)
     .. math::
@@ -115,12 +141,16 @@ import numpy as np
 
 from ..checks import check_real
 
-__all__ = ["GAMMA", "KERNELS", "DEFAULT_DT_FRACTION", "wavevectors", "exchange_kernel", "derivative_kernel", "rk4_stability_radius",
-           "PSLLChain", "Trajectory", "RelaxResult", "uniform_state", "domain_wall_state", "site_positions"]
+__all__ = ["GAMMA", "KERNELS", "VACANCY_MODELS", "DEFAULT_DT_FRACTION", "wavevectors", "exchange_kernel",
+           "derivative_kernel", "rk4_stability_radius", "PSLLChain", "Trajectory", "RelaxResult", "uniform_state",
+           "domain_wall_state", "site_positions"]
 
 GAMMA = 1.760859e11
 """Gyromagnetic ratio of the electron used throughout, rad/(s T)."""
 KERNELS = ("discrete", "continuum")
+VACANCY_MODELS = ("cut", "bridged")
+"""How vacancies enter :class:`PSLLChain` (module docstring, "Vacancies")."""
+_ZERO3 = np.zeros(3)
 _PS = 1e-12  # s per ps
 _NM = 1e-9  # m per nm
 _COMPONENTS = {"x": 0, "y": 1, "z": 2}
@@ -432,7 +462,7 @@ class RelaxResult:
     steps : int
         Number of RK4 steps taken.
     max_torque : float
-        Largest ``|m x B_eff|`` over occupied sites at the end [T].
+        Largest ``|m x B_eff|`` over the active sites at the end [T].
     energy : float
         Energy per unit area at the end [J/m^2].
     """
@@ -522,6 +552,10 @@ class PSLLChain:
         or the continuum k^2 limit.
     occupied : array_like of bool, shape (N,), optional
         Occupied sites (default: all); vacant sites carry no moment.
+    vacancy_model : {"cut", "bridged"}
+        How vacancies enter (module docstring): ``"cut"`` (m = 0 on vacant
+        sites; default) or ``"bridged"`` (no anisotropy or Zeeman energy on
+        vacant sites, exchange acting through them; statics only).
     gamma : float
         Gyromagnetic ratio [rad/(s T)], > 0; default :data:`GAMMA`.
 
@@ -539,6 +573,8 @@ class PSLLChain:
     The equations are in the module docstring.
 
     Attributes ``k`` (rfft wavevectors, 1/nm), ``x`` (site centres, nm),
+    ``active`` (bool (N,), sites carrying a unit vector: the occupied ones,
+    or all for bridged vacancies),
     ``c_ex`` = 2A/M_s [T nm^2], ``c_an`` = 2K_u/M_s [T], ``c_dmi`` = 2D/M_s
     [T nm] and ``gamma_ps`` [rad/(ps T)] are derived from the parameters.
     The step fuses the local terms in numba kernels and uses NumPy's FFT
@@ -554,7 +590,7 @@ class PSLLChain:
     """
 
     def __init__(self, n, a, A_ex, M_s, *, K_u=0.0, B=0.0, D=0.0, alpha=0.0, axis=(0.0, 0.0, 1.0),
-                 kernel="discrete", occupied=None, gamma=GAMMA):
+                 kernel="discrete", occupied=None, vacancy_model="cut", gamma=GAMMA):
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
             raise ValueError(f"n (number of sites) must be an integer >= 2, got {n!r}")
         self.n = int(n)
@@ -578,8 +614,15 @@ class PSLLChain:
             if not occ.any():
                 raise ValueError("occupied must mark at least one occupied site, got none")
             occ = occ.copy()
+        if vacancy_model not in VACANCY_MODELS:
+            raise ValueError(f"vacancy_model must be one of {VACANCY_MODELS}, got {vacancy_model!r}")
+        self.vacancy_model = vacancy_model
         self.occupied = occ
         self._all_occupied = bool(occ.all())
+        bridged = vacancy_model == "bridged" and not self._all_occupied
+        # sites integrated as unit spins, and the weight of the local (anisotropy, Zeeman) energy per site
+        self._active = np.ones(self.n, dtype=bool) if bridged else occ
+        self._weight = occ.astype(np.float64)[None, :] if bridged else None
         # prefactors: fields in T with lengths in nm; gamma in rad/(ps T)
         self.k = wavevectors(self.n, self.a)
         self.c_ex = 2 * self.A_ex / self.M_s / _NM ** 2  # T nm^2
@@ -593,14 +636,15 @@ class PSLLChain:
         self._ikd = 1j * kd
         self._cex_kernel = -self.c_ex * self._kex  # exchange field per Fourier mode, T
         self._dmi_kernel = self.c_dmi * self._ikd  # DMI: B_x -= c_dmi d/dx m_z, B_z += c_dmi d/dx m_x
-        self._occ_u8 = self.occupied.view(np.uint8)
+        self._occ_u8 = self._active.view(np.uint8)
         self._ws = None  # work buffers of the RK4 step, allocated on first use (an instance is not thread-safe)
 
     # -- construction helpers
     def _init_kwargs(self):
         return dict(n=self.n, a=self.a, A_ex=self.A_ex, M_s=self.M_s, K_u=self.K_u, B=self.B.copy(), D=self.D,
                     alpha=self.alpha, axis=self.axis.copy(), kernel=self.kernel,
-                    occupied=None if self._all_occupied else self.occupied.copy(), gamma=self.gamma)
+                    occupied=None if self._all_occupied else self.occupied.copy(),
+                    vacancy_model=self.vacancy_model, gamma=self.gamma)
 
     def replace(self, **changes):
         """A copy with some constructor arguments changed.
@@ -628,10 +672,15 @@ class PSLLChain:
         return PSLLChain(**kw)
 
     def __repr__(self):
-        vac = "" if self._all_occupied else f", vacancies={int((~self.occupied).sum())}"
+        vac = "" if self._all_occupied else f", vacancies={int((~self.occupied).sum())} ({self.vacancy_model})"
         return (f"PSLLChain(n={self.n}, a={self.a:g} nm, A_ex={self.A_ex:g} J/m, M_s={self.M_s:g} A/m, "
                 f"K_u={self.K_u:g} J/m^3, B={self.B.tolist()} T, D={self.D:g} J/m^2, alpha={self.alpha:g}, "
                 f"kernel={self.kernel!r}{vac})")
+
+    @property
+    def active(self):
+        """Sites integrated as unit vectors, bool (N,): ``occupied`` ("cut"), or all sites ("bridged")."""
+        return self._active
 
     @property
     def x(self):
@@ -645,8 +694,9 @@ class PSLLChain:
         Parameters
         ----------
         m : array_like, shape (3, N)
-            Unit vectors on occupied sites (values on vacant sites are
-            ignored and set to zero).
+            Unit vectors on the :attr:`active` sites (occupied ones, or all
+            for bridged vacancies); values elsewhere are ignored and set to
+            zero.
         name : str
             Argument name for error messages.
 
@@ -664,10 +714,10 @@ class PSLLChain:
             raise ValueError(f"{name} must have shape (3, {self.n}) (components first), got {m.shape}")
         if not np.all(np.isfinite(m)):
             raise ValueError(f"{name} must be finite, got NaN or inf values")
-        m[:, ~self.occupied] = 0.0
-        err = np.abs(np.sqrt((m[:, self.occupied] ** 2).sum(0)) - 1.0)
+        m[:, ~self._active] = 0.0
+        err = np.abs(np.sqrt((m[:, self._active] ** 2).sum(0)) - 1.0)
         if err.size and err.max() > 1e-6:
-            i = int(np.flatnonzero(self.occupied)[np.argmax(err)])
+            i = int(np.flatnonzero(self._active)[np.argmax(err)])
             raise ValueError(f"{name} must hold unit vectors on occupied sites; |m| - 1 = "
                              f"{err.max():.3g} at site {i}")
         return m
@@ -700,9 +750,17 @@ class PSLLChain:
     def _field(self, m):
         """Effective field [T] of a masked state (no validation); nonzero on vacant sites too."""
         b = self._spectral_field(m)
+        if self._weight is not None:
+            return self._add_weighted_local_field(m, b)
         if self.K_u != 0.0:
             b += (self.c_an * (self.axis @ m)) * self.axis[:, None]
         b += self.B[:, None]
+        return b
+
+    def _add_weighted_local_field(self, m, b):
+        """b += s_i [c_an (u.m) u + B]: anisotropy and Zeeman fields on occupied sites only (bridged model)."""
+        local = (self.c_an * (self.axis @ m)) * self.axis[:, None] + self.B[:, None]
+        b += local * self._weight
         return b
 
     def field(self, m):
@@ -724,20 +782,21 @@ class PSLLChain:
             Bad state (see :meth:`check_state`).
         """
         b = self._field(self.check_state(m))
-        b[:, ~self.occupied] = 0.0
+        b[:, ~self._active] = 0.0
         return b
 
     def energy(self, m):
         """Energy per unit cross-sectional area of the chain, in J/m^2.
 
-        Sum over occupied sites of the energy density (module docstring)
-        times a.  With vacancies and the discrete kernel, each bond to a
-        vacancy adds the constant A/a (the self term of the kernel).
+        Sum over sites of the energy density (module docstring) times a.
+        Cut vacancies (m = 0) contribute nothing, and with the discrete
+        kernel each bond to one adds the constant A/a (the self term of the
+        kernel); bridged vacancies contribute their exchange energy only.
 
         Parameters
         ----------
         m : array_like, float64, shape (3, N)
-            Unit vectors on occupied sites.
+            Unit vectors on the :attr:`active` sites.
 
         Returns
         -------
@@ -758,16 +817,17 @@ class PSLLChain:
         mh = np.fft.rfft(m, axis=-1)
         km = np.fft.irfft(mh * self._kex, n=self.n, axis=-1)
         e = self.A_ex / _NM ** 2 * float((m * km).sum())
+        w = 1.0 if self._weight is None else self._weight[0]
         if self.K_u != 0.0:
-            e -= self.K_u * float(((self.axis @ m) ** 2).sum())
-        e -= self.M_s * float((self.B @ m).sum())
+            e -= self.K_u * float((w * (self.axis @ m) ** 2).sum())
+        e -= self.M_s * float((w * (self.B @ m)).sum())
         if self.D != 0.0:
             dm = np.fft.irfft(mh[[0, 2]] * self._ikd, n=self.n, axis=-1)
             e -= self.D / _NM * float((m[2] * dm[0] - m[0] * dm[1]).sum())
         return e * self.a * _NM
 
     def max_torque(self, m):
-        """Largest ``|m x B_eff|`` over occupied sites, in T (0 at equilibrium).
+        """Largest ``|m x B_eff|`` over the :attr:`active` sites, in T (0 at equilibrium).
 
         Parameters
         ----------
@@ -860,20 +920,11 @@ class PSLLChain:
         out = np.empty_like(m) if out is None else out
         c1, c2 = self._coefficients(precession)
         b = self._spectral_field(m, out=self._workspace()["b"])
-        _llg_rhs(m, b, self.axis, self.c_an, self.B, c1, c2, out)
-        return out
-
-    def _normalise(self, m):
-        norm = np.sqrt((m * m).sum(0))
-        if self._all_occupied:
-            err = float(np.abs(norm - 1).max())
-            m /= norm
+        if self._weight is None:
+            _llg_rhs(m, b, self.axis, self.c_an, self.B, c1, c2, out)
         else:
-            occ = self.occupied
-            err = float(np.abs(norm[occ] - 1).max())
-            norm[~occ] = 1.0
-            m /= norm
-        return err
+            _llg_rhs(m, self._add_weighted_local_field(m, b), self.axis, 0.0, _ZERO3, c1, c2, out)
+        return out
 
     def step(self, m, dt, *, precession=True, free=None):
         """One RK4 step followed by renormalisation (no validation; for loops).
@@ -948,12 +999,16 @@ class PSLLChain:
         ValueError
             Bad state, non-positive ``duration``, a ``dt`` above the RK4
             stability limit (the message gives the limit), bad
-            ``sample_every``, ``components`` or ``method``.
+            ``sample_every``, ``components`` or ``method``, or a chain with
+            bridged vacancies (a static model).
 
         Notes
         -----
         Source: the PS-LL equation, arXiv:2312.14068 (module docstring).
         """
+        if self._weight is not None:
+            raise ValueError("evolve needs vacancy_model='cut': bridged vacancies carry no moment, so they have no "
+                             "precession dynamics (use relax for statics)")
         m = self.check_state(m0, "m0")
         duration = check_real(duration, "duration", positive=True)
         if not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
@@ -1002,7 +1057,7 @@ class PSLLChain:
         extra = not np.isclose(t_eval[-1], duration, rtol=1e-12, atol=0.0)
         if extra:  # also evaluate at the end, for the final state
             t_eval = np.append(t_eval, duration)
-        occ = self.occupied
+        occ = self._active
 
         def fun(_t, y):
             return self._rhs(y.reshape(3, self.n) * occ).ravel()  # vacancies stay at zero
@@ -1030,7 +1085,7 @@ class PSLLChain:
         Integrates ``dm/dt = -gamma m x (m x B_eff)`` (LLG without precession,
         unit mobility; its fixed points are the equilibria, B_eff parallel to
         m) with RK4 and renormalisation, until the largest torque
-        ``|m x B_eff|`` over the free occupied sites is below ``torque_tol``.
+        ``|m x B_eff|`` over the free active sites is below ``torque_tol``.
 
         Parameters
         ----------

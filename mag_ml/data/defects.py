@@ -1,0 +1,521 @@
+r"""Dispersions and domain walls of chains with random telegraph vacancies, over a (sigma, tau) grid.
+
+The dataset of Eagan, Copus & Iacocca, arXiv:2603.10182 (2026), made with
+the pseudospectral Landau-Lifshitz solver (Rockwell, Hirst, Ostler &
+Iacocca, arXiv:2312.14068; :class:`mag_ml.physics.pseudospectral.PSLLChain`)
+and the vacancy model of :mod:`mag_ml.physics.defects`.  One record per
+(sigma, tau) pair, with many vacancy realisations each:
+
+* dispersion: :func:`mag_ml.analysis.dispersion.measure_dispersion` on a
+  chain of ``n_dispersion`` sites with cut vacancies (m = 0 there), the +z
+  ground state excited by white transverse noise and evolved without
+  damping, the space-time power spectra averaged over
+  ``n_dispersion_realisations`` realisations; ``f`` is the peak frequency
+  of the averaged line at each k, ``f_std`` its rms spread about its
+  centroid (the broadening), ``f_centroid`` the centroid (which obeys the
+  first-moment sum rule of :mod:`mag_ml.analysis.dispersion`);
+* domain walls: :func:`mag_ml.analysis.dispersion.wall_width_ensemble` on a
+  chain of ``n_wall`` sites with bridged vacancies and the wall centre
+  pinned (the protocol of :mod:`mag_ml.analysis.dispersion`, "Domain walls
+  with vacancies"): ``n_realisations`` widths from tanh fits, and the
+  profiles averaged.
+
+Material (both parts): A = 10 pJ/m, M_s = 1 MA/m, K_u = 0.5 MJ/m^3 along
+z (sqrt(A/K) = 4.47 nm), B = 0, a = 0.5 nm, discrete (nearest-neighbour)
+kernel, gamma of :data:`mag_ml.physics.pseudospectral.GAMMA`.
+
+Grid and split
+    sigma and tau each take ``n_grid`` log-spaced values (units of a);
+    the pairs are their product, ``sigma`` varying slowest.  Test pairs
+    (split 2) are the interior grid points with both indices odd: they lie
+    between training pairs and are never trained on (held-out (sigma, tau)
+    pairs, interpolation).  ``n_validation`` further pairs, drawn with
+    ``numpy.random.default_rng([seed, 2])`` from the rest, are validation
+    (split 1); the others are training (split 0).
+
+Random streams
+    Pair p draws its vacancies with the seeds
+    ``SeedSequence([seed, p, 0])`` (dispersion) and ``[seed, p, 1]``
+    (walls) and the realisation index r: record p depends only on
+    ``(seed, p)`` and the parameters, so the file is the same on any
+    executor and after any interruption (:func:`mag_ml.data.generation.generate_records`).
+
+Units: lengths nm, wavevectors rad/nm, frequencies GHz, sigma and tau in
+units of a.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..analysis.dispersion import (DispersionResult, WallResult, analytic_dispersion, analytic_wall_width,
+                                   domain_wall_width, measure_dispersion, wall_width_ensemble)
+from ..artifacts import artifact_path, check_profile
+from ..physics.defects import check_defect_parameters, telegraph_vacancies
+from ..physics.pseudospectral import GAMMA, PSLLChain, wavevectors
+from ..physics.rng import check_seed
+from .generation import generate_records, load_records
+
+__all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_grid", "defect_split",
+           "defect_chains", "defect_pair_seed", "defect_record", "defect_dataset", "write_defect_dataset",
+           "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation"]
+
+#: Material, lattice constant and kernel of the dataset (SI, a in nm).
+DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
+
+#: Sizes per profile.  ``quick``: 5 x 5 pairs, 4 realisations, short chains
+#: (67 s of CPU time, about 40 s on 2 idle cores); ``paper``: 12 x 12 pairs
+#: with 32 wall and 16 dispersion realisations on chains of 512 and 256 sites
+#: (the source's scale of hundreds of pairs; 1-2 min per pair on one core,
+#: about 4 h on one core or 15 min on 16).
+#: RK4 accuracy (:mod:`mag_ml.physics.pseudospectral`): at ``dt_fraction``
+#: 0.1 the band-edge magnon (9 THz here) has a frequency error of 5e-5 and
+#: loses 8e-5 of its amplitude per period.  At 0.2 peaks are still exact to
+#: a fraction of the 20 GHz bin, but the weaker high-frequency weight lowers
+#: spectral centroids (measured for sigma = 8, tau = 4: mean deviation from
+#: the sum rule -4.4 % of the shift at 0.2, -2.3 % at 0.1 and at 0.05, the
+#: rest being sampling noise), hence 0.1.  Sampling every 8 steps keeps the
+#: Nyquist frequency (12.5 THz) above the band.  Wall widths change by
+#: < 1e-3 nm between ``torque_tol`` 1e-3 and 1e-4 T.
+DEFECT_DATASETS = {
+    "quick": dict(n_grid=5, sigma_range=(2.0, 32.0), tau_range=(1.0, 16.0), n_validation=3,
+                  n_realisations=4, n_wall=256, n_dispersion=64, n_dispersion_realisations=4,
+                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3),
+    "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14,
+                  n_realisations=32, n_wall=512, n_dispersion=256, n_dispersion_realisations=16,
+                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4),
+}
+
+
+def defect_dataset_spec(profile, seed=0):
+    """Every parameter of the (sigma, tau) dataset of a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Seed of all random draws, in [0, 2**63).
+
+    Returns
+    -------
+    dict
+        JSON-able: the sizes of :data:`DEFECT_DATASETS` (``n_grid`` values
+        of sigma and of tau in ``sigma_range`` / ``tau_range`` [a];
+        ``n_realisations`` wall realisations on ``n_wall`` sites;
+        ``n_dispersion_realisations`` on ``n_dispersion`` sites recorded for
+        ``duration`` ps every ``sample_every`` RK4 steps of ``dt_fraction``
+        times the stability limit after a transverse excitation of rms
+        ``amplitude`` rad; relaxation to ``torque_tol`` T),
+        the material of :data:`DEFECT_MATERIAL`, ``seed`` and
+        ``wall_protocol`` / ``dispersion_vacancies`` naming the models.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed.
+    """
+    check_profile(profile)
+    return dict(DEFECT_DATASETS[profile], **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
+                wall_protocol="bridged-pinned", dispersion_vacancies="cut")
+
+
+def defect_grid(spec):
+    """The (sigma, tau) pairs of a spec: product of two log-spaced axes, sigma slowest.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+
+    Returns
+    -------
+    sigma, tau : ndarray, float64, shape (n_grid**2,)
+        Mean occupied and vacant segment lengths [a].
+    """
+    s = np.geomspace(*spec["sigma_range"], spec["n_grid"])
+    t = np.geomspace(*spec["tau_range"], spec["n_grid"])
+    sigma, tau = np.meshgrid(s, t, indexing="ij")
+    return sigma.ravel(), tau.ravel()
+
+
+def defect_split(spec):
+    """Split of the pairs: 0 train, 1 validation, 2 test (held-out interior pairs).
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+
+    Returns
+    -------
+    ndarray, int8, shape (n_grid**2,)
+        Test: grid indices (i, j) both odd and below ``n_grid - 1`` (interior,
+        surrounded by training pairs); validation: ``n_validation`` others
+        drawn with ``default_rng([seed, 2])``; the rest training.
+    """
+    n = spec["n_grid"]
+    i, j = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    test = ((i % 2 == 1) & (j % 2 == 1) & (i < n - 1) & (j < n - 1)).ravel()
+    split = np.where(test, 2, 0).astype(np.int8)
+    rng = np.random.default_rng([spec["seed"], 2])
+    split[rng.choice(np.flatnonzero(~test), size=spec["n_validation"], replace=False)] = 1
+    return split
+
+
+def defect_chains(spec):
+    """The defect-free template chains of a spec: (dispersion chain, wall chain).
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+
+    Returns
+    -------
+    (PSLLChain, PSLLChain)
+        ``n_dispersion`` sites with cut vacancies (for
+        :func:`mag_ml.analysis.dispersion.measure_dispersion`) and
+        ``n_wall`` sites with bridged vacancies (for
+        :func:`mag_ml.analysis.dispersion.wall_width_ensemble`).
+    """
+    mat = dict(A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], kernel=spec["kernel"],
+               gamma=spec["gamma"])
+    return (PSLLChain(spec["n_dispersion"], spec["a"], **mat, vacancy_model="cut"),
+            PSLLChain(spec["n_wall"], spec["a"], **mat, vacancy_model="bridged"))
+
+
+def defect_pair_seed(seed, pair, stream):
+    """Seed of pair ``pair``'s vacancy draws: stream 0 dispersion, 1 walls (depends on these three only).
+
+    Parameters
+    ----------
+    seed, pair, stream : int
+        Non-negative.
+
+    Returns
+    -------
+    int
+        In [0, 2**32).
+    """
+    return int(np.random.SeedSequence([seed, pair, stream]).generate_state(1, np.uint32)[0])
+
+
+def defect_record(spec, sigma, tau, pair):
+    """Simulate one (sigma, tau) pair: ensemble dispersion and wall widths/profiles.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+    sigma, tau : float
+        Mean occupied and vacant segment lengths [a], > 0, with
+        ``sigma + tau <= n_dispersion``.
+    pair : int
+        Index of the pair (selects its random streams, :func:`defect_pair_seed`).
+
+    Returns
+    -------
+    dict of ndarray
+        ``f``, ``f_std``, ``f_centroid``, ``linewidth`` (K,) [GHz];
+        ``widths`` (R,) [nm]; ``converged`` (R,) int8; ``m_z`` (X,)
+        mean wall profile (from -z to +z along x); ``occupied_fraction`` ()
+        over the wall chains.
+
+    Raises
+    ------
+    ValueError
+        Bad sigma, tau (not positive, or a chain shorter than sigma + tau).
+    """
+    dchain, wchain = defect_chains(spec)
+    disp = measure_dispersion(dchain, spec["duration"], sigma=sigma, tau=tau,
+                              n_realisations=spec["n_dispersion_realisations"],
+                              seed=defect_pair_seed(spec["seed"], pair, 0), amplitude=spec["amplitude"],
+                              dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"])
+    walls = wall_width_ensemble(wchain, sigma, tau, n_realisations=spec["n_realisations"],
+                                seed=defect_pair_seed(spec["seed"], pair, 1), torque_tol=spec["torque_tol"],
+                                max_steps=400_000)
+    return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
+                widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
+                occupied_fraction=np.float64(walls.occupied_fraction))
+
+
+def _pair_task(spec, indices):
+    """generate_records task: records for the given pair indices."""
+    sigma, tau = defect_grid(spec)
+    return [(p, defect_record(spec, float(sigma[p]), float(tau[p]), p)) for p in indices]
+
+
+def _fields(spec):
+    k, r, x = spec["n_dispersion"] // 2 + 1, spec["n_realisations"], spec["n_wall"] // 2
+    return {"f": ((k,), "float64"), "f_std": ((k,), "float64"), "f_centroid": ((k,), "float64"),
+            "linewidth": ((k,), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
+            "m_z": ((x,), "float64"), "occupied_fraction": ((), "float64")}
+
+
+def defect_dataset(profile, *, seed=0, executor=None, progress=True, root=None):
+    """Path of the profile's (sigma, tau) dataset, generating whatever is missing.
+
+    ``data/<profile>/defect_dataset-<hash>.h5`` (hash of every parameter of
+    :func:`defect_dataset_spec`), written by
+    :func:`mag_ml.data.generation.generate_records`: one record per pair,
+    resumable after an interruption, parallel over pairs.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+    executor : concurrent.futures.Executor or "serial", optional
+        Where the pairs run (default: local processes, one per core).
+    progress : bool
+        tqdm progress bar over pairs.
+    root : path, optional
+        Artifact root (default ``data/`` or ``$MAG_ML_DATA``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed; see also
+        :func:`mag_ml.data.generation.generate_records`.
+    """
+    spec = defect_dataset_spec(profile, seed)
+    path = artifact_path(profile, "defect_dataset", spec, root=root, suffix=".h5")
+    return write_defect_dataset(path, spec, executor=executor, progress=progress, desc=f"defect dataset ({profile})")
+
+
+def write_defect_dataset(path, spec, *, executor=None, progress=True, desc=None):
+    """Generate (or find, or resume) the dataset of any spec at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination ``.h5``.
+    spec : dict
+        As from :func:`defect_dataset_spec`, possibly with other sizes (the
+        tests use tiny ones); stored in the file and verified on reuse.
+    executor, progress
+        As in :func:`defect_dataset`.
+    desc : str, optional
+        Progress-bar label.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Ranges not positive, a chain shorter than the longest mean occupied
+        plus vacant segment (``sigma + tau`` at the grid's corner), a
+        ``dt_fraction`` outside (0, 1] (RK4 unstable above the limit), or
+        bad sizes; see also :func:`mag_ml.data.generation.generate_records`.
+    """
+    for name in ("sigma_range", "tau_range"):
+        lo, hi = spec[name]
+        if not 0 < lo <= hi:
+            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
+    for name in ("n_dispersion", "n_wall"):
+        try:
+            check_defect_parameters(spec[name], spec["sigma_range"][1], spec["tau_range"][1])
+        except ValueError as err:
+            raise ValueError(f"{name} = {spec[name]!r}: {err}") from None
+    if not 0 < spec["dt_fraction"] <= 1:
+        raise ValueError(f"dt_fraction must be in (0, 1] (a fraction of the RK4 stability limit; above 1 the "
+                         f"integration is unstable), got {spec['dt_fraction']!r}")
+    return generate_records(path, params=spec, fields=_fields(spec), n_items=spec["n_grid"] ** 2,
+                            task=_pair_task, task_args=(spec,), executor=executor, progress=progress, desc=desc)
+
+
+@dataclass
+class DefectDataset:
+    """The (sigma, tau) dataset in memory (:func:`load_defect_dataset`).
+
+    P pairs, K wavevectors, X profile points, R wall realisations.
+
+    Attributes
+    ----------
+    sigma, tau : ndarray, float64, shape (P,)
+        Mean occupied and vacant segment lengths [a].
+    split : ndarray, int8, shape (P,)
+        0 train, 1 validation, 2 test (held-out pairs; :func:`defect_split`).
+    k : ndarray, float64, shape (K,)
+        Wavevectors 0 .. pi / a [rad/nm].
+    f_ideal : ndarray, float64, shape (K,)
+        Analytic defect-free dispersion [GHz] (the simulation matches it).
+    f : ndarray, float64, shape (P, K)
+        Peak frequency of the ensemble-averaged spectrum [GHz].
+    f_std : ndarray, float64, shape (P, K)
+        Its rms spread about the centroid [GHz] (line broadening).
+    f_centroid, linewidth : ndarray, float64, shape (P, K)
+        Centroid and FWHM of the averaged line [GHz].
+    x : ndarray, float64, shape (X,)
+        Position relative to the pinned wall centre [nm].
+    m_z : ndarray, float64, shape (P, X)
+        Ensemble-mean relaxed wall profile, from -z to +z along x
+        (about tanh(x / width)).
+    width, width_std : ndarray, float64, shape (P,)
+        Mean and standard deviation (ddof = 1) of the widths [nm].
+    widths : ndarray, float64, shape (P, R)
+        Width of each realisation [nm].
+    converged : ndarray, bool, shape (P, R)
+        Whether each wall relaxation met the torque tolerance.
+    occupied_fraction : ndarray, float64, shape (P,)
+        Mean fraction of occupied sites of the wall chains.
+    a, A_ex, M_s, K_u, B, gamma : float
+        Lattice constant [nm], exchange [J/m], M_s [A/m], K_u [J/m^3],
+        field [T], gyromagnetic ratio [rad/(s T)].
+    wall_width : float
+        sqrt(A_ex / K_u) [nm], the defect-free continuum width.
+    params : dict
+        Every generation parameter (:func:`defect_dataset_spec`).
+    path : pathlib.Path
+    """
+
+    sigma: np.ndarray
+    tau: np.ndarray
+    split: np.ndarray
+    k: np.ndarray
+    f_ideal: np.ndarray
+    f: np.ndarray
+    f_std: np.ndarray
+    f_centroid: np.ndarray
+    linewidth: np.ndarray
+    x: np.ndarray
+    m_z: np.ndarray
+    width: np.ndarray
+    width_std: np.ndarray
+    widths: np.ndarray
+    converged: np.ndarray
+    occupied_fraction: np.ndarray
+    a: float
+    A_ex: float
+    M_s: float
+    K_u: float
+    B: float
+    gamma: float
+    wall_width: float
+    params: dict
+    path: Path
+
+
+def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True, root=None):
+    """Load the (sigma, tau) dataset, verified; given a profile, generate it first if missing.
+
+    Parameters
+    ----------
+    path_or_profile : str or os.PathLike
+        ``"quick"`` or ``"paper"`` (then :func:`defect_dataset` with the
+        other arguments finds or makes the file), or the path of a file it
+        wrote.
+    seed, executor, progress, root
+        As in :func:`defect_dataset` (used only with a profile).
+
+    Returns
+    -------
+    DefectDataset
+
+    Raises
+    ------
+    FileNotFoundError, mag_ml.data.DatasetCorruptError, mag_ml.data.DatasetMismatchError
+        Missing, damaged or foreign file.
+    ValueError
+        Unknown profile.
+    """
+    if isinstance(path_or_profile, str) and path_or_profile in DEFECT_DATASETS:
+        path = defect_dataset(path_or_profile, seed=seed, executor=executor, progress=progress, root=root)
+    elif isinstance(path_or_profile, (str, os.PathLike)):
+        path = Path(path_or_profile)
+    else:
+        raise ValueError(f"path_or_profile must be a profile {tuple(DEFECT_DATASETS)} or a file path, got "
+                         f"{path_or_profile!r}")
+    spec, arr = load_records(path)
+    sigma, tau = defect_grid(spec)
+    k = wavevectors(spec["n_dispersion"], spec["a"])
+    widths = arr["widths"]
+    x = (np.arange(spec["n_wall"] // 2) - spec["n_wall"] // 4) * spec["a"]  # as in wall_width_ensemble
+    return DefectDataset(
+        sigma=sigma, tau=tau, split=defect_split(spec), k=k,
+        f_ideal=analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
+                                    B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"]),
+        f=arr["f"], f_std=arr["f_std"], f_centroid=arr["f_centroid"], linewidth=arr["linewidth"],
+        x=x, m_z=arr["m_z"], width=widths.mean(axis=1),
+        width_std=widths.std(axis=1, ddof=1) if widths.shape[1] > 1 else np.zeros(len(widths)),
+        widths=widths, converged=arr["converged"].astype(bool), occupied_fraction=arr["occupied_fraction"],
+        a=spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], gamma=spec["gamma"],
+        wall_width=analytic_wall_width(spec["A_ex"], spec["K_u"]), params=spec, path=path)
+
+
+@dataclass
+class DefectRealisation:
+    """One vacancy realisation of both chains of a spec, simulated (:func:`defect_realisation`).
+
+    Attributes
+    ----------
+    sigma, tau : float
+        Vacancy parameters [a].
+    realisation : int
+    occupied : ndarray, bool, shape (n_wall,)
+        Occupation of the wall chain.
+    x : ndarray, float64, shape (n_wall,)
+        Site centres of the wall chain [nm].
+    wall : mag_ml.analysis.dispersion.WallResult
+        Relaxed pinned wall pair (bridged vacancies) and the fit of the first.
+    occupied_dispersion : ndarray, bool, shape (n_dispersion,)
+        Occupation of the dispersion chain.
+    dispersion : mag_ml.analysis.dispersion.DispersionResult
+        Its spectrum (one realisation), peaks, centroid and sum rule.
+    """
+
+    sigma: float
+    tau: float
+    realisation: int
+    occupied: np.ndarray
+    x: np.ndarray
+    wall: WallResult
+    occupied_dispersion: np.ndarray
+    dispersion: DispersionResult
+
+
+def defect_realisation(spec, sigma, tau, *, realisation=0):
+    """Simulate one realisation: a wall and a dispersion with the vacancies ``(spec seed, realisation)``.
+
+    For display (the chapter's explorer): the wall chain gets
+    ``telegraph_vacancies(n_wall, sigma, tau, seed=spec["seed"], realisation=realisation)``
+    and the dispersion chain the same call with ``n_dispersion``; protocols
+    as in the dataset (module docstring).
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+    sigma, tau : float
+        Mean occupied and vacant segment lengths [a], > 0, with
+        ``sigma + tau`` at most the dispersion chain's length.
+    realisation : int
+        >= 0.
+
+    Returns
+    -------
+    DefectRealisation
+
+    Raises
+    ------
+    ValueError
+        Bad ``sigma``, ``tau`` or ``realisation`` (message names it).
+    """
+    dchain, wchain = defect_chains(spec)
+    occ_d = telegraph_vacancies(dchain.n, sigma, tau, seed=spec["seed"], realisation=realisation)
+    occ_w = telegraph_vacancies(wchain.n, sigma, tau, seed=spec["seed"], realisation=realisation)
+    wall = domain_wall_width(wchain.replace(occupied=occ_w), torque_tol=spec["torque_tol"], max_steps=400_000)
+    disp = measure_dispersion(dchain.replace(occupied=occ_d), spec["duration"], seed=spec["seed"],
+                              amplitude=spec["amplitude"], dt=spec["dt_fraction"] * dchain.stable_dt(),
+                              sample_every=spec["sample_every"])
+    return DefectRealisation(sigma=float(sigma), tau=float(tau), realisation=int(realisation), occupied=occ_w,
+                             x=wchain.x, wall=wall, occupied_dispersion=occ_d, dispersion=disp)

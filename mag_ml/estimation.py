@@ -1,0 +1,484 @@
+r"""Estimating A_ex, D and M_s from one spin image (Wang et al., Adv. Sci. 2020, arXiv 1908.05829).
+
+The protocol of the paper (Fig. 1):
+
+1. simulate images on a grid of (A_ex, D, M_s)
+   (:func:`mag_ml.data.micromagnetic.estimator_datasets`);
+2. cut them into overlapping 32 x 32 windows with stride 8
+   (:func:`mag_ml.data.windows.sliding_windows`), label each window with the
+   min-max scaled parameters of its image (:class:`ParameterScaler`,
+   targets in [0, 1]);
+3. train the CNN of Table I (:class:`mag_ml.models.ParameterCNN`, three
+   sigmoid outputs) with the mean squared error (:func:`train_estimator`);
+4. for an observation, estimate every window and report the mean over the
+   windows with their standard deviation as the uncertainty
+   (:func:`estimate`), then re-simulate with the estimate.
+
+The observation may be an array (``(3, H, W)`` spins or an ``(H, W)``
+``m_z`` map), an OVF 2.0 file (MuMax3, OOMMF; :func:`mag_ml.io.read_ovf`) or
+a PNG in the book's colour code (:func:`mag_ml.plotting.spin_rgb`, inverted
+by :func:`mag_ml.plotting.spins_from_rgb`; :func:`write_spin_png` writes
+one).  Images must have the cell size of the training images (4 nm): the
+network reads lengths in cells.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mag_ml.artifacts import artifact_path
+from mag_ml.data.micromagnetic import (PARAMETER_NAMES, PARAMETER_UNITS, estimator_datasets, estimator_spec)
+from mag_ml.data.windows import sliding_windows
+from mag_ml.models.cnn import ParameterCNN
+from mag_ml.training import fit
+
+__all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset",
+           "train_estimator", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
+           "relative_errors"]
+
+_OVF_SUFFIXES = (".ovf", ".omf", ".ohf")
+_PNG_SUFFIXES = (".png",)
+
+
+def check_parameters(parameters, name="parameters"):
+    """Return ``parameters`` as a float64 ``(n, 3)`` array of positive A_ex and M_s.
+
+    Raises
+    ------
+    ValueError
+        Not ``(n, 3)`` with n >= 1, not finite, or a non-positive A_ex
+        (column 0, J/m) or M_s (column 2, A/m), naming the row and value.
+    """
+    p = np.asarray(parameters, dtype=np.float64)
+    if p.ndim == 1:
+        p = p[None]
+    if p.ndim != 2 or p.shape[1] != 3 or len(p) == 0 or not np.all(np.isfinite(p)):
+        raise ValueError(f"{name} must be a finite (n, 3) array of (A_ex, D, M_s) in SI units, got shape "
+                         f"{np.shape(parameters)}")
+    for col in (0, 2):
+        bad = np.flatnonzero(p[:, col] <= 0)
+        if bad.size:
+            raise ValueError(f"{name}: {PARAMETER_NAMES[col]} must be > 0 {PARAMETER_UNITS[col]}, "
+                             f"got {float(p[bad[0], col])!r} in row {int(bad[0])}")
+    return p
+
+
+@dataclass(frozen=True)
+class ParameterScaler:
+    """Min-max scaling of (A_ex, D, M_s) onto [0, 1] over the training grid (the sigmoid's range).
+
+    Attributes
+    ----------
+    low, high : tuple of 3 float
+        Smallest and largest training value of each parameter (SI units).
+    """
+
+    low: tuple
+    high: tuple
+
+    def __post_init__(self):
+        low, high = np.asarray(self.low, float), np.asarray(self.high, float)
+        if low.shape != (3,) or high.shape != (3,) or not np.all(high > low):
+            raise ValueError(f"low and high must be 3 values each with high > low, got {self.low}, {self.high}")
+        object.__setattr__(self, "low", tuple(low.tolist()))
+        object.__setattr__(self, "high", tuple(high.tolist()))
+
+    @classmethod
+    def from_parameters(cls, parameters):
+        """The scaler of a training set: ``parameters`` ``(n, 3)``, SI units."""
+        p = check_parameters(parameters)
+        return cls(tuple(p.min(axis=0)), tuple(p.max(axis=0)))
+
+    def scale(self, parameters):
+        """``(p - low) / (high - low)``, float32, same shape as ``parameters`` (..., 3)."""
+        p = np.asarray(parameters, dtype=np.float64)
+        return ((p - self.low) / np.subtract(self.high, self.low)).astype(np.float32)
+
+    def unscale(self, y):
+        """Inverse of :meth:`scale`: SI parameters (float64) from network outputs (..., 3)."""
+        y = np.asarray(y, dtype=np.float64)
+        return self.low + y * np.subtract(self.high, self.low)
+
+
+def model_input(spins, channels):
+    """The network's input channels of spin images: ``m_z`` (``channels=1``) or all three.
+
+    Parameters
+    ----------
+    spins : array_like, shape (3, H, W) or (N, 3, H, W)
+        Unit vectors.
+    channels : {1, 3}
+
+    Returns
+    -------
+    ndarray float32, shape (C, H, W) or (N, C, H, W)
+
+    Raises
+    ------
+    ValueError
+        Not ``(3, H, W)`` / ``(N, 3, H, W)``, or ``channels`` not 1 or 3.
+    """
+    s = np.asarray(spins)
+    if s.ndim not in (3, 4) or s.shape[-3] != 3:
+        raise ValueError(f"spins must have shape (3, H, W) or (N, 3, H, W), got {s.shape}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (m_z) or 3 (m_x, m_y, m_z), got {channels!r}")
+    return np.ascontiguousarray(s[..., 2:3, :, :] if channels == 1 else s, dtype=np.float32)
+
+
+def window_dataset(parameters, spins, scaler, *, size=32, stride=8, channels=1):
+    """Windows of every image, each labelled with its image's scaled parameters.
+
+    Parameters
+    ----------
+    parameters : array_like (n, 3)
+        ``(A_ex, D, M_s)`` of each image, SI units.
+    spins : array_like (n, 3, H, W)
+    scaler : ParameterScaler
+    size, stride : int
+        Window side and step (paper: 32, 8).
+    channels : {1, 3}
+        Network input channels (:func:`model_input`).
+
+    Returns
+    -------
+    x : ndarray float32 (n * n_windows, channels, size, size)
+    y : ndarray float32 (n * n_windows, 3)
+        Scaled targets in [0, 1] for parameters inside the scaler's range.
+
+    Raises
+    ------
+    ValueError
+        Mismatched counts, bad parameters (negative A_ex or M_s), images
+        smaller than a window.
+    """
+    p = check_parameters(parameters)
+    x = model_input(spins, channels)
+    if x.ndim != 4 or len(x) != len(p):
+        raise ValueError(f"spins must be (n, 3, H, W) with n = {len(p)} (one per parameter row), got {np.shape(spins)}")
+    windows, _ = sliding_windows(x, size, stride)
+    n_win = windows.shape[1]
+    return (windows.reshape(-1, *windows.shape[2:]),
+            np.repeat(scaler.scale(p), n_win, axis=0).astype(np.float32))
+
+
+@dataclass
+class Estimator:
+    """A trained CNN with the scaling and windowing it was trained with.
+
+    Attributes
+    ----------
+    model : ParameterCNN
+    scaler : ParameterScaler
+    stride : int
+        Default window stride when estimating.
+    history : dict
+        ``{"train": [...], "validation": [...]}`` MSE per epoch (scaled units).
+    """
+
+    model: ParameterCNN
+    scaler: ParameterScaler
+    stride: int = 8
+    history: dict = field(default_factory=dict)
+
+    @property
+    def channels(self):
+        """Input channels of the network (1: m_z, 3: m_x, m_y, m_z)."""
+        return self.model.channels
+
+    @property
+    def size(self):
+        """Window side in cells."""
+        return self.model.size
+
+
+def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None):
+    """Train the CNN of Wang et al. 2020 on the profile's training set (cached, resumable).
+
+    Windows of the training images (:func:`window_dataset`) with MSE loss on
+    min-max scaled targets, Adam (:func:`mag_ml.training.fit`; epochs, batch
+    size and learning rate from :func:`estimator_spec`); test set A is the
+    validation set whose loss is recorded per epoch (no model selection: the
+    last epoch's weights are kept).  The checkpoint lives in
+    ``data/<profile>/estimator_cnn-<hash>/``; an interrupted training
+    resumes there, a finished one is loaded without training.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Network initialisation, batch order and dropout; the datasets use
+        ``seed + 1`` (train), ``seed + 2`` (test A), ``seed + 3`` (test B).
+    datasets : dict, optional
+        ``estimator_datasets(profile, seed=seed)``, if already loaded (the
+        checkpoint records a fingerprint of the windows: other data raise
+        ValueError instead of reusing a network trained on something else).
+    device : str
+        ``"auto"``: CUDA when available.
+    progress : bool
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    Estimator
+        On ``device``, in eval mode, with its training history.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; a checkpoint written for other data or settings.
+    """
+    spec = estimator_spec(profile)
+    data = datasets or estimator_datasets(profile, seed=seed, progress=progress, root=root)
+    p_train, s_train = data["train"]
+    scaler = ParameterScaler.from_parameters(p_train)
+    kw = dict(size=spec["window"], stride=spec["stride"], channels=spec["channels"])
+    train = window_dataset(p_train, s_train, scaler, **kw)
+    validation = window_dataset(*data["test_a"], scaler, **kw)
+    settings = dict(seed=int(seed), spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
+                                                               "stride", "channels", "epochs", "batch_size", "lr",
+                                                               "ranges", "film", "T")})
+    directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
+    torch.manual_seed(seed)
+    model = ParameterCNN(channels=spec["channels"], size=spec["window"])
+    result = fit(model, train, validation=validation, epochs=spec["epochs"], batch_size=spec["batch_size"],
+                 lr=spec["lr"], directory=directory, seed=seed, device=device, progress=progress,
+                 desc="estimator CNN")
+    return Estimator(result.model, scaler, spec["stride"], result.history)
+
+
+@torch.no_grad()
+def predict_windows(estimator, windows, *, batch_size=1024):
+    """SI estimates of single windows.
+
+    Parameters
+    ----------
+    estimator : Estimator
+    windows : array_like (n, channels, size, size)
+    batch_size : int
+
+    Returns
+    -------
+    ndarray float64 (n, 3)
+        ``(A_ex, D, M_s)`` per window, inside the scaler's range (sigmoid).
+    """
+    model = estimator.model
+    model.eval()
+    device = next(model.parameters()).device
+    x = torch.as_tensor(np.asarray(windows, dtype=np.float32))
+    out = [model(x[i:i + batch_size].to(device)).cpu().numpy() for i in range(0, len(x), batch_size)]
+    return estimator.scaler.unscale(np.concatenate(out))
+
+
+def predict_images(estimator, spins, *, stride=None, batch_size=1024):
+    """Window estimates of every image of a set (the violins of Wang et al. 2020, Fig. 3).
+
+    Parameters
+    ----------
+    estimator : Estimator
+    spins : array_like (n, 3, H, W)
+    stride : int, optional
+        Default the estimator's.
+    batch_size : int
+
+    Returns
+    -------
+    ndarray float64 (n, n_windows, 3)
+        SI ``(A_ex, D, M_s)`` per window; ``.mean(axis=1)`` is each image's estimate.
+    """
+    x = model_input(spins, estimator.channels)
+    windows, _ = sliding_windows(x, estimator.size, estimator.stride if stride is None else stride)
+    n, n_win = windows.shape[:2]
+    return predict_windows(estimator, windows.reshape(n * n_win, *windows.shape[2:]),
+                           batch_size=batch_size).reshape(n, n_win, 3)
+
+
+def write_spin_png(spins, path):
+    """Save spins as a PNG in the book's colour code (:func:`mag_ml.plotting.spin_rgb`), one pixel per cell.
+
+    The first row of the file is the top of the picture, the largest y, as
+    the state looks in the book's figures (``origin="lower"``);
+    :func:`read_observation` undoes that.  Written atomically.
+
+    Parameters
+    ----------
+    spins : array_like (3, H, W)
+    path : str or os.PathLike
+        Ends in ``.png``.
+    """
+    from PIL import Image
+
+    from mag_ml.artifacts import atomic_path
+    from mag_ml.plotting import spin_rgb
+
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise ValueError(f"path must end in .png, got {str(path)!r}")
+    rgb = np.round(spin_rgb(spins)[::-1] * 255.0).astype(np.uint8)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb, mode="RGB").save(tmp, format="PNG")
+
+
+def read_observation(observation):
+    """An observation as a float array: spins ``(3, H, W)`` or an ``m_z`` map ``(1, H, W)``.
+
+    Parameters
+    ----------
+    observation : array_like or str or os.PathLike
+        ``(3, H, W)`` spins, ``(H, W)`` or ``(1, H, W)`` m_z; a path to an
+        OVF 2.0 file (``.ovf``, ``.omf``, ``.ohf``; one layer) or a PNG in the
+        book's colour code (first row = largest y, as :func:`write_spin_png`).
+
+    Returns
+    -------
+    ndarray float64, shape (3, H, W) or (1, H, W)
+
+    Raises
+    ------
+    ValueError
+        Unknown file type, an OVF file with several layers, an array with a
+        channel count other than 1 or 3, non-finite values, or m_z outside
+        [-1, 1].
+    FileNotFoundError
+        Missing file.
+    """
+    if isinstance(observation, (str, Path)):
+        path = Path(observation)
+        suffix = path.suffix.lower()
+        if suffix not in _OVF_SUFFIXES + _PNG_SUFFIXES:
+            raise ValueError(f"observation {str(path)!r}: unknown file type {suffix!r}; expected an OVF file "
+                             f"({', '.join(_OVF_SUFFIXES)}) or a PNG in the book's colour code (.png)")
+        if not path.is_file():
+            raise FileNotFoundError(f"observation file {path} does not exist")
+        if suffix in _OVF_SUFFIXES:
+            from mag_ml.io.ovf import read_ovf
+
+            x, _ = read_ovf(path)
+            if x.ndim != 3:
+                raise ValueError(f"observation {path}: {x.shape[1]} layers in z; one layer (znodes = 1) is needed")
+        else:
+            from PIL import Image
+
+            from mag_ml.plotting import spins_from_rgb
+
+            with Image.open(path) as im:
+                x = spins_from_rgb(np.asarray(im.convert("RGB"))[::-1])
+    else:
+        x = np.asarray(observation, dtype=np.float64)
+        if x.ndim == 2:
+            x = x[None]
+        if x.ndim != 3 or x.shape[0] not in (1, 3):
+            raise ValueError(f"observation must be (3, H, W) spins or an (H, W) / (1, H, W) m_z map, "
+                             f"got shape {x.shape}")
+    x = np.asarray(x, dtype=np.float64)
+    if not np.all(np.isfinite(x)):
+        raise ValueError("observation holds NaN or infinite values")
+    if np.abs(x[-1]).max() > 1.0 + 1e-3:
+        raise ValueError(f"observation: m_z must lie in [-1, 1] (normalised magnetisation), got values up to "
+                         f"{np.abs(x[-1]).max():.3g}")
+    return x
+
+
+@dataclass
+class Estimate:
+    """Parameters estimated from one image: mean and spread over its windows.
+
+    Attributes
+    ----------
+    mean, std : ndarray (3,) float64
+        ``(A_ex [J/m], D [J/m^2], M_s [A/m])`` averaged over the windows,
+        and their standard deviation (the uncertainty of Wang et al., Fig. 4).
+    windows : ndarray (n, 3) float64
+        Per-window estimates.
+    positions : ndarray (n, 2) int
+        ``(row, col)`` of each window's first cell.
+    """
+
+    mean: np.ndarray
+    std: np.ndarray
+    windows: np.ndarray
+    positions: np.ndarray
+
+    def __getitem__(self, name):
+        """``est["D"] -> (mean, std)`` by parameter name."""
+        k = PARAMETER_NAMES.index(name)
+        return float(self.mean[k]), float(self.std[k])
+
+    def as_dict(self):
+        """``{name: (mean, std)}`` in SI units."""
+        return {name: self[name] for name in PARAMETER_NAMES}
+
+    def __str__(self):
+        scales = (("pJ/m", 1e12), ("mJ/m^2", 1e3), ("MA/m", 1e-6))
+        return ", ".join(f"{n} = ({m * f:.3g} ± {s * f:.2g}) {u}"
+                         for n, (m, s), (u, f) in zip(PARAMETER_NAMES, self.as_dict().values(), scales))
+
+
+def estimate(observation, estimator, *, stride=None, batch_size=1024):
+    """Estimate (A_ex, D, M_s) of one observed image with uncertainties (Wang et al. 2020, Figs. 1, 4).
+
+    Parameters
+    ----------
+    observation : array_like or str or os.PathLike
+        ``(3, H, W)`` spins, an ``(H, W)`` m_z map, an OVF file or a PNG in
+        the book's colour code (:func:`read_observation`); cells of the
+        training size (4 nm), at least one window large.
+    estimator : Estimator
+    stride : int, optional
+        Window stride; default the estimator's (paper: 8).
+    batch_size : int
+
+    Returns
+    -------
+    Estimate
+        Mean and standard deviation over the windows, SI units; every
+        window's estimate lies inside the training range.
+
+    Raises
+    ------
+    ValueError
+        Bad observation (see :func:`read_observation`), an image smaller
+        than a window, or an m_z-only observation for a network that needs
+        three components.
+    TypeError
+        ``estimator`` is not an :class:`Estimator`.
+    """
+    if not isinstance(estimator, Estimator):
+        raise TypeError(f"estimator must be an Estimator (from train_estimator), got {type(estimator).__name__}")
+    x = read_observation(observation)
+    if estimator.channels == 1:
+        x = x[-1:]
+    elif x.shape[0] != estimator.channels:
+        raise ValueError(f"observation has {x.shape[0]} channel(s) but the estimator needs "
+                         f"{estimator.channels} (m_x, m_y, m_z)")
+    windows, positions = sliding_windows(x.astype(np.float32), estimator.size,
+                                         estimator.stride if stride is None else stride)
+    p = predict_windows(estimator, windows, batch_size=batch_size)
+    return Estimate(p.mean(axis=0), p.std(axis=0), p, positions)
+
+
+def relative_errors(true, estimated):
+    """Mean relative error per parameter, ``mean_i |estimated_i - true_i| / true_i``.
+
+    Parameters
+    ----------
+    true, estimated : array_like (n, 3)
+        SI parameters (A_ex and M_s > 0; D must be nonzero).
+
+    Returns
+    -------
+    ndarray (3,) float64
+        For (A_ex, D, M_s); multiply by 100 for percent.
+    """
+    t = check_parameters(true, "true")
+    e = np.asarray(estimated, dtype=np.float64)
+    if e.shape != t.shape:
+        raise ValueError(f"estimated must have the shape of true {t.shape}, got {e.shape}")
+    if np.any(t[:, 1] == 0):
+        raise ValueError("true D must be nonzero for a relative error")
+    return np.mean(np.abs(e - t) / np.abs(t), axis=0)

@@ -1,0 +1,80 @@
+"""The estimator's parameter grid and image datasets (Wang et al. 2020): physics of the grid, files, seeds."""
+
+import numpy as np
+import pytest
+
+from mag_ml.data.micromagnetic import (FILM, GRID_RANGES, TEMPERATURE, estimator_spec, film, micromagnetic_dataset,
+                                       midpoint_grid, parameter_grid)
+from mag_ml.physics.micromagnetics import characteristic_lengths, temperature_to_reduced, to_lattice
+
+
+def test_grids():
+    g = parameter_grid(5)
+    assert g.shape == (125, 3) and len(np.unique(g, axis=0)) == 125
+    for k, (lo, hi) in enumerate(GRID_RANGES):
+        np.testing.assert_allclose(np.unique(g[:, k]), np.linspace(lo, hi, 5))
+    m = midpoint_grid(5)
+    assert m.shape == (64, 3)
+    levels = np.unique(g[:, 0])
+    np.testing.assert_allclose(np.unique(m[:, 0]), 0.5 * (levels[1:] + levels[:-1]))
+    assert not np.any(np.isin(m[:, 1], g[:, 1]))  # test set B is never on the training grid
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        parameter_grid(1)
+
+
+def test_spec_profiles():
+    q, p = estimator_spec("quick"), estimator_spec("paper")
+    assert p["shape"] == (512, 512) and p["n_grid"] == 5 and (p["window"], p["stride"]) == (32, 8)
+    assert p["sizes"][0] == 128 and p["sizes"][-1] == 1024
+    assert q["n_grid"] == 3 and q["T"] == TEMPERATURE == 300.0 and q["film"]["B"] == 0.18
+    assert q["film"]["dx"] == 4e-9 and q["film"]["thickness"] == 1e-9
+    with pytest.raises(ValueError, match="profile"):
+        estimator_spec("huge")
+
+
+def test_grid_is_resolved_ordered_and_straddles_reorientation():
+    """The documented choice: period >= 6 cells, ordered at 300 K, K_eff changes sign inside the M_s range."""
+    for a, d, m in parameter_grid(2):
+        params = film((a, d, m))
+        ratios = characteristic_lengths(params).cell_ratios
+        period_cells = 4 * np.pi * a / d / params.dx
+        assert ratios["dmi_length"] <= 1.0 + 1e-12 and period_cells >= 2 * np.pi - 1e-9
+        H, scale = to_lattice(params)
+        assert 0.1 - 1e-9 <= temperature_to_reduced(300.0, scale) <= 0.21
+    k_eff = [film((15e-12, 4e-3, m)).K_eff for m in (GRID_RANGES[2][0], GRID_RANGES[2][1])]
+    assert k_eff[0] > 0 > k_eff[1]
+    assert FILM["K_u"] == 0.4e6
+
+
+def _period(mz, dx):
+    """Mean wavelength of an m_z map from its power spectrum, sum |m_q|^2 / sum |m_q|^2 |q| (m)."""
+    f = np.abs(np.fft.fft2(mz - mz.mean())) ** 2
+    qy, qx = np.meshgrid(np.fft.fftfreq(mz.shape[0]), np.fft.fftfreq(mz.shape[1]), indexing="ij")
+    q = 2 * np.pi * np.hypot(qx, qy) / dx
+    return 2 * np.pi * f.sum() / (f * q).sum()
+
+
+def test_dataset_files_seeds_and_physics(tmp_path):
+    """Images follow the spiral period 4 pi A/D; files are keyed, cached, seeded per image."""
+    params = [[10e-12, 5e-3, 0.7e6], [20e-12, 3e-3, 0.7e6]]
+    p, s = micromagnetic_dataset("quick", params, shape=(48, 48), seed=1, root=tmp_path, executor="serial",
+                                 progress=False)
+    assert s.shape == (2, 3, 48, 48) and s.dtype == np.float32
+    np.testing.assert_allclose(p, params)
+    np.testing.assert_allclose(np.linalg.norm(s, axis=1), 1.0, atol=1e-6)
+    period = [_period(x[2].astype(float), 4e-9) for x in s]
+    expected = [4 * np.pi * a / d for a, d, _ in params]  # 25 nm and 84 nm
+    assert period[1] / period[0] > 1.8  # the longer spiral period shows (ratio 3.4 in the continuum)
+    assert 0.5 * expected[0] < period[0] < 2.0 * expected[0]
+    # image i depends only on (seed, i): the first image alone is the same; a second call loads the file
+    p1, s1 = micromagnetic_dataset("quick", params[:1], shape=(48, 48), seed=1, root=tmp_path, executor="serial",
+                                   progress=False)
+    np.testing.assert_array_equal(s1[0], s[0])
+    _, s3 = micromagnetic_dataset("quick", params[:1], shape=(48, 48), seed=3, root=tmp_path, executor="serial",
+                                  progress=False)
+    assert not np.array_equal(s3[0], s[0])
+    assert len(sorted(tmp_path.glob("quick/micromagnetic_images-*.h5"))) == 3
+    with pytest.raises(ValueError, match="A_ex must be a finite real number > 0"):
+        micromagnetic_dataset("quick", [[-1e-12, 3e-3, 1e6]], seed=1, root=tmp_path)
+    with pytest.raises(ValueError, match=r"\(n, 3\)"):
+        micromagnetic_dataset("quick", [[1e-12, 3e-3]], seed=1, root=tmp_path)
