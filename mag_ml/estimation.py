@@ -203,7 +203,9 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     min-max scaled targets, Adam (:func:`mag_ml.training.fit`; epochs, batch
     size and learning rate from :func:`estimator_spec`); test set A is the
     validation set whose loss is recorded per epoch (no model selection: the
-    last epoch's weights are kept).  The checkpoint lives in
+    last epoch's weights are kept), on half-overlapping windows (stride
+    ``window // 2``, a third of the cost of the training stride; the
+    evaluation of test A uses every window).  The checkpoint lives in
     ``data/<profile>/estimator_cnn-<hash>/``; an interrupted training
     resumes there, a finished one is loaded without training.
 
@@ -237,10 +239,10 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     data = datasets or estimator_datasets(profile, seed=seed, progress=progress, root=root)
     p_train, s_train = data["train"]
     scaler = ParameterScaler.from_parameters(p_train)
-    kw = dict(size=spec["window"], stride=spec["stride"], channels=spec["channels"])
-    train = window_dataset(p_train, s_train, scaler, **kw)
-    validation = window_dataset(*data["test_a"], scaler, **kw)
-    settings = dict(seed=int(seed), spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
+    kw = dict(size=spec["window"], channels=spec["channels"])
+    train = window_dataset(p_train, s_train, scaler, stride=spec["stride"], **kw)
+    validation = window_dataset(*data["test_a"], scaler, stride=spec["window"] // 2, **kw)
+    settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
                                                                "stride", "channels", "epochs", "batch_size", "lr",
                                                                "ranges", "film", "T")})
     directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
@@ -414,7 +416,7 @@ class Estimate:
         return {name: self[name] for name in PARAMETER_NAMES}
 
     def __str__(self):
-        scales = (("pJ/m", 1e12), ("mJ/m^2", 1e3), ("MA/m", 1e-6))
+        scales = (("pJ/m", 1e12), ("mJ/m²", 1e3), ("MA/m", 1e-6))
         return ", ".join(f"{n} = ({m * f:.3g} ± {s * f:.2g}) {u}"
                          for n, (m, s), (u, f) in zip(PARAMETER_NAMES, self.as_dict().values(), scales))
 
