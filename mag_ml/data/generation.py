@@ -106,7 +106,7 @@ def _default_executor(n_tasks):
                                   initializer=_single_thread_worker)
 
 
-def _open_work_file(work, params, overwrite, *, open_file=open_dataset, create=create_dataset_file):
+def _open_work_file(work, params, overwrite, *, open_file, create):
     """Open the work file for resuming, or create it; return an h5py.File in write mode."""
     if work.exists():
         try:
@@ -209,41 +209,15 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
     params = dataset_params(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n_states,
                             splits=splits, seed=seed, dtype=dtype, relax_tol=relax_tol)
-    for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
-        check_int(value, name, minimum=1)
-    if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
-        raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
+    task_args = (hamiltonian, tuple(params["shape"]), schedule, params["seed"], params["relax_tol"])
 
-    path = Path(path)
-    if path.exists():
-        try:
-            open_dataset(path, params, hint=" Pass overwrite=True to regenerate it, or use another path.").close()
-            return path
-        except DatasetError:
-            if not overwrite:
-                raise
-    path.parent.mkdir(parents=True, exist_ok=True)
-    work = work_path(path)
-    f = _open_work_file(work, params, overwrite)
-    try:
-        todo = np.flatnonzero(~f["done"][()])
-        tasks = [todo[k:k + chunk].tolist() for k in range(0, len(todo), chunk)]
-        with tqdm(total=params["n_states"], initial=params["n_states"] - len(todo), desc=path.name,
-                  unit="state", disable=not progress) as bar:
-            if tasks:
-                task_args = (hamiltonian, tuple(params["shape"]), schedule, params["seed"], params["relax_tol"])
+    def write_item(f, item):
+        i, spins, energy, charge = item
+        write_state(f, i, spins, energy=energy, topological_charge=charge)
 
-                def write(result):
-                    for i, spins, energy, charge in result:
-                        write_state(f, i, spins, energy=energy, topological_charge=charge)
-                        bar.update(1)
-
-                _run(anneal_samples, task_args, tasks, write, executor, max_in_flight)
-    finally:
-        f.close()
-    open_dataset(work, params).close()  # every state done, file sound
-    move_into_place(work, path)
-    return path
+    return _generate(path, params, params["n_states"], open_file=open_dataset, create=create_dataset_file,
+                     task=anneal_samples, task_args=task_args, write_item=write_item, chunk=chunk, executor=executor,
+                     max_in_flight=max_in_flight, progress=progress, overwrite=overwrite, desc=None, unit="state")
 
 
 def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk=1, executor=None,
@@ -302,39 +276,46 @@ def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk
     stored = records_params(params, fields, n_items)
     if not callable(task):
         raise TypeError(f"task must be callable, got {task!r}")
+    return _generate(path, stored, stored["n_items"], open_file=open_records,
+                     create=lambda p, st: create_records_file(p, st["params"], st["fields"], st["n_items"]),
+                     task=task, task_args=tuple(task_args), write_item=lambda f, item: write_record(f, *item),
+                     chunk=chunk, executor=executor, max_in_flight=max_in_flight, progress=progress,
+                     overwrite=overwrite, desc=desc, unit="item")
+
+
+def _generate(path, params, n, *, open_file, create, task, task_args, write_item, chunk, executor, max_in_flight,
+              progress, overwrite, desc, unit):
+    """Shared body of the generators: return a complete file, resume a work file, or start one; run the tasks."""
     for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
         check_int(value, name, minimum=1)
     if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
         raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
-
     path = Path(path)
     if path.exists():
         try:
-            open_records(path, stored, hint=" Pass overwrite=True to regenerate it, or use another path.").close()
+            open_file(path, params, hint=" Pass overwrite=True to regenerate it, or use another path.").close()
             return path
         except DatasetError:
             if not overwrite:
                 raise
     path.parent.mkdir(parents=True, exist_ok=True)
     work = work_path(path)
-    f = _open_work_file(work, stored, overwrite, open_file=open_records,
-                        create=lambda p, st: create_records_file(p, st["params"], st["fields"], st["n_items"]))
+    f = _open_work_file(work, params, overwrite, open_file=open_file, create=create)
     try:
         todo = np.flatnonzero(~f["done"][()])
         tasks = [todo[k:k + chunk].tolist() for k in range(0, len(todo), chunk)]
-        with tqdm(total=stored["n_items"], initial=stored["n_items"] - len(todo), desc=desc or path.name,
-                  unit="item", disable=not progress) as bar:
+        with tqdm(total=n, initial=n - len(todo), desc=desc or path.name, unit=unit, disable=not progress) as bar:
 
             def write(result):
-                for i, values in result:
-                    write_record(f, i, values)
+                for item in result:
+                    write_item(f, item)
                     bar.update(1)
 
             if tasks:
-                _run(task, tuple(task_args), tasks, write, executor, max_in_flight)
+                _run(task, task_args, tasks, write, executor, max_in_flight)
     finally:
         f.close()
-    open_records(work, stored).close()
+    open_file(work, params).close()  # every item done, file sound
     move_into_place(work, path)
     return path
 
