@@ -1,4 +1,5 @@
-"""OVF 2.0 read/write (mag_ml.io.ovf): round trips, and files built byte by byte from the OVF 2.0 spec.
+"""OVF 2.0 read/write (mag_ml.io.ovf): round trips, files built byte by byte from the OVF 2.0 spec, and
+files exchanged with Spirit's OVF library (spirit-code/ovf), an independent C++ implementation.
 
 The independent check writes and parses files by hand here (struct, explicit loops over
 x fastest, then y, then z), following the OOMMF user's guide, "OVF 2.0 format": header
@@ -10,6 +11,7 @@ import os
 import struct
 
 import numpy as np
+import ovf.ovf as spirit_ovf  # Spirit's OVF library, pinned in requirements.txt (tests only)
 import pytest
 
 from mag_ml.io import CHECK_VALUES, OVFError, read_ovf, write_ovf
@@ -242,3 +244,39 @@ def test_mumax3_style_state_loads_as_book_array(tmp_path):
     data = raw.split(b"# Begin: Data Binary 8\n")[1]
     node = 1 * w + 5  # x fastest: node index x + nx * y
     assert struct.unpack("<3d", data[8 + 24 * node: 8 + 24 * (node + 1)]) == (1.0, 0.0, 0.0)
+
+
+# -- against Spirit's OVF library (spirit-code/ovf, C++), an independent implementation ------------
+SPIRIT_FORMATS = {"text": spirit_ovf.FILEFORMAT_TEXT, "binary4": spirit_ovf.FILEFORMAT_BIN4,
+                  "binary8": spirit_ovf.FILEFORMAT_BIN8}
+SPIRIT_DTYPES = {"text": "d", "binary4": "f", "binary8": "d"}
+
+
+@pytest.mark.parametrize("fmt", ["binary4", "binary8", "text"])
+def test_spirit_reads_our_files(tmp_path, state, fmt):
+    path = write_ovf(tmp_path / "m.ovf", state, cell=(1 * NM, 2 * NM, 0.5 * NM), format=fmt, title="m")
+    segment = spirit_ovf.ovf_segment()
+    with spirit_ovf.ovf_file(str(path)) as f:
+        assert f.found and f.is_ovf and f.version == 2 and f.n_segments == 1
+        assert f.read_segment_header(0, segment) == spirit_ovf.OK, f.get_latest_message()
+        data = np.zeros((segment.N, segment.valuedim), dtype=SPIRIT_DTYPES[fmt])
+        assert f.read_segment_data(0, segment, data) == spirit_ovf.OK, f.get_latest_message()
+    assert list(segment.n_cells) == [10, 6, 1] and segment.valuedim == 3
+    np.testing.assert_allclose(list(segment.step_size), [1 * NM, 2 * NM, 0.5 * NM], rtol=1e-7)  # float32 fields
+    expected = state.reshape(3, -1).T  # x fastest, then y
+    np.testing.assert_allclose(data, expected, rtol=0, atol=1e-7 if fmt == "binary4" else 1e-15)
+
+
+@pytest.mark.parametrize("fmt", ["binary4", "binary8", "text"])
+def test_we_read_spirits_files(tmp_path, state, fmt):
+    path = str(tmp_path / "spirit.ovf")
+    segment = spirit_ovf.ovf_segment(title="spirit", valuedim=3, n_cells=[10, 6, 1], meshtype="rectangular",
+                                     meshunits="m", step_size=[1 * NM, 2 * NM, 0.5 * NM],
+                                     bounds_max=[10 * NM, 12 * NM, 0.5 * NM])
+    data = np.ascontiguousarray(state.reshape(3, -1).T, dtype=SPIRIT_DTYPES[fmt])
+    with spirit_ovf.ovf_file(path) as f:
+        assert f.write_segment(segment, data, SPIRIT_FORMATS[fmt]) == spirit_ovf.OK, f.get_latest_message()
+    spins, meta = read_ovf(path)
+    assert meta["title"] == "spirit" and meta["nodes"] == (10, 6, 1)
+    np.testing.assert_allclose(meta["cell"], (1 * NM, 2 * NM, 0.5 * NM), rtol=1e-7)
+    np.testing.assert_allclose(spins, state, rtol=0, atol=1e-7 if fmt == "binary4" else 1e-11)
