@@ -132,7 +132,7 @@ from ..artifacts import check_profile
 from ..checks import check_int, check_real
 from .hamiltonian import Hamiltonian
 from .lattice import check_boundary, check_mask, check_shape
-from .monte_carlo import _Lattice, relax
+from .monte_carlo import ADAPT_BLOCK, _Lattice, adapted_cone, relax
 from .rng import check_seed, random_spins, stream_key
 
 MU_0 = scipy.constants.mu_0  #: vacuum permeability [T m / A] (CODATA, scipy.constants)
@@ -497,14 +497,6 @@ def characteristic_lengths(params):
     return CharacteristicLengths(l_ex, wall, l_dmi, d_c, ratios)
 
 
-_BLOCK = 10  # sweeps between cone-width adaptations, as in mag_ml.anneal
-
-
-def _adapted(delta, acceptance, target=0.5):
-    """Next cone width from the last block's acceptance (the rule of :func:`mag_ml.anneal`)."""
-    return float(np.clip(delta * (0.5 + acceptance) / (0.5 + target), 1e-3, 2.0))
-
-
 @dataclass
 class ThermalRun:
     """Outcome of :func:`thermal_run`.
@@ -658,16 +650,16 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
 
     t_hot = max(1.5 * math.hypot(1.0, hamiltonian.D), t_red)
     t_end = t_red if t_red > 0 else t_hot / 100
-    n_blocks = -(-n_anneal // _BLOCK)
+    n_blocks = -(-n_anneal // ADAPT_BLOCK)
     anneal_temps = np.geomspace(t_hot, t_end, n_blocks) if n_blocks else np.empty(0)
-    sample_temps = np.full(-(-n_sweeps // _BLOCK) if t_red > 0 else 0, t_red)
+    sample_temps = np.full(-(-n_sweeps // ADAPT_BLOCK) if t_red > 0 else 0, t_red)
     temps = np.concatenate([anneal_temps, sample_temps])
     n_adapt = n_blocks + len(sample_temps) // 2  # blocks whose acceptance updates the cone
     snap_at = set(np.linspace(0, len(temps) - 1, n_snapshots).round().astype(int)) if n_snapshots else set()
 
     step = delta if delta is not None else (1.0 if n_blocks else 0.5)
-    remaining = [min(_BLOCK, n_anneal - _BLOCK * i) for i in range(n_blocks)]
-    remaining += [min(_BLOCK, n_sweeps - _BLOCK * i) for i in range(len(sample_temps))]
+    remaining = [min(ADAPT_BLOCK, n_anneal - ADAPT_BLOCK * i) for i in range(n_blocks)]
+    remaining += [min(ADAPT_BLOCK, n_sweeps - ADAPT_BLOCK * i) for i in range(len(sample_temps))]
     # the kernel of mag_ml.metropolis on one packed lattice for the whole run (no repacking per block)
     lattice = _Lattice(hamiltonian, state, mask)
     key = stream_key(seed, sample)
@@ -680,7 +672,7 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
             m_history.append((moment + np.cumsum(dM, axis=0)) / lattice.n_sites)
         moment = moment + dM.sum(axis=0)
         if delta is None and i < n_adapt:
-            step = _adapted(step, accepted.sum() / (m * lattice.n_sites))
+            step = adapted_cone(step, accepted.sum() / (m * lattice.n_sites))
         if i in snap_at:
             snapshots.append(lattice.spins)
     state = lattice.spins

@@ -37,6 +37,17 @@ _LN2 = math.log(2.0)
 _EXP_MAX = 40.0  # exp(-40) < 2**-53, the resolution of the acceptance draw
 _TINY = 1e-300
 _OMEGA = 1.9  # over-relaxation factor of the T = 0 relaxation
+ADAPT_BLOCK = 10  # sweeps between adaptations of the proposal cone
+
+
+def adapted_cone(delta, acceptance, target=0.5):
+    """Cone width of the next block of sweeps from the last block's acceptance rate.
+
+    Deterministic (the next cone depends only on the last block), clipped
+    to [1e-3, 2]; used by :func:`anneal` and
+    :func:`mag_ml.physics.micromagnetics.thermal_run`.
+    """
+    return float(np.clip(delta * (0.5 + acceptance) / (0.5 + target), 1e-3, 2.0))
 
 
 @numba.njit(inline="always", fastmath=True)
@@ -452,14 +463,13 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
     delta, sweep = 1.0, 0
     for i, T in enumerate(tqdm(temps, desc="anneal", disable=not progress, leave=False)):
         accepted = 0
-        for block in range(0, schedule.sweeps_per_step, 10):
-            m = min(10, schedule.sweeps_per_step - block)
+        for block in range(0, schedule.sweeps_per_step, ADAPT_BLOCK):
+            m = min(ADAPT_BLOCK, schedule.sweeps_per_step - block)
             _, _, acc = lat.sweeps(T, m, delta, key, sweep)
             sweep += m
             rate = acc.sum() / (m * lat.n_sites)
             accepted += acc.sum()
-            # deterministic adaptation: the next block's cone depends only on this block
-            delta = float(np.clip(delta * (0.5 + rate) / (0.5 + target_acceptance), 1e-3, 2.0))
+            delta = adapted_cone(delta, rate, target_acceptance)
         state = lat.spins
         energy[i] = hamiltonian.energy(state, lat.mask)
         charge[i] = topological_charge(state, mask=lat.mask, boundary=hamiltonian.boundary)
