@@ -165,6 +165,8 @@ def test_page_renders_offline(browser, page_name):
         )
         for raw in ("$$", "\\[", "\\(", "\\begin{"):
             assert raw not in prose, f"{page_name}: raw TeX {raw!r} left on the page"
+        raw_rows = re.findall(r"^\|.*\|$", prose, flags=re.M)
+        assert not raw_rows, f"{page_name}: Markdown table rows left unrendered: {raw_rows[:2]}"
 
         if CHAPTER_RE.match(page_name):
             n_figures = page.evaluate(
