@@ -218,6 +218,21 @@ def _differences(got, want, prefix=""):
 
 
 # -- writing --------------------------------------------------------------------
+def _write_header(f, fmt, version, stored, readable):
+    """The attributes every mag_ml HDF5 format has: format, versions, ``stored`` as JSON and its hash.
+
+    ``readable`` is also written as flat attributes, one per (nested) key, for
+    people reading the file with other tools; ``params_json`` is what is verified.
+    """
+    f.attrs["format"] = fmt
+    f.attrs["format_version"] = version
+    f.attrs["mag_ml_version"] = package_version()
+    f.attrs["params_json"] = canonical_json(stored)
+    f.attrs["params_hash"] = params_hash(stored)
+    for key, value in _flatten(readable):
+        f.attrs[key] = "null" if value is None else value
+
+
 def create_dataset_file(path, params):
     """Create an empty spin-dataset file (all ``done`` False) and return it open.
 
@@ -238,13 +253,7 @@ def create_dataset_file(path, params):
     h, w = params["shape"]
     f = h5py.File(path, "w")
     try:
-        f.attrs["format"] = FORMAT
-        f.attrs["format_version"] = FORMAT_VERSION
-        f.attrs["mag_ml_version"] = package_version()
-        f.attrs["params_json"] = canonical_json(params)
-        f.attrs["params_hash"] = params_hash(params)
-        for key, value in _flatten(params):  # readable copies; params_json is what is verified
-            f.attrs[key] = "null" if value is None else value
+        _write_header(f, FORMAT, FORMAT_VERSION, params, params)
         spins = f.create_dataset("spins", (n, 3, h, w), dtype=params["spins_dtype"], chunks=(1, 3, h, w))
         spins.attrs["description"] = "unit spin vectors, channels (Sx, Sy, Sz), row index y, column index x"
         for name, unit in (("energy", "J"), ("energy_per_spin", "J per site")):
@@ -308,18 +317,60 @@ def read_params(f):
         raise DatasetCorruptError(f"{f.filename} has no readable params_json attribute ({err})") from None
 
 
-def _verify(f, path, expected_params, require_complete, check_version, hint):
+def _check_header(f, path, fmt, format_version):
+    """Check the attributes of :func:`_write_header`; return the stored parameters and mag_ml version."""
     attrs = f.attrs
-    if attrs.get("format") != FORMAT:
-        raise DatasetCorruptError(f"{path} is not a {FORMAT} file (format attribute {attrs.get('format')!r})")
-    if attrs.get("format_version") != FORMAT_VERSION:
+    if attrs.get("format") != fmt:
+        raise DatasetCorruptError(f"{path} is not a {fmt} file (format attribute {attrs.get('format')!r})")
+    if attrs.get("format_version") != format_version:
         raise DatasetCorruptError(
-            f"{path} has format_version {attrs.get('format_version')!r}; this mag_ml reads {FORMAT_VERSION}"
+            f"{path} has format_version {attrs.get('format_version')!r}; this mag_ml reads {format_version}"
         )
     params = read_params(f)
     version = attrs.get("mag_ml_version")
     if attrs.get("params_hash") != params_hash(params, version=version):
         raise DatasetCorruptError(f"{path}: params_hash does not match the stored parameters (edited or damaged)")
+    return params, version
+
+
+def _check_expected(path, stored, version, expected, check_version, hint):
+    """Raise :class:`DatasetMismatchError` naming every stored parameter that differs from ``expected``."""
+    if expected is None:
+        return
+    want, got = dict(expected), dict(stored)
+    if check_version:
+        want["mag_ml_version"], got["mag_ml_version"] = package_version(), version
+    diffs = _differences(got, json.loads(canonical_json(want)))
+    if diffs:
+        raise DatasetMismatchError(path, diffs, hint)
+
+
+def _open_checked(path, mode, verify, what):
+    """Open an HDF5 file and run ``verify(f, path)`` on it; close it again if anything is wrong."""
+    path = Path(path)
+    if mode not in ("r", "r+"):
+        raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
+    if not path.exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    try:
+        f = h5py.File(path, mode)
+    except OSError as err:
+        if "unable to lock file" in str(err).lower():  # held open by another process: busy, not damaged
+            raise OSError(f"{path} is open for writing in another process ({err})") from None
+        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err})") from None
+    try:
+        verify(f, path)
+    except DatasetError:
+        f.close()
+        raise
+    except (OSError, KeyError, TypeError, ValueError) as err:
+        f.close()
+        raise DatasetCorruptError(f"{path} is damaged ({type(err).__name__}: {err})") from None
+    return f
+
+
+def _verify(f, path, expected_params, require_complete, check_version, hint):
+    params, version = _check_header(f, path, FORMAT, FORMAT_VERSION)
     n = params["n_states"]
     h, w = params["shape"]
     want = {
@@ -346,15 +397,7 @@ def _verify(f, path, expected_params, require_complete, check_version, hint):
         raise DatasetCorruptError(f"{path}: non-finite energy of a state marked done")
     if require_complete and not done.all():
         raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} states done")
-    if expected_params is not None:
-        expected = {**expected_params}
-        stored = dict(params)
-        if check_version:
-            expected["mag_ml_version"] = package_version()
-            stored["mag_ml_version"] = version
-        diffs = _differences(stored, json.loads(canonical_json(expected)))
-        if diffs:
-            raise DatasetMismatchError(path, diffs, hint)
+    _check_expected(path, params, version, expected_params, check_version, hint)
 
 
 def open_dataset(path, expected_params=None, *, require_complete=True, check_version=True, mode="r", hint=""):
@@ -398,26 +441,8 @@ def open_dataset(path, expected_params=None, *, require_complete=True, check_ver
         Stored parameters differ from ``expected_params``; the message and
         ``.differences`` name each differing attribute.
     """
-    path = Path(path)
-    if mode not in ("r", "r+"):
-        raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
-    if not path.exists():
-        raise FileNotFoundError(f"no spin dataset at {path}")
-    try:
-        f = h5py.File(path, mode)
-    except OSError as err:
-        if "unable to lock file" in str(err).lower():  # held open by another process: busy, not damaged
-            raise OSError(f"{path} is open for writing in another process ({err})") from None
-        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err})") from None
-    try:
-        _verify(f, path, expected_params, require_complete, check_version, hint)
-    except DatasetError:
-        f.close()
-        raise
-    except (OSError, KeyError, TypeError, ValueError) as err:
-        f.close()
-        raise DatasetCorruptError(f"{path} is damaged ({type(err).__name__}: {err})") from None
-    return f
+    return _open_checked(path, mode, lambda f, p: _verify(f, p, expected_params, require_complete, check_version,
+                                                          hint), "spin dataset")
 
 
 def split_slice(params, split):
@@ -562,13 +587,7 @@ def create_records_file(path, params, fields, n_items):
     stored = records_params(params, fields, n_items)
     f = h5py.File(path, "w")
     try:
-        f.attrs["format"] = RECORDS_FORMAT
-        f.attrs["format_version"] = RECORDS_FORMAT_VERSION
-        f.attrs["mag_ml_version"] = package_version()
-        f.attrs["params_json"] = canonical_json(stored)
-        f.attrs["params_hash"] = params_hash(stored)
-        for key, value in _flatten(stored["params"]):
-            f.attrs[key] = "null" if value is None else value
+        _write_header(f, RECORDS_FORMAT, RECORDS_FORMAT_VERSION, stored, stored["params"])
         for name, (shape, dtype) in stored["fields"].items():
             fill = np.nan if np.issubdtype(np.dtype(dtype), np.floating) else 0
             f.create_dataset(name, (stored["n_items"], *shape), dtype=dtype, fillvalue=fill,
@@ -623,45 +642,20 @@ def open_records(path, expected=None, *, require_complete=True, check_version=Tr
     FileNotFoundError, DatasetCorruptError, DatasetMismatchError
         As in :func:`open_dataset` (the mismatch names each differing parameter).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"no record table at {path}")
-    try:
-        f = h5py.File(path, mode)
-    except OSError as err:
-        if "unable to lock file" in str(err).lower():
-            raise OSError(f"{path} is open for writing in another process ({err})") from None
-        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err})") from None
-    try:
-        attrs = f.attrs
-        if attrs.get("format") != RECORDS_FORMAT or attrs.get("format_version") != RECORDS_FORMAT_VERSION:
-            raise DatasetCorruptError(f"{path} is not a {RECORDS_FORMAT} v{RECORDS_FORMAT_VERSION} file "
-                                      f"(format {attrs.get('format')!r}, version {attrs.get('format_version')!r})")
-        stored = read_params(f)
-        version = attrs.get("mag_ml_version")
-        if attrs.get("params_hash") != params_hash(stored, version=version):
-            raise DatasetCorruptError(f"{path}: params_hash does not match the stored parameters (edited or damaged)")
-        n = stored["n_items"]
-        for name, (shape, dtype) in {**stored["fields"], "done": [[], "bool"]}.items():
-            if name not in f or f[name].shape != (n, *shape) or f[name].dtype != np.dtype(dtype):
-                raise DatasetCorruptError(f"{path}: dataset {name!r} missing or not {(n, *shape)} {dtype}")
-        done = f["done"][()]
-        if require_complete and not done.all():
-            raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} records done")
-        if expected is not None:
-            want, got = dict(expected), dict(stored)
-            if check_version:
-                want["mag_ml_version"], got["mag_ml_version"] = package_version(), version
-            diffs = _differences(got, json.loads(canonical_json(want)))
-            if diffs:
-                raise DatasetMismatchError(path, diffs, hint)
-    except DatasetError:
-        f.close()
-        raise
-    except (OSError, KeyError, TypeError, ValueError) as err:
-        f.close()
-        raise DatasetCorruptError(f"{path} is damaged ({type(err).__name__}: {err})") from None
-    return f
+    return _open_checked(path, mode, lambda f, p: _verify_records(f, p, expected, require_complete, check_version,
+                                                                  hint), "record table")
+
+
+def _verify_records(f, path, expected, require_complete, check_version, hint):
+    stored, version = _check_header(f, path, RECORDS_FORMAT, RECORDS_FORMAT_VERSION)
+    n = stored["n_items"]
+    for name, (shape, dtype) in {**stored["fields"], "done": [[], "bool"]}.items():
+        if name not in f or f[name].shape != (n, *shape) or f[name].dtype != np.dtype(dtype):
+            raise DatasetCorruptError(f"{path}: dataset {name!r} missing or not {(n, *shape)} {dtype}")
+    done = f["done"][()]
+    if require_complete and not done.all():
+        raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} records done")
+    _check_expected(path, stored, version, expected, check_version, hint)
 
 
 def load_records(path, expected_params=None):
@@ -688,8 +682,5 @@ def load_records(path, expected_params=None):
     """
     with open_records(path) as f:
         stored = read_params(f)
-        if expected_params is not None:
-            diffs = _differences(stored["params"], json.loads(canonical_json(expected_params)))
-            if diffs:
-                raise DatasetMismatchError(path, diffs)
+        _check_expected(path, stored["params"], None, expected_params, False, "")
         return stored["params"], {name: f[name][()] for name in stored["fields"]}
