@@ -66,7 +66,7 @@ import numpy as np
 from mag_ml.artifacts import artifact_path, check_profile
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_state
+from mag_ml.physics.micromagnetics import FILM, FILM_TEMPERATURE, MicromagneticParameters, thermal_state
 
 __all__ = ["PARAMETER_NAMES", "PARAMETER_UNITS", "GRID_RANGES", "FILM", "TEMPERATURE", "ESTIMATOR_PROFILES",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
@@ -78,10 +78,9 @@ PARAMETER_NAMES = ("A_ex", "D", "M_s")
 PARAMETER_UNITS = ("J/m", "J/m^2", "A/m")
 #: (low, high) of each parameter over the grid (module notes: why these).
 GRID_RANGES = ((10e-12, 20e-12), (3e-3, 5e-3), (0.6e6, 1.0e6))
-#: The fixed part of the film: the paper's cell and field, our K_u (module notes).
-FILM = dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film")
-#: Temperature of every image [K] (paper: 300 K).
-TEMPERATURE = 300.0
+#: The fixed part of the film (the paper's cell and field, our K_u: module notes)
+#: and the temperature of every image [K], shared with chapter 6.
+TEMPERATURE = FILM_TEMPERATURE
 
 #: Sizes per profile.  ``shape``: image cells; ``n_grid``: grid points per
 #: parameter (train and test A ``n_grid**3`` sets, test B ``(n_grid-1)**3``

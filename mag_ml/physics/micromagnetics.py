@@ -141,7 +141,8 @@ DEMAG_KINDS = ("thin_film", None)
 
 __all__ = ["MicromagneticParameters", "CharacteristicLengths", "to_lattice", "from_lattice",
            "temperature_to_reduced", "temperature_to_kelvin", "micromagnetic_energy", "characteristic_lengths",
-           "ThermalRun", "thermal_run", "thermal_state", "micromagnetics_spec", "FILM_IMAGES", "MU_0", "K_B",
+           "ThermalRun", "thermal_run", "thermal_state", "micromagnetics_spec", "FILM", "FILM_TEMPERATURE",
+           "FILM_IMAGES", "MU_0", "K_B",
            "DEMAG_KINDS"]
 
 
@@ -731,6 +732,12 @@ def thermal_state(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=No
                        n_sweeps=n_sweeps, boundary=boundary, mask=mask).spins
 
 
+#: The fixed part of the films of chapters 6 and 7: the cell and field of
+#: Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T) with our K_u
+#: (:mod:`mag_ml.data.micromagnetic`, notes), and their temperature [K].
+FILM = dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film")
+FILM_TEMPERATURE = 300.0
+
 #: Films of the finite-temperature images of chapter 6: the cell, field and
 #: temperature of Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T,
 #: 300 K) with K_u = 0.4 MJ/m^3, and (A_ex, D, M_s) chosen from the range of
@@ -776,4 +783,4 @@ def micromagnetics_spec(profile):
     """
     check_profile(profile)
     return dict(_SPECS[profile], films={k: dict(v) for k, v in FILM_IMAGES.items()},
-                film=dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film"), T=300.0)
+                film=dict(FILM), T=FILM_TEMPERATURE)
