@@ -108,7 +108,7 @@ import numpy as np
 import scipy.fft
 from scipy.optimize import curve_fit
 
-from ..checks import check_real
+from ..checks import check_int, check_real
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
 from ..physics.pseudospectral import GAMMA, PSLLChain, domain_wall_state, exchange_kernel, uniform_state
 from ..physics.rng import check_seed
@@ -117,12 +117,6 @@ __all__ = ["analytic_dispersion", "chain_dispersion", "transverse_excitation", "
            "peak_frequencies", "spectral_moments", "sum_rule_frequency", "DispersionResult", "measure_dispersion",
            "analytic_wall_width", "WallFit", "fit_wall", "WallResult", "domain_wall_width", "WallEnsemble",
            "wall_width_ensemble"]
-
-
-def _count(value, name, minimum=1):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _check_chain(chain):
@@ -549,7 +543,7 @@ def measure_dispersion(chain, duration, *, sigma=None, tau=None, n_realisations=
     """
     chain = _check_chain(chain)
     _check_z_geometry(chain)
-    n_realisations = _count(n_realisations, "n_realisations")
+    n_realisations = check_int(n_realisations, "n_realisations", minimum=1)
     seed = check_seed(seed, "seed")
     if (sigma is None) != (tau is None):
         raise ValueError(f"give both sigma and tau or neither, got sigma={sigma!r}, tau={tau!r}")
@@ -858,7 +852,7 @@ def wall_width_ensemble(chain, sigma, tau, *, n_realisations=8, seed=0, kind="ne
         Bad defect parameters or arguments.
     """
     chain = _check_chain(chain)
-    n_realisations = _count(n_realisations, "n_realisations")
+    n_realisations = check_int(n_realisations, "n_realisations", minimum=1)
     check_defect_parameters(chain.n, sigma, tau)
     iterator = range(n_realisations)
     if progress:

@@ -50,21 +50,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import check_int, check_real
 from .tfc import DefectNormaliser
 
 __all__ = ["DispersionCNN", "WallCNN", "wall_loss"]
-
-
-def _positive_int(value, name, minimum=1):
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _finite_positive(value, name):
-    if not (isinstance(value, (int, float, np.floating)) and math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
 
 
 class DispersionCNN(nn.Module):
@@ -102,12 +91,12 @@ class DispersionCNN(nn.Module):
         if f_ideal.ndim != 1 or f_ideal.size < 2 or not np.all(np.isfinite(f_ideal)):
             raise ValueError(f"f_ideal must be a finite 1D array of >= 2 frequencies (GHz), got shape "
                              f"{f_ideal.shape}")
-        channels, layers = _positive_int(channels, "channels"), _positive_int(layers, "layers")
+        channels, layers = check_int(channels, "channels", minimum=1), check_int(layers, "layers", minimum=1)
         span = float(f_ideal.max() - f_ideal.min()) or 1.0
         self.register_buffer("centre", torch.tensor(float(f_ideal.mean()), dtype=torch.float32))
         self.register_buffer("span", torch.tensor(span, dtype=torch.float32))
-        self.register_buffer("scale", torch.tensor(0.1 * span if scale is None else _finite_positive(scale, "scale"),
-                                                   dtype=torch.float32))
+        scale = 0.1 * span if scale is None else check_real(scale, "scale", positive=True)
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32))
         self.normaliser = DefectNormaliser(sigma, tau)
         convs, width = [], 3
         for _ in range(layers):
@@ -154,9 +143,9 @@ class WallCNN(nn.Module):
 
     def __init__(self, n_x, sigma, tau, *, width_ref, features=64, channels=32):
         super().__init__()
-        self.n_x = _positive_int(n_x, "n_x", 8)
-        features, channels = _positive_int(features, "features"), _positive_int(channels, "channels")
-        self.register_buffer("width_ref", torch.tensor(_finite_positive(width_ref, "width_ref")))
+        self.n_x = check_int(n_x, "n_x", minimum=8)
+        features, channels = check_int(features, "features", minimum=1), check_int(channels, "channels", minimum=1)
+        self.register_buffer("width_ref", torch.tensor(check_real(width_ref, "width_ref", positive=True)))
         self.normaliser = DefectNormaliser(sigma, tau)
         self.trunk = nn.Sequential(nn.Linear(2, features), nn.GELU(), nn.Linear(features, features), nn.GELU())
         self.n_coarse = max(1, math.ceil(self.n_x / 8))
