@@ -43,6 +43,7 @@ import torch
 from scipy.optimize import brentq
 
 from ..artifacts import artifact_path, check_profile
+from ..checks import check_int, check_real
 from ..models.defect_cnn import DispersionCNN, WallCNN, wall_loss
 from ..models.tfc import DispersionPINN, kernel_coordinate
 from ..training import fit
@@ -216,10 +217,8 @@ def pinn_loss(k, *, weight, n_collocation, sigma_range, tau_range):
     ValueError
         Negative weight or count, bad ranges.
     """
-    if not (math.isfinite(weight) and weight >= 0):
-        raise ValueError(f"weight must be a finite number >= 0, got {weight!r}")
-    if not isinstance(n_collocation, int) or n_collocation < 0:
-        raise ValueError(f"n_collocation must be an integer >= 0, got {n_collocation!r}")
+    weight = check_real(weight, "weight", nonneg=True)
+    n_collocation = check_int(n_collocation, "n_collocation", minimum=0)
     logs = []
     for name, (lo, hi) in (("sigma_range", sigma_range), ("tau_range", tau_range)):
         if not (0 < lo <= hi and math.isfinite(hi)):
