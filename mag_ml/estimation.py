@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mag_ml.artifacts import artifact_path
+from mag_ml.artifacts import artifact_path, atomic_path
 from mag_ml.data.micromagnetic import (PARAMETER_NAMES, PARAMETER_UNITS, estimator_datasets, estimator_spec)
 from mag_ml.data.windows import sliding_windows
 from mag_ml.models.cnn import ParameterCNN
@@ -313,9 +313,8 @@ def write_spin_png(spins, path):
     path : str or os.PathLike
         Ends in ``.png``.
     """
-    from PIL import Image
+    from PIL import Image  # pillow and matplotlib (plotting) only when images are written
 
-    from mag_ml.artifacts import atomic_path
     from mag_ml.plotting import spin_rgb
 
     path = Path(path)
