@@ -293,7 +293,7 @@ def read_ovf(path):
     if fmt is None:
         raise OVFError(f"{path}: no '# Begin: Data' line: the header is incomplete or the file is truncated")
     count = header.get("segmentcount", "1")
-    if count.strip().lstrip("0") != "1":  # Spirit writes "000001"
+    if not count.strip().isdigit() or int(count) != 1:  # an integer, e.g. Spirit's "000001"
         raise OVFError(f"{path}: only single-segment files are supported, got segment count {count!r}")
     for key in _REQUIRED:
         if key not in header:
