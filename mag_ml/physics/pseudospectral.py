@@ -143,7 +143,7 @@ from ..checks import check_real
 
 __all__ = ["GAMMA", "KERNELS", "VACANCY_MODELS", "DEFAULT_DT_FRACTION", "wavevectors", "exchange_kernel",
            "derivative_kernel", "rk4_stability_radius", "PSLLChain", "Trajectory", "RelaxResult", "uniform_state",
-           "domain_wall_state", "site_positions"]
+           "domain_wall_state", "site_positions", "check_chain"]
 
 GAMMA = 1.760859e11
 """Gyromagnetic ratio of the electron used throughout, rad/(s T)."""
@@ -1143,3 +1143,16 @@ class PSLLChain:
         t = _cross(m, self._field(m))
         t = np.sqrt((t * t).sum(0))
         return float(t.max() if free is None else t[free].max(initial=0.0))
+
+
+def check_chain(chain, name="chain"):
+    """Return ``chain`` if it is a :class:`PSLLChain`.
+
+    Raises
+    ------
+    ValueError
+        ``chain`` is of another type (the message names the argument and its type).
+    """
+    if not isinstance(chain, PSLLChain):
+        raise ValueError(f"{name} must be a PSLLChain, got {type(chain).__name__}")
+    return chain
