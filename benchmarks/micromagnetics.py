@@ -11,7 +11,7 @@ M_s = 0.8 MA/m, K_u = 0.4 MJ/m^3, thin-film demag, B = 0.18 T, cells
   copied) on the same Hamiltonian and temperature, measured in the same run.
 * Cost of one training image: ``thermal_state`` (random start, anneal,
   sweeps at 300 K) at chapter 7's quick and paper sizes
-  (``mag_ml.data.micromagnetic.estimator_spec``), wall time with all numba
+  (``mag_ml.chapters.estimation.estimator_spec``), wall time with all numba
   threads; the NumPy cost of the same image is estimated from its time per
   sweep.
 
@@ -38,7 +38,7 @@ import numpy as np  # noqa: E402
 
 from machine_load import report_end, report_start  # noqa: E402
 from mag_ml import metropolis, random_spins  # noqa: E402
-from mag_ml.data.micromagnetic import estimator_spec  # noqa: E402
+from mag_ml.chapters.estimation import estimator_spec
 from mag_ml.physics.micromagnetics import (MicromagneticParameters, temperature_to_reduced, thermal_state,  # noqa: E402
                                            to_lattice)
 

@@ -39,7 +39,7 @@ import traceback
 
 import torch
 
-from mag_ml.data.evae import EVAE_HAMILTONIAN as H
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
 from mag_ml.models import SpinVAE, flops_per_sample, total_loss, vae_losses
 from machine_load import report_end, report_start
 

@@ -3,13 +3,14 @@ r"""Estimating A_ex, D and M_s from one spin image (Wang et al., Adv. Sci. 2020,
 The protocol of the paper (Fig. 1):
 
 1. simulate images on a grid of (A_ex, D, M_s)
-   (:func:`mag_ml.data.micromagnetic.estimator_datasets`);
+   (:func:`mag_ml.chapters.estimation.estimator_datasets`);
 2. cut them into overlapping 32 x 32 windows with stride 8
    (:func:`mag_ml.data.windows.sliding_windows`), label each window with the
    min-max scaled parameters of its image (:class:`ParameterScaler`,
    targets in [0, 1]);
 3. train the CNN of Table I (:class:`mag_ml.models.ParameterCNN`, three
-   sigmoid outputs) with the mean squared error (:func:`train_estimator`);
+   sigmoid outputs) with the mean squared error
+   (:func:`mag_ml.chapters.estimation.train_estimator`);
 4. for an observation, estimate every window and report the mean over the
    windows with their standard deviation as the uncertainty
    (:func:`estimate`), then re-simulate with the estimate.
@@ -30,15 +31,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mag_ml.artifacts import artifact_path, atomic_path
-from mag_ml.data.micromagnetic import (PARAMETER_NAMES, PARAMETER_UNITS, estimator_datasets, estimator_spec)
+from mag_ml.files import atomic_path
 from mag_ml.data.windows import sliding_windows
 from mag_ml.models.cnn import ParameterCNN
-from mag_ml.training import fit
 
 __all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset",
-           "train_estimator", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
+           "PARAMETER_NAMES", "PARAMETER_UNITS", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
            "relative_errors"]
+
+#: The estimated parameters, in the order of every ``(..., 3)`` array.
+PARAMETER_NAMES = ("A_ex", "D", "M_s")
+#: Their SI units.
+PARAMETER_UNITS = ("J/m", "J/m^2", "A/m")
 
 _OVF_SUFFIXES = (".ovf", ".omf", ".ohf")
 _PNG_SUFFIXES = (".png",)
@@ -194,64 +198,6 @@ class Estimator:
     def size(self):
         """Window side in cells."""
         return self.model.size
-
-
-def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None):
-    """Train the CNN of Wang et al. 2020 on the profile's training set (cached, resumable).
-
-    Windows of the training images (:func:`window_dataset`) with MSE loss on
-    min-max scaled targets, Adam (:func:`mag_ml.training.fit`; epochs, batch
-    size and learning rate from :func:`estimator_spec`); test set A is the
-    validation set whose loss is recorded per epoch (no model selection: the
-    last epoch's weights are kept), on half-overlapping windows (stride
-    ``window // 2``, a third of the cost of the training stride; the
-    evaluation of test A uses every window).  The checkpoint lives in
-    ``data/<profile>/estimator_cnn-<hash>/``; an interrupted training
-    resumes there, a finished one is loaded without training.
-
-    Parameters
-    ----------
-    profile : {"quick", "paper"}
-    seed : int
-        Network initialisation, batch order and dropout; the datasets use
-        ``seed + 1`` (train), ``seed + 2`` (test A), ``seed + 3`` (test B).
-    datasets : dict, optional
-        ``estimator_datasets(profile, seed=seed)``, if already loaded (the
-        checkpoint records a fingerprint of the windows: other data raise
-        ValueError instead of reusing a network trained on something else).
-    device : str
-        ``"auto"``: CUDA when available.
-    progress : bool
-    root : path, optional
-        Artifact root.
-
-    Returns
-    -------
-    Estimator
-        On ``device``, in eval mode, with its training history.
-
-    Raises
-    ------
-    ValueError
-        Unknown profile; a checkpoint written for other data or settings.
-    """
-    spec = estimator_spec(profile)
-    data = datasets or estimator_datasets(profile, seed=seed, progress=progress, root=root)
-    p_train, s_train = data["train"]
-    scaler = ParameterScaler.from_parameters(p_train)
-    kw = dict(size=spec["window"], channels=spec["channels"])
-    train = window_dataset(p_train, s_train, scaler, stride=spec["stride"], **kw)
-    validation = window_dataset(*data["test_a"], scaler, stride=spec["window"] // 2, **kw)
-    settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
-                                                               "stride", "channels", "epochs", "batch_size", "lr",
-                                                               "ranges", "film", "T")})
-    directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
-    torch.manual_seed(seed)
-    model = ParameterCNN(channels=spec["channels"], size=spec["window"])
-    result = fit(model, train, validation=validation, epochs=spec["epochs"], batch_size=spec["batch_size"],
-                 lr=spec["lr"], directory=directory, seed=seed, device=device, progress=progress,
-                 desc="estimator CNN")
-    return Estimator(result.model, scaler, spec["stride"], result.history)
 
 
 @torch.no_grad()

@@ -872,7 +872,7 @@ def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
 
     Parameters
     ----------
-    real : mag_ml.data.defects.DefectRealisation
+    real : mag_ml.chapters.defects.DefectRealisation
     axes : (Axes, Axes), optional
         Where to draw; default a new figure.
     figsize : (float, float)

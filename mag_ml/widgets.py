@@ -338,7 +338,7 @@ class DefectExplorer(widgets.VBox):
         Width, occupied fraction and run time, or the error.
     output : ipywidgets.Output
         The figure of the last run (PNG).
-    result : mag_ml.data.defects.DefectRealisation or None
+    result : mag_ml.chapters.defects.DefectRealisation or None
     png : bytes or None
     """
 
@@ -383,9 +383,9 @@ class DefectExplorer(widgets.VBox):
 
         Returns
         -------
-        mag_ml.data.defects.DefectRealisation or None
+        mag_ml.chapters.defects.DefectRealisation or None
         """
-        from .data.defects import defect_realisation
+        from .chapters.defects import defect_realisation
         from .plotting import plot_defect_realisation
 
         sigma, tau = float(self.sliders["sigma"].value), float(self.sliders["tau"].value)
@@ -419,7 +419,7 @@ class DefectExplorer(widgets.VBox):
         """
         from IPython.display import Image
 
-        from .data.defects import defect_realisation
+        from .chapters.defects import defect_realisation
         from .plotting import plot_defect_realisation
 
         fig, axes = self._figure(len(self.presets))
@@ -435,7 +435,7 @@ def defect_explorer(spec, *, sigma=8.0, tau=4.0, presets=((16.0, 2.0), (8.0, 8.0
     """Interactive vacancy chains: sliders for sigma, tau and the realisation (chapter 8).
 
     Each change simulates one realisation with the dataset's protocols
-    (:func:`mag_ml.data.defects.defect_realisation`: a pinned wall with
+    (:func:`mag_ml.chapters.defects.defect_realisation`: a pinned wall with
     bridged vacancies, relaxed and fitted; the magnon spectrum of a chain
     with cut vacancies) and draws
     :func:`mag_ml.plotting.plot_defect_realisation`.  It runs once when
@@ -448,7 +448,7 @@ def defect_explorer(spec, *, sigma=8.0, tau=4.0, presets=((16.0, 2.0), (8.0, 8.0
     Parameters
     ----------
     spec : dict
-        From :func:`mag_ml.data.defects.defect_dataset_spec`; the sliders
+        From :func:`mag_ml.chapters.defects.defect_dataset_spec`; the sliders
         span its ``sigma_range`` and ``tau_range``.
     sigma, tau : float
         Initial values [a], inside the ranges.

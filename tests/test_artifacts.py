@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from mag_ml import AnnealSchedule, Hamiltonian
-from mag_ml.artifacts import (PROFILES, artifact_path, atomic_path, atomic_write, canonical_json, check_profile,
-                              data_root, load_json, load_npz, load_or_compute, package_version, params_hash,
-                              save_json, save_npz)
+from mag_ml.chapters import PROFILES, check_profile
+from mag_ml.artifacts import (artifact_path, canonical_json, data_root, load_or_compute, package_version,
+                              params_hash)
+from mag_ml.files import atomic_path, atomic_write, load_json, load_npz, save_json, save_npz
 
 PARAMS = {"profile": "quick", "J": 1.0, "D": 0.3, "shape": (48, 48), "n": 300}
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import mag_ml.data.defects as defects
-from mag_ml.data.defects import (defect_dataset_spec, defect_grid, defect_split, load_defect_dataset,
-                                 write_defect_dataset)
+import mag_ml.chapters.defects as defects
+from mag_ml.chapters.defects import (defect_dataset_spec, defect_grid, defect_split, load_defect_dataset,
+                                     write_defect_dataset)
 from mag_ml.physics.defects import occupied_fraction
 
 # 3 x 3 pairs, 2 realisations, 128-site wall chains, 16-site dispersion chains, 10 ps records: ~3 s

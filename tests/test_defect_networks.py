@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.analysis.defect_networks import (PAPER_METRICS, defect_networks_spec, dispersion_metrics, ideal_band,
-                                             inverse_design, metrics_table, predict_dispersion, predict_walls,
-                                             split_indices, train_dispersion_cnn, train_dispersion_pinn,
-                                             train_wall_cnn, wall_metrics)
-from mag_ml.analysis.defect_networks import defect_networks_directory
-from mag_ml.analysis.dispersion import analytic_dispersion
+from mag_ml.analysis.defect_networks import (PAPER_METRICS, dispersion_metrics, ideal_band, inverse_design,
+                                             metrics_table, predict_dispersion, predict_walls, split_indices,
+                                             wall_metrics)
+from mag_ml.chapters.defects import (defect_networks_spec, train_dispersion_cnn, train_dispersion_pinn,
+                                     train_wall_cnn)
+from mag_ml.chapters.defects import defect_networks_directory
+from mag_ml.physics.magnons import analytic_dispersion
 from mag_ml.models import DispersionCNN, DispersionPINN, WallCNN, wall_loss
 from mag_ml.models.tfc import intact_bond_fraction
 from mag_ml.physics.defects import occupied_fraction
@@ -34,7 +35,7 @@ TINY = dict(cnn=dict(channels=8, layers=2, epochs=60, lr=3e-3),
 
 
 def synthetic_dataset():
-    """Dataset layout of mag_ml.data.defects with closed-form 'measurements' (sum rule + distortion, tanh walls)."""
+    """Dataset layout of mag_ml.chapters.defects with closed-form 'measurements' (sum rule + distortion, tanh walls)."""
     s, t = np.meshgrid(np.geomspace(1, 16, 5), np.geomspace(0.5, 8, 5), indexing="ij")
     sigma, tau = s.ravel(), t.ravel()
     split = np.zeros(sigma.size, dtype=np.int8)

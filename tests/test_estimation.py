@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.data.micromagnetic import GRID_RANGES, parameter_grid
+from mag_ml.chapters.estimation import GRID_RANGES, parameter_grid
 from mag_ml.estimation import (Estimator, ParameterScaler, check_parameters, estimate, predict_images,
                                read_observation, relative_errors, window_dataset, write_spin_png)
 from mag_ml.io.ovf import write_ovf

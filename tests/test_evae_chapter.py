@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.data.evae import EVAE_HAMILTONIAN as H
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
 from mag_ml.models import hamiltonian_loss
-from mag_ml.training import evae_training_spec, loss_regions, train_evae_series
+from mag_ml.chapters.evae import evae_training_spec, loss_regions, train_evae_series
 
 pytestmark = pytest.mark.slow
 

@@ -16,8 +16,8 @@ import torch
 from mag_ml import relax
 from mag_ml.analysis.collapse import critical_gamma, fourier_mse, lowest_lattice_energy
 from mag_ml.data import load_observables, load_states
-from mag_ml.data.evae import EVAE_HAMILTONIAN as H
-from mag_ml.training import train_evae_series
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
+from mag_ml.chapters.evae import train_evae_series
 
 pytestmark = pytest.mark.slow
 

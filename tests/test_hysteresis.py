@@ -1,12 +1,12 @@
-"""Field sweeps (mag_ml.analysis.hysteresis): Stoner-Wohlfarth switching, a paramagnet, resume, bad input."""
+"""Field sweeps (mag_ml.physics.hysteresis): Stoner-Wohlfarth switching, a paramagnet, resume, bad input."""
 
 import math
 
 import numpy as np
 import pytest
 
-import mag_ml.analysis.hysteresis as hysteresis
-from mag_ml.analysis.hysteresis import coercive_field, hysteresis_loop, saturation_field
+import mag_ml.physics.hysteresis as hysteresis
+from mag_ml.physics.hysteresis import coercive_field, hysteresis_loop, saturation_field
 from mag_ml.physics.micromagnetics import MicromagneticParameters, temperature_to_reduced, to_lattice
 
 NM = 1e-9

@@ -18,8 +18,8 @@ from mag_ml.analysis.collapse import skyrmion_lattice
 from mag_ml.analysis.latent import barrier, interpolate, inverse_map
 from mag_ml.analysis.spirals import skyrmion
 from mag_ml.data import load_states
-from mag_ml.data.evae import EVAE_HAMILTONIAN as H
-from mag_ml.training import train_evae_series
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
+from mag_ml.chapters.evae import train_evae_series
 
 pytestmark = pytest.mark.slow
 BETA = 1e-3

@@ -10,8 +10,8 @@ from mag_ml.analysis.spirals import refine_minimum
 from mag_ml import metropolis, random_spins
 from mag_ml.physics.micromagnetics import (K_B, MU_0, MicromagneticParameters, characteristic_lengths,
                                            from_lattice, micromagnetic_energy, temperature_to_kelvin,
-                                           temperature_to_reduced, thermal_run, thermal_state, to_lattice,
-                                           micromagnetics_spec)
+                                           temperature_to_reduced, thermal_run, thermal_state, to_lattice)
+from mag_ml.chapters.estimation import micromagnetics_spec
 
 NM = 1e-9
 # a film with every term switched on (Co/Pt-like numbers)

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from mag_ml.data.micromagnetic import (FILM, GRID_RANGES, TEMPERATURE, estimator_spec, film, micromagnetic_dataset,
-                                       midpoint_grid, parameter_grid)
+from mag_ml.chapters.estimation import (FILM, GRID_RANGES, FILM_TEMPERATURE, estimator_spec,
+                                        film, micromagnetic_dataset, midpoint_grid, parameter_grid)
 from mag_ml.physics.micromagnetics import characteristic_lengths, temperature_to_reduced, to_lattice
 
 
@@ -26,7 +26,7 @@ def test_spec_profiles():
     q, p = estimator_spec("quick"), estimator_spec("paper")
     assert p["shape"] == (512, 512) and p["n_grid"] == 5 and (p["window"], p["stride"]) == (32, 8)
     assert p["sizes"][0] == 128 and p["sizes"][-1] == 1024
-    assert q["n_grid"] == 3 and q["T"] == TEMPERATURE == 300.0 and q["film"]["B"] == 0.18
+    assert q["n_grid"] == 3 and q["T"] == FILM_TEMPERATURE == 300.0 and q["film"]["B"] == 0.18
     assert q["film"]["dx"] == 4e-9 and q["film"]["thickness"] == 1e-9
     with pytest.raises(ValueError, match="profile"):
         estimator_spec("huge")

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from mag_ml.analysis.dispersion import (analytic_dispersion, analytic_wall_width, chain_dispersion,
-                                        domain_wall_width, fit_wall, measure_dispersion, sum_rule_frequency,
-                                        transverse_excitation, wall_width_ensemble)
+from mag_ml.physics.magnons import (analytic_dispersion, chain_dispersion, measure_dispersion,
+                                    sum_rule_frequency, transverse_excitation)
+from mag_ml.physics.walls import analytic_wall_width, domain_wall_width, fit_wall, wall_width_ensemble
 from mag_ml.physics.defects import telegraph_vacancies
 from mag_ml.physics.pseudospectral import (GAMMA, PSLLChain, domain_wall_state, exchange_kernel,
                                            rk4_stability_radius, uniform_state)

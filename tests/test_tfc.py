@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.analysis.dispersion import analytic_dispersion, sum_rule_frequency
+from mag_ml.physics.magnons import analytic_dispersion, sum_rule_frequency
 from mag_ml.models.tfc import ConstrainedExpression, DispersionPINN, intact_bond_fraction, kernel_coordinate
 from mag_ml.physics.defects import site_run_means, telegraph_vacancies
 from mag_ml.physics.pseudospectral import PSLLChain, wavevectors

@@ -7,8 +7,10 @@ import torch
 
 from mag_ml import Hamiltonian
 from mag_ml.models import SpinVAE
-from mag_ml.training import (_EVAL_EPOCH, CHECKPOINT, EVAE_TRAINING, HISTORY, Step, TrainingDivergedError, _seed,
-                             evae_training_spec, evaluate, resolve_device, series_key, tenfold, train_schedule)
+from mag_ml.training import (_EVAL_EPOCH, CHECKPOINT, HISTORY, Step, TrainingDivergedError,
+                             derived_seed as _seed, evaluate, resolve_device, series_key, tenfold,
+                             train_schedule)
+from mag_ml.chapters.evae import EVAE_TRAINING, evae_training_spec
 
 H = Hamiltonian(J=1.0, D=0.3, B=0.05)
 STEPS = [Step(1e-3, 0.0, 2), Step(1e-3, 1.0, 2)]
@@ -160,7 +162,7 @@ def test_loss_figure_and_regions(tmp_path, data):
     import matplotlib.pyplot as plt
 
     from mag_ml.plotting import plot_series_losses
-    from mag_ml.training import SeriesResult, loss_regions
+    from mag_ml.chapters.evae import SeriesResult, loss_regions
 
     _, history = run(tmp_path, data)
     s = SeriesResult("series", tmp_path, STEPS, history, fresh_model().config())

@@ -1,4 +1,4 @@
-r"""Training, metrics and inverse design of the defect networks of chapter 9.
+r"""Losses, predictions, metrics and inverse design of the defect networks of chapter 9.
 
 Eagan, Copus & Iacocca, arXiv:2603.10182 (2026) train three networks on
 pseudospectral Landau-Lifshitz simulations of chains with random telegraph
@@ -13,8 +13,8 @@ vacancies (mean occupied length sigma, mean vacant length tau, units of a):
   width Delta), used inversely: which (sigma, tau) give a target width
   (:func:`inverse_design`, a curve, not a point).
 
-This module trains them through :func:`mag_ml.training.fit` (checkpoints
-per epoch, resumable) on the dataset of :mod:`mag_ml.data.defects` with its
+They are trained by :mod:`mag_ml.chapters.defects` (through
+:func:`mag_ml.training.fit`) on the chapter's dataset with its
 split (0 train, 1 validation, 2 test = held-out (sigma, tau) pairs); the
 dispersion they learn is the centroid of the ensemble-averaged line
 (:data:`TARGET`; the peak is available too).  It measures the errors the
@@ -30,7 +30,7 @@ paper reports, on the held-out pairs:
   sample of the statistical model has; paper: mean 0.077 nm, standard
   deviation 0.835 nm).
 
-Sizes per profile: :data:`DEFECT_NETWORKS` / :func:`defect_networks_spec`.
+Sizes per profile: :data:`mag_ml.chapters.defects.DEFECT_NETWORKS`.
 """
 
 from __future__ import annotations
@@ -42,31 +42,12 @@ import numpy as np
 import torch
 from scipy.optimize import brentq
 
-from ..artifacts import artifact_path, check_profile
 from ..checks import check_int, check_real
-from ..models.defect_cnn import DispersionCNN, WallCNN, wall_loss
 from ..models.tfc import DispersionPINN, kernel_coordinate
-from ..training import fit
 
-__all__ = ["DEFECT_NETWORKS", "PAPER_METRICS", "TARGET", "defect_networks_spec", "split_indices", "ideal_band",
-           "cnn_loss", "pinn_loss", "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn",
-           "train_wall_cnn", "predict_dispersion", "predict_walls",
+__all__ = ["PAPER_METRICS", "TARGET", "split_indices", "ideal_band", "dispersion_target", "cnn_loss", "pinn_loss",
+           "predict_dispersion", "predict_walls",
            "dispersion_metrics", "wall_metrics", "metrics_table", "InverseDesign", "inverse_design"]
-
-#: Training sizes per profile.  ``quick``: small networks, a few hundred
-#: full-batch epochs and weight decay against over-fitting the 18 training
-#: pairs (seconds on 2 CPU cores); ``paper``: larger networks and longer
-#: training (the paper's hyper-parameters are not public).
-DEFECT_NETWORKS = {
-    "quick": dict(cnn=dict(channels=16, layers=4, epochs=200, lr=3e-3, weight_decay=1e-3),
-                  pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
-                  wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
-                  batch_size=64),
-    "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
-                  pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
-                  wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
-                  batch_size=64),
-}
 
 #: Dispersion the networks learn: the centroid (power-weighted mean frequency)
 #: of the ensemble-averaged line at each k.  With strong disorder the averaged
@@ -78,30 +59,6 @@ TARGET = "f_centroid"
 
 #: Errors reported by Eagan, Copus & Iacocca, arXiv:2603.10182 (abstract and results).
 PAPER_METRICS = {"width_error_mean_nm": 0.077, "width_error_std_nm": 0.835, "dispersion_mae": (0.29, 0.36)}
-
-
-def defect_networks_spec(profile):
-    """Network and training sizes of chapter 9 for a profile (a copy of :data:`DEFECT_NETWORKS`).
-
-    Parameters
-    ----------
-    profile : {"quick", "paper"}
-
-    Returns
-    -------
-    dict
-        ``cnn``, ``pinn``, ``wall`` (each with the network sizes, epochs,
-        lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
-        collocation (sigma, tau) pairs per batch) and ``batch_size``.
-
-    Raises
-    ------
-    ValueError
-        Unknown profile.
-    """
-    check_profile(profile)
-    spec = DEFECT_NETWORKS[profile]
-    return {k: dict(v) if isinstance(v, dict) else v for k, v in spec.items()}
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -166,7 +123,7 @@ def ideal_band(data, *, a, kernel="discrete"):
     return float(f0), float(w)
 
 
-def _target(data, target):
+def dispersion_target(data, target=TARGET):
     if target not in ("f", "f_centroid") or not hasattr(data, target):
         raise ValueError(f"target must name the dataset's dispersion, 'f_centroid' (mean) or 'f' (peak), got "
                          f"{target!r}")
@@ -237,157 +194,6 @@ def pinn_loss(k, *, weight, n_collocation, sigma_range, tau_range):
         return value
 
     return loss
-
-
-# ----------------------------------------------------------------------------- training
-def _fit(model, train, validation, loss, spec, part, directory, seed, device, progress, desc):
-    return fit(model, train, validation=validation, loss=loss, epochs=spec[part]["epochs"],
-               batch_size=spec["batch_size"], lr=spec[part]["lr"], weight_decay=spec[part].get("weight_decay", 0.0),
-               directory=directory, seed=seed, device=device, progress=progress, desc=desc)
-
-
-def train_dispersion_cnn(data, spec, *, target=TARGET, directory=None, seed=0, device="auto", progress=True):
-    """Train :class:`DispersionCNN` on the training pairs (validation: split 1).
-
-    Parameters
-    ----------
-    data : DefectDataset
-        ``sigma``, ``tau``, ``split``, ``f_ideal`` (K,) and the target
-        dispersion (P, K) [GHz].
-    spec : dict
-        :func:`defect_networks_spec` (uses ``cnn`` and ``batch_size``).
-    target : str
-        Name of the dataset's dispersion to learn (default :data:`TARGET`,
-        the centroid; ``"f"`` for the peak).
-    directory : path, optional
-        Checkpoint folder of :func:`mag_ml.training.fit` (resumable).
-    seed : int
-        Initialisation (``torch.manual_seed``) and shuffling seed.
-    device, progress
-        As in :func:`mag_ml.training.fit`.
-
-    Returns
-    -------
-    mag_ml.training.FitResult
-    """
-    tr, va = split_indices(data, 0), split_indices(data, 1)
-    torch.manual_seed(seed)
-    c = spec["cnn"]
-    model = DispersionCNN(data.f_ideal, data.sigma[tr], data.tau[tr], channels=c["channels"], layers=c["layers"])
-    f = _target(data, target)
-    fi = np.broadcast_to(np.asarray(data.f_ideal, dtype=np.float32), f.shape)
-
-    def part(idx):
-        return (fi[idx], data.sigma[idx], data.tau[idx], f[idx])
-
-    return _fit(model, part(tr), part(va), cnn_loss, spec, "cnn", directory, seed, device, progress, "dispersion CNN")
-
-
-def train_dispersion_pinn(data, spec, *, a, kernel="discrete", target=TARGET, weight=None, directory=None, seed=0,
-                          device="auto", progress=True):
-    """Train :class:`DispersionPINN` (data + residual, :func:`pinn_loss`) on the training pairs.
-
-    Parameters
-    ----------
-    data : DefectDataset
-    spec : dict
-        :func:`defect_networks_spec` (uses ``pinn`` and ``batch_size``).
-    a : float
-        Lattice constant [nm]; with ``kernel`` it fixes the TFC coordinate.
-    kernel : {"discrete", "continuum"}
-    weight : float, optional
-        Residual weight w (default ``spec["pinn"]["weight"]``; 0 trains the
-        TFC network on the data alone, for comparison).
-    target, directory, seed, device, progress
-        As in :func:`train_dispersion_cnn`.
-
-    Returns
-    -------
-    mag_ml.training.FitResult
-    """
-    tr, va = split_indices(data, 0), split_indices(data, 1)
-    f = _target(data, target)
-    f0, w = ideal_band(data, a=a, kernel=kernel)
-    p = spec["pinn"]
-    torch.manual_seed(seed)
-    model = DispersionPINN(f0, w, a, data.sigma[tr], data.tau[tr], kernel=kernel, hidden=p["hidden"], depth=p["depth"])
-    s, t = np.asarray(data.sigma)[tr], np.asarray(data.tau)[tr]
-    loss = pinn_loss(data.k, weight=p["weight"] if weight is None else weight, n_collocation=p["n_collocation"],
-                     sigma_range=(float(s.min()), float(s.max())), tau_range=(float(t.min()), float(t.max())))
-
-    def part(idx):
-        return (data.sigma[idx], data.tau[idx], f[idx])
-
-    return _fit(model, part(tr), part(va), loss, spec, "pinn", directory, seed, device, progress, "dispersion PINN")
-
-
-def train_wall_cnn(data, spec, *, directory=None, seed=0, device="auto", progress=True):
-    """Train the two-branch :class:`WallCNN` jointly on profiles and widths (:func:`wall_loss`).
-
-    Parameters
-    ----------
-    data : DefectDataset
-        ``sigma``, ``tau``, ``split``, ``m_z`` (P, X), ``width`` (P,) [nm].
-    spec : dict
-        :func:`defect_networks_spec` (uses ``wall`` and ``batch_size``).
-    directory, seed, device, progress
-        As in :func:`train_dispersion_cnn`.
-
-    Returns
-    -------
-    mag_ml.training.FitResult
-    """
-    tr, va = split_indices(data, 0), split_indices(data, 1)
-    w = spec["wall"]
-    torch.manual_seed(seed)
-    model = WallCNN(np.shape(data.m_z)[1], data.sigma[tr], data.tau[tr], width_ref=float(np.mean(data.width[tr])),
-                    features=w["features"], channels=w["channels"])
-
-    def loss(model, sigma, tau, m_z, width):
-        return wall_loss(model, sigma, tau, m_z, width, width_weight=w["width_weight"])
-
-    def part(idx):
-        return (data.sigma[idx], data.tau[idx], data.m_z[idx], data.width[idx])
-
-    return _fit(model, part(tr), part(va), loss, spec, "wall", directory, seed, device, progress, "wall CNN")
-
-
-def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, seed=0, dataset_key=None, root=None):
-    """Artifact folder of the chapter's network checkpoints (one sub-folder per network, e.g. ``cnn/``).
-
-    ``artifact_path(profile, "defect_networks", params, suffix="")`` with
-    ``params`` the profile's spec (:func:`defect_networks_spec`), ``seed``,
-    ``a``, ``kernel``, ``target`` and ``dataset_key``: a change of any of
-    them trains anew.
-
-    Parameters
-    ----------
-    profile : {"quick", "paper"}
-    a : float
-        Lattice constant [nm].
-    kernel : {"discrete", "continuum"}
-    target : str
-        Dispersion the networks learn (:data:`TARGET`).
-    seed : int
-    dataset_key : str, optional
-        Identifies the dataset, e.g. its file name (which carries its
-        parameter hash).
-    root : path, optional
-        Artifact root (default :func:`mag_ml.artifacts.data_root`).
-
-    Returns
-    -------
-    pathlib.Path
-        Not created here.
-
-    Raises
-    ------
-    ValueError
-        Unknown profile.
-    """
-    params = dict(spec=defect_networks_spec(profile), seed=int(seed), a=float(a), kernel=kernel, target=target,
-                  dataset=dataset_key)
-    return artifact_path(profile, "defect_networks", params, root=root, suffix="")
 
 
 # ----------------------------------------------------------------------------- predictions and metrics

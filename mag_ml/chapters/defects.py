@@ -1,4 +1,7 @@
-r"""Dispersions and domain walls of chains with random telegraph vacancies, over a (sigma, tau) grid.
+r"""Chapters 8-9: the (sigma, tau) vacancy dataset and the defect networks, with their profiles.
+
+Dispersions and domain walls of chains with random telegraph vacancies, over a (sigma, tau) grid,
+and the cached training of the networks of chapter 9 (:data:`DEFECT_NETWORKS`).
 
 The dataset of Eagan, Copus & Iacocca, arXiv:2603.10182 (2026), made with
 the pseudospectral Landau-Lifshitz solver (Rockwell, Hirst, Ostler &
@@ -6,17 +9,17 @@ Iacocca, arXiv:2312.14068; :class:`mag_ml.physics.pseudospectral.PSLLChain`)
 and the vacancy model of :mod:`mag_ml.physics.defects`.  One record per
 (sigma, tau) pair, with many vacancy realisations each:
 
-* dispersion: :func:`mag_ml.analysis.dispersion.measure_dispersion` on a
+* dispersion: :func:`mag_ml.physics.magnons.measure_dispersion` on a
   chain of ``n_dispersion`` sites with cut vacancies (m = 0 there), the +z
   ground state excited by white transverse noise and evolved without
   damping, the space-time power spectra averaged over
   ``n_dispersion_realisations`` realisations; ``f`` is the peak frequency
   of the averaged line at each k, ``f_std`` its rms spread about its
   centroid (the broadening), ``f_centroid`` the centroid (which obeys the
-  first-moment sum rule of :mod:`mag_ml.analysis.dispersion`);
-* domain walls: :func:`mag_ml.analysis.dispersion.wall_width_ensemble` on a
+  first-moment sum rule of :mod:`mag_ml.physics.magnons`);
+* domain walls: :func:`mag_ml.physics.walls.wall_width_ensemble` on a
   chain of ``n_wall`` sites with bridged vacancies and the wall centre
-  pinned (the protocol of :mod:`mag_ml.analysis.dispersion`, "Domain walls
+  pinned (the protocol of :mod:`mag_ml.physics.walls`, "Domain walls
   with vacancies"): ``n_realisations`` widths from tanh fits, and the
   profiles averaged.
 
@@ -51,18 +54,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..analysis.dispersion import (DispersionResult, WallResult, analytic_dispersion, analytic_wall_width,
-                                   domain_wall_width, measure_dispersion, wall_width_ensemble)
-from ..artifacts import artifact_path, check_profile
+from ..analysis.defect_networks import (TARGET, cnn_loss, dispersion_target, ideal_band, pinn_loss,
+                                        split_indices)
+from ..artifacts import artifact_path
+from ..data.generation import generate_records, load_records
+from ..models.defect_cnn import DispersionCNN, WallCNN, wall_loss
+from ..models.tfc import DispersionPINN
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
+from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dispersion
 from ..physics.pseudospectral import GAMMA, PSLLChain, wavevectors
 from ..physics.rng import check_seed
-from .generation import generate_records, load_records
+from ..physics.walls import WallResult, analytic_wall_width, domain_wall_width, wall_width_ensemble
+from ..training import fit
+from . import profile_spec
 
 __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_grid", "defect_split",
            "defect_chains", "defect_pair_seed", "defect_record", "defect_dataset", "write_defect_dataset",
-           "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation"]
+           "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "DEFECT_NETWORKS",
+           "defect_networks_spec", "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn",
+           "train_wall_cnn"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
@@ -118,8 +130,7 @@ def defect_dataset_spec(profile, seed=0):
     ValueError
         Unknown profile or bad seed.
     """
-    check_profile(profile)
-    return dict(DEFECT_DATASETS[profile], **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
+    return dict(profile_spec(DEFECT_DATASETS, profile), **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
                 wall_protocol="bridged-pinned", dispersion_vacancies="cut")
 
 
@@ -178,9 +189,9 @@ def defect_chains(spec):
     -------
     (PSLLChain, PSLLChain)
         ``n_dispersion`` sites with cut vacancies (for
-        :func:`mag_ml.analysis.dispersion.measure_dispersion`) and
+        :func:`mag_ml.physics.magnons.measure_dispersion`) and
         ``n_wall`` sites with bridged vacancies (for
-        :func:`mag_ml.analysis.dispersion.wall_width_ensemble`).
+        :func:`mag_ml.physics.walls.wall_width_ensemble`).
     """
     mat = dict(A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], kernel=spec["kernel"],
                gamma=spec["gamma"])
@@ -465,11 +476,11 @@ class DefectRealisation:
         Occupation of the wall chain.
     x : ndarray, float64, shape (n_wall,)
         Site centres of the wall chain [nm].
-    wall : mag_ml.analysis.dispersion.WallResult
+    wall : mag_ml.physics.walls.WallResult
         Relaxed pinned wall pair (bridged vacancies) and the fit of the first.
     occupied_dispersion : ndarray, bool, shape (n_dispersion,)
         Occupation of the dispersion chain.
-    dispersion : mag_ml.analysis.dispersion.DispersionResult
+    dispersion : mag_ml.physics.magnons.DispersionResult
         Its spectrum (one realisation), peaks, centroid and sum rule.
     """
 
@@ -519,3 +530,192 @@ def defect_realisation(spec, sigma, tau, *, realisation=0):
                               sample_every=spec["sample_every"])
     return DefectRealisation(sigma=float(sigma), tau=float(tau), realisation=int(realisation), occupied=occ_w,
                              x=wchain.x, wall=wall, occupied_dispersion=occ_d, dispersion=disp)
+
+
+# ----------------------------------------------------------------------------- networks of chapter 9
+#: Training sizes per profile.  ``quick``: small networks, a few hundred
+#: full-batch epochs and weight decay against over-fitting the 18 training
+#: pairs (seconds on 2 CPU cores); ``paper``: larger networks and longer
+#: training (the paper's hyper-parameters are not public).
+DEFECT_NETWORKS = {
+    "quick": dict(cnn=dict(channels=16, layers=4, epochs=200, lr=3e-3, weight_decay=1e-3),
+                  pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
+                  wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
+                  batch_size=64),
+    "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
+                  pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
+                  wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
+                  batch_size=64),
+}
+
+def defect_networks_spec(profile):
+    """Network and training sizes of chapter 9 for a profile (a copy of :data:`DEFECT_NETWORKS`).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+
+    Returns
+    -------
+    dict
+        ``cnn``, ``pinn``, ``wall`` (each with the network sizes, epochs,
+        lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
+        collocation (sigma, tau) pairs per batch) and ``batch_size``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    return profile_spec(DEFECT_NETWORKS, profile)
+
+
+# ----------------------------------------------------------------------------- training
+def _fit(model, train, validation, loss, spec, part, directory, seed, device, progress, desc):
+    return fit(model, train, validation=validation, loss=loss, epochs=spec[part]["epochs"],
+               batch_size=spec["batch_size"], lr=spec[part]["lr"], weight_decay=spec[part].get("weight_decay", 0.0),
+               directory=directory, seed=seed, device=device, progress=progress, desc=desc)
+
+
+def train_dispersion_cnn(data, spec, *, target=TARGET, directory=None, seed=0, device="auto", progress=True):
+    """Train :class:`DispersionCNN` on the training pairs (validation: split 1).
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau``, ``split``, ``f_ideal`` (K,) and the target
+        dispersion (P, K) [GHz].
+    spec : dict
+        :func:`defect_networks_spec` (uses ``cnn`` and ``batch_size``).
+    target : str
+        Name of the dataset's dispersion to learn (default :data:`TARGET`,
+        the centroid; ``"f"`` for the peak).
+    directory : path, optional
+        Checkpoint folder of :func:`mag_ml.training.fit` (resumable).
+    seed : int
+        Initialisation (``torch.manual_seed``) and shuffling seed.
+    device, progress
+        As in :func:`mag_ml.training.fit`.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+    """
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    torch.manual_seed(seed)
+    c = spec["cnn"]
+    model = DispersionCNN(data.f_ideal, data.sigma[tr], data.tau[tr], channels=c["channels"], layers=c["layers"])
+    f = dispersion_target(data, target)
+    fi = np.broadcast_to(np.asarray(data.f_ideal, dtype=np.float32), f.shape)
+
+    def part(idx):
+        return (fi[idx], data.sigma[idx], data.tau[idx], f[idx])
+
+    return _fit(model, part(tr), part(va), cnn_loss, spec, "cnn", directory, seed, device, progress, "dispersion CNN")
+
+
+def train_dispersion_pinn(data, spec, *, a, kernel="discrete", target=TARGET, weight=None, directory=None, seed=0,
+                          device="auto", progress=True):
+    """Train :class:`DispersionPINN` (data + residual, :func:`pinn_loss`) on the training pairs.
+
+    Parameters
+    ----------
+    data : DefectDataset
+    spec : dict
+        :func:`defect_networks_spec` (uses ``pinn`` and ``batch_size``).
+    a : float
+        Lattice constant [nm]; with ``kernel`` it fixes the TFC coordinate.
+    kernel : {"discrete", "continuum"}
+    weight : float, optional
+        Residual weight w (default ``spec["pinn"]["weight"]``; 0 trains the
+        TFC network on the data alone, for comparison).
+    target, directory, seed, device, progress
+        As in :func:`train_dispersion_cnn`.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+    """
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    f = dispersion_target(data, target)
+    f0, w = ideal_band(data, a=a, kernel=kernel)
+    p = spec["pinn"]
+    torch.manual_seed(seed)
+    model = DispersionPINN(f0, w, a, data.sigma[tr], data.tau[tr], kernel=kernel, hidden=p["hidden"], depth=p["depth"])
+    s, t = np.asarray(data.sigma)[tr], np.asarray(data.tau)[tr]
+    loss = pinn_loss(data.k, weight=p["weight"] if weight is None else weight, n_collocation=p["n_collocation"],
+                     sigma_range=(float(s.min()), float(s.max())), tau_range=(float(t.min()), float(t.max())))
+
+    def part(idx):
+        return (data.sigma[idx], data.tau[idx], f[idx])
+
+    return _fit(model, part(tr), part(va), loss, spec, "pinn", directory, seed, device, progress, "dispersion PINN")
+
+
+def train_wall_cnn(data, spec, *, directory=None, seed=0, device="auto", progress=True):
+    """Train the two-branch :class:`WallCNN` jointly on profiles and widths (:func:`wall_loss`).
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau``, ``split``, ``m_z`` (P, X), ``width`` (P,) [nm].
+    spec : dict
+        :func:`defect_networks_spec` (uses ``wall`` and ``batch_size``).
+    directory, seed, device, progress
+        As in :func:`train_dispersion_cnn`.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+    """
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    w = spec["wall"]
+    torch.manual_seed(seed)
+    model = WallCNN(np.shape(data.m_z)[1], data.sigma[tr], data.tau[tr], width_ref=float(np.mean(data.width[tr])),
+                    features=w["features"], channels=w["channels"])
+
+    def loss(model, sigma, tau, m_z, width):
+        return wall_loss(model, sigma, tau, m_z, width, width_weight=w["width_weight"])
+
+    def part(idx):
+        return (data.sigma[idx], data.tau[idx], data.m_z[idx], data.width[idx])
+
+    return _fit(model, part(tr), part(va), loss, spec, "wall", directory, seed, device, progress, "wall CNN")
+
+
+def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, seed=0, dataset_key=None, root=None):
+    """Artifact folder of the chapter's network checkpoints (one sub-folder per network, e.g. ``cnn/``).
+
+    ``artifact_path(profile, "defect_networks", params, suffix="")`` with
+    ``params`` the profile's spec (:func:`defect_networks_spec`), ``seed``,
+    ``a``, ``kernel``, ``target`` and ``dataset_key``: a change of any of
+    them trains anew.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    a : float
+        Lattice constant [nm].
+    kernel : {"discrete", "continuum"}
+    target : str
+        Dispersion the networks learn (:data:`TARGET`).
+    seed : int
+    dataset_key : str, optional
+        Identifies the dataset, e.g. its file name (which carries its
+        parameter hash).
+    root : path, optional
+        Artifact root (default :func:`mag_ml.artifacts.data_root`).
+
+    Returns
+    -------
+    pathlib.Path
+        Not created here.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    params = dict(spec=defect_networks_spec(profile), seed=int(seed), a=float(a), kernel=kernel, target=target,
+                  dataset=dataset_key)
+    return artifact_path(profile, "defect_networks", params, root=root, suffix="")

@@ -1,4 +1,9 @@
-r"""Micromagnetic image datasets of the parameter estimator (Wang et al., Adv. Sci. 2020).
+r"""Chapters 6-7: the SI films and the parameter estimator of Wang et al. (Adv. Sci. 2020).
+
+The profile tables of chapter 6 (:data:`MICROMAGNETICS_PROFILES`) and chapter 7
+(:data:`ESTIMATOR_PROFILES`), the film they share (:data:`FILM`,
+:data:`FILM_TEMPERATURE`), the image datasets and the cached training of the
+estimator (:func:`train_estimator`).
 
 Wang et al. (arXiv 1908.05829) simulate a film of 4 nm x 4 nm x 1 nm cells
 at T = 300 K in B = 0.18 T along z for a grid of exchange stiffness
@@ -62,26 +67,78 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import torch
 
-from mag_ml.artifacts import artifact_path, check_profile
+from mag_ml.artifacts import artifact_path
+from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.physics.micromagnetics import FILM, FILM_TEMPERATURE, MicromagneticParameters, thermal_state
+from mag_ml.estimation import PARAMETER_NAMES, Estimator, ParameterScaler, window_dataset
+from mag_ml.models.cnn import ParameterCNN
+from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_state
+from mag_ml.training import fit
 
-__all__ = ["PARAMETER_NAMES", "PARAMETER_UNITS", "GRID_RANGES", "FILM", "TEMPERATURE", "ESTIMATOR_PROFILES",
+__all__ = ["GRID_RANGES", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNETICS_PROFILES", "micromagnetics_spec",
+           "ESTIMATOR_PROFILES", "train_estimator",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets"]
 
-#: The estimated parameters, in the order of every ``(..., 3)`` array.
-PARAMETER_NAMES = ("A_ex", "D", "M_s")
-#: Their SI units.
-PARAMETER_UNITS = ("J/m", "J/m^2", "A/m")
+#: The fixed part of the films of chapters 6 and 7: the cell and field of
+#: Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T) with our K_u
+#: (module notes), and their temperature [K].
+FILM = dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film")
+FILM_TEMPERATURE = 300.0
+
+#: Films of the finite-temperature images of chapter 6: the cell, field and
+#: temperature of Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T,
+#: 300 K) with K_u = 0.4 MJ/m^3, and (A_ex, D, M_s) chosen from the range of
+#: chapter 7's grid so that the cells resolve the textures (reduced D
+#: 0.3-1.0, T_red 0.10-0.21).  Labels name the morphology seen at 300 K.
+FILM_IMAGES = {
+    "isolated skyrmions": dict(A_ex=20e-12, D=3e-3, M_s=0.6e6),
+    "dense skyrmions": dict(A_ex=10e-12, D=3e-3, M_s=1.0e6),
+    "skyrmions and stripes": dict(A_ex=20e-12, D=5e-3, M_s=1.0e6),
+    "labyrinth": dict(A_ex=10e-12, D=5e-3, M_s=0.6e6),
+}
+
+#: Sizes of chapter 6 per profile (see :func:`micromagnetics_spec`).
+MICROMAGNETICS_PROFILES = {
+    "quick": dict(dx=(2e-9, 1e-9, 0.5e-9), shape=(128, 128), n_anneal=1000, n_sweeps=200,
+                  movie_shape=(64, 64), n_snapshots=30),
+    "paper": dict(dx=(2e-9, 1e-9, 0.5e-9, 0.25e-9), shape=(512, 512), n_anneal=5000, n_sweeps=1000,
+                  movie_shape=(128, 128), n_snapshots=40),
+}
+
+
+def micromagnetics_spec(profile):
+    """Sizes of chapter 6 (SI parameters to spin images) for a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+
+    Returns
+    -------
+    dict
+        ``dx``: cell sizes [m] of the standard-problem comparison (the
+        paper's 0.25 nm takes about 90 s); ``shape``: cells of the 300 K
+        images (paper: 512 x 512 as Wang et al.); ``n_anneal``, ``n_sweeps``:
+        Monte Carlo sweeps of :func:`~mag_ml.physics.micromagnetics.thermal_state`; ``movie_shape``,
+        ``n_snapshots``: the annealing animation; ``films``: a copy of
+        :data:`FILM_IMAGES`; ``film``: the fixed part (K_u, B, dx, thickness,
+        demag); ``T``: 300 K.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    return dict(profile_spec(MICROMAGNETICS_PROFILES, profile), films={k: dict(v) for k, v in FILM_IMAGES.items()},
+                film=dict(FILM), T=FILM_TEMPERATURE)
+
+
 #: (low, high) of each parameter over the grid (module notes: why these).
 GRID_RANGES = ((10e-12, 20e-12), (3e-3, 5e-3), (0.6e6, 1.0e6))
-#: The fixed part of the film (the paper's cell and field, our K_u: module notes)
-#: and the temperature of every image [K], shared with chapter 6.
-TEMPERATURE = FILM_TEMPERATURE
-
 #: Sizes per profile.  ``shape``: image cells; ``n_grid``: grid points per
 #: parameter (train and test A ``n_grid**3`` sets, test B ``(n_grid-1)**3``
 #: midpoints); ``n_anneal``/``n_sweeps``: Monte Carlo sweeps of
@@ -110,16 +167,14 @@ def estimator_spec(profile):
     -------
     dict
         The profile's entries plus ``ranges`` (:data:`GRID_RANGES`), ``film``
-        (:data:`FILM`) and ``T`` (:data:`TEMPERATURE`).
+        (:data:`FILM`) and ``T`` (:data:`FILM_TEMPERATURE`).
 
     Raises
     ------
     ValueError
         Unknown profile.
     """
-    check_profile(profile)
-    spec = {k: (dict(v) if isinstance(v, dict) else v) for k, v in ESTIMATOR_PROFILES[profile].items()}
-    return dict(spec, ranges=GRID_RANGES, film=dict(FILM), T=TEMPERATURE)
+    return dict(profile_spec(ESTIMATOR_PROFILES, profile), ranges=GRID_RANGES, film=dict(FILM), T=FILM_TEMPERATURE)
 
 
 def _levels(n, ranges):
@@ -274,3 +329,61 @@ def estimator_datasets(profile, *, seed=0, executor=None, progress=True, root=No
     return {key: micromagnetic_dataset(profile, grid, seed=s, name=f"estimator_{key}", executor=executor,
                                        progress=progress, root=root)
             for key, (grid, s) in grids.items()}
+
+
+def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None):
+    """Train the CNN of Wang et al. 2020 on the profile's training set (cached, resumable).
+
+    Windows of the training images (:func:`window_dataset`) with MSE loss on
+    min-max scaled targets, Adam (:func:`mag_ml.training.fit`; epochs, batch
+    size and learning rate from :func:`estimator_spec`); test set A is the
+    validation set whose loss is recorded per epoch (no model selection: the
+    last epoch's weights are kept), on half-overlapping windows (stride
+    ``window // 2``, a third of the cost of the training stride; the
+    evaluation of test A uses every window).  The checkpoint lives in
+    ``data/<profile>/estimator_cnn-<hash>/``; an interrupted training
+    resumes there, a finished one is loaded without training.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Network initialisation, batch order and dropout; the datasets use
+        ``seed + 1`` (train), ``seed + 2`` (test A), ``seed + 3`` (test B).
+    datasets : dict, optional
+        ``estimator_datasets(profile, seed=seed)``, if already loaded (the
+        checkpoint records a fingerprint of the windows: other data raise
+        ValueError instead of reusing a network trained on something else).
+    device : str
+        ``"auto"``: CUDA when available.
+    progress : bool
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    Estimator
+        On ``device``, in eval mode, with its training history.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; a checkpoint written for other data or settings.
+    """
+    spec = estimator_spec(profile)
+    data = datasets or estimator_datasets(profile, seed=seed, progress=progress, root=root)
+    p_train, s_train = data["train"]
+    scaler = ParameterScaler.from_parameters(p_train)
+    kw = dict(size=spec["window"], channels=spec["channels"])
+    train = window_dataset(p_train, s_train, scaler, stride=spec["stride"], **kw)
+    validation = window_dataset(*data["test_a"], scaler, stride=spec["window"] // 2, **kw)
+    settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
+                                                               "stride", "channels", "epochs", "batch_size", "lr",
+                                                               "ranges", "film", "T")})
+    directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
+    torch.manual_seed(seed)
+    model = ParameterCNN(channels=spec["channels"], size=spec["window"])
+    result = fit(model, train, validation=validation, epochs=spec["epochs"], batch_size=spec["batch_size"],
+                 lr=spec["lr"], directory=directory, seed=seed, device=device, progress=progress,
+                 desc="estimator CNN")
+    return Estimator(result.model, scaler, spec["stride"], result.history)

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from mag_ml.artifacts import move_into_place
+from mag_ml.files import move_into_place
 from mag_ml.checks import check_int
 from mag_ml.data.storage import (DatasetCorruptError, DatasetError, create_dataset_file, create_records_file,
                                  dataset_params, load_records, open_dataset, open_records, records_params,

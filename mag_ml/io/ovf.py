@@ -51,7 +51,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..artifacts import atomic_write
+from ..files import atomic_write
 
 __all__ = ["read_ovf", "write_ovf", "OVFError", "FORMATS", "CHECK_VALUES"]
 

@@ -50,14 +50,14 @@ The value at k = 0
     segment has no exchange torque (neighbours are parallel), so it is an
     exact eigenmode with the defect-free frequency, whatever the segments'
     lengths.  (The first-moment sum rule of
-    :func:`mag_ml.analysis.dispersion.sum_rule_frequency` gives the same at
+    :func:`mag_ml.physics.magnons.sum_rule_frequency` gives the same at
     k = 0; chapter 9 checks it against the PS-LL solver.)
 
 Governing equation of the PINN
     Linearising the Landau-Lifshitz equation about +z on the occupied sites
     and taking the power-weighted mean over the eigenmodes that a plane wave
     excites gives the exact first-moment sum rule (derived in
-    :mod:`mag_ml.analysis.dispersion`)
+    :mod:`mag_ml.physics.magnons`)
 
     .. math::
 
@@ -168,7 +168,7 @@ def intact_bond_fraction(sigma, tau):
     Notes
     -----
     Source: the first-moment sum rule of the vacancy model
-    (:func:`mag_ml.analysis.dispersion.sum_rule_frequency`) for the
+    (:func:`mag_ml.physics.magnons.sum_rule_frequency`) for the
     telegraph defects of Eagan, Copus & Iacocca, arXiv:2603.10182.
     """
     sigma = torch.as_tensor(sigma, dtype=torch.get_default_dtype()) if not torch.is_tensor(sigma) else sigma

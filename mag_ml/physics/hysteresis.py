@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..artifacts import atomic_path, load_npz, save_npz
+from ..files import atomic_path, load_npz, save_npz
 from ..checks import check_real
-from ..physics.micromagnetics import MicromagneticParameters, thermal_run
+from .micromagnetics import MicromagneticParameters, thermal_run
 
 __all__ = ["HysteresisLoop", "hysteresis_loop", "coercive_field", "saturation_field"]
 

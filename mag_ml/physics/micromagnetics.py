@@ -128,7 +128,6 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import scipy.constants
 
-from ..artifacts import check_profile
 from ..checks import check_int, check_real
 from .hamiltonian import Hamiltonian
 from .lattice import check_boundary, check_mask, check_shape
@@ -141,8 +140,7 @@ DEMAG_KINDS = ("thin_film", None)
 
 __all__ = ["MicromagneticParameters", "CharacteristicLengths", "to_lattice", "from_lattice",
            "temperature_to_reduced", "temperature_to_kelvin", "micromagnetic_energy", "characteristic_lengths",
-           "ThermalRun", "thermal_run", "thermal_state", "micromagnetics_spec", "FILM", "FILM_TEMPERATURE",
-           "FILM_IMAGES", "MU_0", "K_B",
+           "ThermalRun", "thermal_run", "thermal_state", "MU_0", "K_B",
            "DEMAG_KINDS"]
 
 
@@ -730,57 +728,3 @@ def thermal_state(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=No
     """
     return thermal_run(params, shape, T, seed=seed, sample=sample, spins=spins, n_anneal=n_anneal,
                        n_sweeps=n_sweeps, boundary=boundary, mask=mask).spins
-
-
-#: The fixed part of the films of chapters 6 and 7: the cell and field of
-#: Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T) with our K_u
-#: (:mod:`mag_ml.data.micromagnetic`, notes), and their temperature [K].
-FILM = dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film")
-FILM_TEMPERATURE = 300.0
-
-#: Films of the finite-temperature images of chapter 6: the cell, field and
-#: temperature of Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T,
-#: 300 K) with K_u = 0.4 MJ/m^3, and (A_ex, D, M_s) chosen from the range of
-#: chapter 7's grid so that the cells resolve the textures (reduced D
-#: 0.3-1.0, T_red 0.10-0.21).  Labels name the morphology seen at 300 K.
-FILM_IMAGES = {
-    "isolated skyrmions": dict(A_ex=20e-12, D=3e-3, M_s=0.6e6),
-    "dense skyrmions": dict(A_ex=10e-12, D=3e-3, M_s=1.0e6),
-    "skyrmions and stripes": dict(A_ex=20e-12, D=5e-3, M_s=1.0e6),
-    "labyrinth": dict(A_ex=10e-12, D=5e-3, M_s=0.6e6),
-}
-
-_SPECS = {
-    "quick": dict(dx=(2e-9, 1e-9, 0.5e-9), shape=(128, 128), n_anneal=1000, n_sweeps=200,
-                  movie_shape=(64, 64), n_snapshots=30),
-    "paper": dict(dx=(2e-9, 1e-9, 0.5e-9, 0.25e-9), shape=(512, 512), n_anneal=5000, n_sweeps=1000,
-                  movie_shape=(128, 128), n_snapshots=40),
-}
-
-
-def micromagnetics_spec(profile):
-    """Sizes of chapter 6 (SI parameters to spin images) for a profile.
-
-    Parameters
-    ----------
-    profile : {"quick", "paper"}
-
-    Returns
-    -------
-    dict
-        ``dx``: cell sizes [m] of the standard-problem comparison (the
-        paper's 0.25 nm takes about 90 s); ``shape``: cells of the 300 K
-        images (paper: 512 x 512 as Wang et al.); ``n_anneal``, ``n_sweeps``:
-        Monte Carlo sweeps of :func:`thermal_state`; ``movie_shape``,
-        ``n_snapshots``: the annealing animation; ``films``: a copy of
-        :data:`FILM_IMAGES`; ``film``: the fixed part (K_u, B, dx, thickness,
-        demag); ``T``: 300 K.
-
-    Raises
-    ------
-    ValueError
-        Unknown profile.
-    """
-    check_profile(profile)
-    return dict(_SPECS[profile], films={k: dict(v) for k, v in FILM_IMAGES.items()},
-                film=dict(FILM), T=FILM_TEMPERATURE)
