@@ -1,4 +1,4 @@
-"""The artifact cache shared by every chapter.
+"""Profiles and the artifact cache shared by every chapter.
 
 Chapters exchange data only through files under ``data/<profile>/``
 (DESIGN.md, "Chapters, profiles and artifacts").  Each file name carries a
@@ -28,6 +28,9 @@ from pathlib import Path
 from .files import atomic_path, to_jsonable
 
 __all__ = [
+    "PROFILES",
+    "UnknownProfileError",
+    "check_profile",
     "package_version",
     "data_root",
     "canonical_json",
@@ -35,6 +38,38 @@ __all__ = [
     "artifact_path",
     "load_or_compute",
 ]
+
+#: Size profiles of the book: ``"quick"`` runs every chapter on 2 CPU cores in
+#: minutes, ``"paper"`` uses the source works' sizes (GPU recommended).
+PROFILES = ("quick", "paper")
+
+
+class UnknownProfileError(ValueError):
+    """A profile name that is not one of :data:`PROFILES` (a ValueError)."""
+
+
+def check_profile(profile):
+    """Return ``profile`` if it is one of :data:`PROFILES`.
+
+    Parameters
+    ----------
+    profile : str
+        Profile name from a chapter's parameters cell.
+
+    Returns
+    -------
+    str
+        The profile, unchanged.
+
+    Raises
+    ------
+    UnknownProfileError
+        ``profile`` is not one of ``PROFILES`` (a ValueError).
+    """
+    if not isinstance(profile, str) or profile not in PROFILES:
+        raise UnknownProfileError(f"profile must be one of {PROFILES}, got {profile!r}")
+    return profile
+
 
 #: Environment variable that overrides the artifact root folder.
 DATA_ENV = "MAG_ML_DATA"
@@ -141,9 +176,8 @@ def artifact_path(profile, name, params, *, root=None, suffix=".h5"):
 
     Parameters
     ----------
-    profile : str
-        Size profile of the chapter (its folder; the chapter layer,
-        :func:`mag_ml.chapters.check_profile`, says which profiles exist).
+    profile : {"quick", "paper"}
+        Size profile of the chapter (its folder).
     name : str
         Short descriptive name, letters, digits, ``_``, ``-`` and ``.``, e.g.
         ``"skyrmion_states"``.
@@ -164,10 +198,9 @@ def artifact_path(profile, name, params, *, root=None, suffix=".h5"):
     Raises
     ------
     ValueError
-        A profile, name or suffix with other characters.
+        Unknown profile (:class:`UnknownProfileError`), or a name or suffix with other characters.
     """
-    if not isinstance(profile, str) or not _NAME_RE.match(profile):
-        raise ValueError(f"profile must be a folder name (letters, digits, '_', '-', '.'), got {profile!r}")
+    check_profile(profile)
     if not isinstance(name, str) or not _NAME_RE.match(name):
         raise ValueError(
             f"name must start with a letter or digit and contain only letters, digits, "

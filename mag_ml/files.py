@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["atomic_path", "move_into_place", "atomic_write", "to_jsonable", "save_npz", "load_npz", "save_json",
-           "load_json"]
+           "load_json", "MismatchError", "differences", "check_matches"]
 
 
 @contextlib.contextmanager
@@ -172,3 +172,74 @@ def load_json(path):
     """Load a JSON file; a malformed file raises ``ValueError``."""
     with open(path, encoding="utf-8") as f:
         return json.load(f)
+
+
+# ----------------------------------------------------------------------------- "was it made for this?"
+class MismatchError(ValueError):
+    """A file (dataset, checkpoint, loop) was made for other parameters, data or settings than asked.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+    differences : list of (str, object, object)
+        ``(parameter, value in the file, expected value)`` for each difference;
+        nested entries are named with dots, e.g. ``"hamiltonian.D"``.
+    """
+
+    def __init__(self, path, differences, hint="", what="file"):
+        self.path = Path(path)
+        self.differences = list(differences)
+        items = "; ".join(f"{name} = {got!r} in the file, expected {want!r}" for name, got, want in self.differences)
+        super().__init__(f"{what} {self.path} was made with other parameters than asked (other data or settings): "
+                         f"{items}.{hint}")
+
+
+def differences(got, want, prefix=""):
+    """Every leaf where two nested structures differ (values or types).
+
+    Parameters
+    ----------
+    got, want : object
+        Nested dicts of JSON-like values.
+    prefix : str
+        Name of the enclosing entry (used in the recursion).
+
+    Returns
+    -------
+    list of (str, object, object)
+        ``(dotted name, got, want)``; empty when they are equal.
+    """
+    if isinstance(got, dict) and isinstance(want, dict):
+        out = []
+        for key in sorted(set(got) | set(want)):
+            out += differences(got.get(key, "<missing>"), want.get(key, "<missing>"), f"{prefix}{key}.")
+        return out
+    return [] if got == want and type(got) is type(want) else [(prefix.rstrip("."), got, want)]
+
+
+def check_matches(path, stored, expected, *, what="file", hint="", error=MismatchError):
+    """The one check that a file was made for the request at hand: raise unless ``stored == expected``.
+
+    Used for datasets, record tables, training checkpoints and hysteresis loops.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file (named in the message).
+    stored, expected : dict
+        The parameters recorded in the file and those of the request (JSON-like).
+    what : str
+        What the file is, for the message ("dataset", "checkpoint", ...).
+    hint : str
+        What to do, appended to the message.
+    error : type
+        A :class:`MismatchError` subclass to raise.
+
+    Raises
+    ------
+    MismatchError
+        Naming every differing parameter with both values.
+    """
+    diffs = differences(stored, expected)
+    if diffs:
+        raise error(path, diffs, hint, what)

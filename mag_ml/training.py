@@ -43,12 +43,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mag_ml.files import atomic_path, load_json, save_json
+from mag_ml.files import atomic_path, check_matches, load_json, save_json
 from mag_ml.checks import check_int
 from mag_ml.models.vae import LOSS_TERMS, hamiltonian_loss, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "resolve_device", "tenfold", "train_schedule", "evaluate", "fit",
-           "FitResult", "step_weights", "derived_seed", "series_key"]
+           "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "CHECKPOINT",
+           "HISTORY"]
 
 _EVAL_EPOCH = 2 ** 31 - 1  # spawn-key slot of the end-of-step evaluation
 
@@ -170,7 +171,9 @@ def _mean_energy(states, hamiltonian, batch_size=100):
 
 
 # ----------------------------------------------------------------------------- checkpoints
+#: The checkpoint file of :func:`fit` and :func:`train_schedule` (one format, see :func:`load_checkpoint`).
 CHECKPOINT = "checkpoint.pt"
+#: The finished history of a :func:`train_schedule` series (its presence marks the series as done).
 HISTORY = "history.json"
 
 
@@ -188,42 +191,292 @@ def _save(obj, path):
         torch.save(obj, tmp)
 
 
-def _load_checkpoint(directory, params):
-    path = Path(directory) / CHECKPOINT
-    if not path.exists():
-        return None
-    try:
-        ckpt = torch.load(path, map_location="cpu")
-    except Exception as err:  # noqa: BLE001 - any unreadable file is a corrupted artifact
-        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); "
-                         "delete it to restart the series") from err
-    if json.loads(ckpt.get("params", "null")) != params:
-        raise ValueError(f"checkpoint {path} was written for other parameters "
-                         f"({ckpt.get('params')!r}, expected {json.dumps(params)!r}); delete it to restart")
-    return ckpt
-
-
 def _jsonable(params):
     return json.loads(json.dumps(params, sort_keys=True, default=lambda o: o.as_dict()))
 
 
+def load_checkpoint(path, settings=None):
+    """Read a training checkpoint and check that it was written for ``settings``.
+
+    A checkpoint is a dict ``settings`` (everything that determines the run:
+    model, data fingerprint, hyper-parameters, schedule position), ``model``
+    and ``optimizer`` (state dicts; ``optimizer`` None at the start of a
+    step), ``history`` (per-epoch losses so far) and ``extra`` (what the
+    caller keeps with it), written atomically by :func:`fit` and
+    :func:`train_schedule`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    settings : dict, optional
+        JSON-like settings of the request; None only reads the file.
+
+    Returns
+    -------
+    dict or None
+        The checkpoint, or None when there is no file.
+
+    Raises
+    ------
+    ValueError
+        The file cannot be read (names it; delete it to restart), or
+        :class:`mag_ml.files.MismatchError` naming each differing setting.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is a corrupted artifact
+        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); "
+                         "delete it to restart") from err
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("settings"), dict):
+        raise ValueError(f"checkpoint {path} is not a mag_ml training checkpoint; delete it to restart")
+    if settings is not None:
+        check_matches(path, ckpt["settings"], settings, what="checkpoint", hint=" Delete it or use another directory.")
+    return ckpt
+
+
 # ----------------------------------------------------------------------------- the loop
+@dataclass
+class FitResult:
+    """What :func:`fit` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The trained model (the one passed in), in eval mode, on the training device.
+    history : dict
+        Per-epoch mean losses: ``"train"`` (mean over the epoch's batches,
+        weighted by batch size), ``"validation"`` (whole set after the
+        epoch; empty without validation data) and, for a loss that returns
+        a dict of terms, ``"terms"``: each term's per-epoch training mean.
+    directory : pathlib.Path or None
+        Where the checkpoint lies.
+    """
+
+    model: torch.nn.Module
+    history: dict
+    directory: Path | None = None
+
+
+def _as_tensors(data, name):
+    if isinstance(data, (torch.Tensor, np.ndarray)) or not isinstance(data, (tuple, list)) or len(data) < 1:
+        raise TypeError(f"{name} must be a tuple (inputs..., target) of arrays, got {type(data).__name__}")
+    out = []
+    for k, a in enumerate(data):
+        t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+        out.append(t.float() if t.is_floating_point() else t)
+        if len(out[-1]) != len(out[0]):
+            raise ValueError(f"{name}[{k}] has {len(out[-1])} rows, {name}[0] has {len(out[0])}")
+    if len(out[0]) == 0:
+        raise ValueError(f"{name} holds no samples")
+    return out
+
+
+def _fingerprint(tensors):
+    crc = 0
+    for t in tensors:
+        crc = zlib.crc32(t.detach().cpu().contiguous().numpy().tobytes(), crc)
+    return crc
+
+
+def _mse(model, *batch):
+    return torch.nn.functional.mse_loss(model(*batch[:-1]), batch[-1])
+
+
+def _terms(value):
+    """``(total tensor, dict of float terms)`` of a loss that returns a tensor or a dict with ``"total"``."""
+    if isinstance(value, dict):
+        return value["total"], {t: v.item() for t, v in value.items()}
+    return value, {"total": value.item()}
+
+
+def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1e-3, weight_decay=0.0,
+        adam_betas=(0.9, 0.999), directory=None, seed=0, device="auto", progress=True, desc=None, name=None,
+        step=0, checkpoint_every=1, settings=None, extra=None, callback=None):
+    """Mini-batch Adam training of any model, resumable per epoch: the one training loop of the book.
+
+    The supervised networks (Wang et al., Adv. Sci. 2020: MSE on min-max
+    scaled parameters; Eagan et al. 2026: dispersion and wall networks, PINN
+    losses) call it directly; each step of an E-VAE schedule (Kwon et al.,
+    Adv. Sci. 2021) is one call of it (:func:`train_schedule`).  Epoch
+    ``e``'s shuffling and any randomness inside the model (dropout,
+    reparameterisation noise) are seeded from ``(seed, name, step, e)``
+    only, so an interrupted run resumed from its checkpoint ends, on the
+    CPU, with exactly the weights and history of an uninterrupted one.
+    When ``n % batch_size == 1`` the epoch's last sample is left out (a batch
+    of one breaks batch norm).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained in place (initial weights are ignored when resuming).
+    train : tuple of array_like or torch.Tensor
+        ``(input_1, ..., input_m, target)`` with equal first dimensions n
+        (or just ``(inputs,)`` for a loss without target); floating arrays
+        become float32.
+    validation : tuple, optional
+        Same layout; its loss is recorded after every epoch (no gradient
+        step; autograd stays on so that losses with derivatives work).
+    loss : callable, optional
+        ``loss(model, *batch)`` returning a scalar tensor, or a dict of
+        scalar tensors with the key ``"total"`` (the one minimised; every
+        term is recorded).  Default: the mean squared error of
+        ``model(*inputs)`` against ``target``.
+    epochs : int
+        Total number of epochs, >= 1 (a resumed run trains the missing ones;
+        a checkpoint with as many epochs is loaded without training).
+    batch_size : int
+    lr, weight_decay : float
+        Adam's learning rate and L2 weight decay.
+    adam_betas : (float, float)
+    directory : str or os.PathLike, optional
+        Checkpoint folder (:data:`CHECKPOINT`, written atomically every
+        ``checkpoint_every`` epochs and after the last); None trains without
+        checkpoints.
+    seed : int
+    device : str or torch.device
+        ``"auto"``: CUDA when available, else CPU.
+    progress : bool or tqdm.tqdm
+        A tqdm bar over epochs with the last losses, or an open bar to update.
+    desc : str, optional
+        Bar label and, without ``name``, the seed key.
+    name : str, optional
+        Seed key of the run (default ``desc`` or ``"fit"``).
+    step : int
+        Position in a schedule (part of the seeds and of the settings).
+    checkpoint_every : int
+        Epochs between checkpoints (the last epoch is always written).
+    settings : dict, optional
+        JSON-like description of the run that the checkpoint must match
+        (default: the model class, hyper-parameters and a fingerprint of
+        the data).
+    extra : dict, optional
+        Stored with each checkpoint (for :func:`train_schedule`: the history
+        of the finished steps).
+    callback : callable, optional
+        ``callback(epoch)`` after each epoch's checkpoint (an exception
+        there stops training; tests use it to simulate an interruption).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    TypeError
+        ``train``/``validation`` not tuples of arrays.
+    ValueError
+        Mismatched row counts, empty data, ``epochs`` or ``batch_size`` < 1,
+        a checkpoint written for other data or settings
+        (:class:`mag_ml.files.MismatchError`).
+    TrainingDivergedError
+        A non-finite loss (the last checkpoint is kept).
+    """
+    for arg, value in (("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
+        check_int(value, arg, minimum=1)
+    device = resolve_device(device)
+    train = [t.to(device) for t in _as_tensors(train, "train")]
+    validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]
+    loss = loss or _mse
+    label = desc or name or "fit"
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(adam_betas), weight_decay=weight_decay)
+    if settings is None:
+        settings = dict(model=type(model).__name__, batch_size=int(batch_size), lr=float(lr),
+                        weight_decay=float(weight_decay), seed=int(seed), train=_fingerprint(train),
+                        validation=None if validation is None else _fingerprint(validation))
+    settings = _jsonable(settings)
+    history = {"train": [], "validation": []}
+    path = None if directory is None else Path(directory) / CHECKPOINT
+    ckpt = None if path is None else load_checkpoint(path, settings)
+    if ckpt is not None and ckpt["history"]["train"]:  # a checkpoint before the first epoch is the model as given
+        model.load_state_dict(ckpt["model"])
+        if ckpt["optimizer"] is not None:
+            optimizer.load_state_dict(ckpt["optimizer"])
+        history = ckpt["history"]
+    n = len(train[0])
+    key = series_key(name or desc or "fit")
+    start = len(history["train"])
+    bar = progress if isinstance(progress, tqdm) else tqdm(total=epochs, initial=min(start, epochs), desc=label,
+                                                          unit="epoch", disable=not progress)
+    try:
+        for epoch in range(start, epochs):
+            s = derived_seed(seed, key, step, epoch)
+            torch.manual_seed(s)
+            order = torch.randperm(n, generator=torch.Generator().manual_seed(s)).to(device)
+            if n % batch_size == 1 and n > 1:  # a batch of one breaks batch norm: leave that sample out
+                order = order[:-1]
+            model.train()
+            sums = {}
+            for b, i in enumerate(range(0, len(order), batch_size)):
+                idx = order[i:i + batch_size]
+                value, terms = _terms(loss(model, *(t[idx] for t in train)))
+                if not all(math.isfinite(v) for v in terms.values()):
+                    raise TrainingDivergedError(
+                        f"{label}, epoch {epoch}, batch {b}: non-finite loss: "
+                        + ", ".join(f"{t}={v}" for t, v in terms.items())
+                        + ("" if path is None else f"; the last checkpoint {path} is kept"))
+                optimizer.zero_grad(set_to_none=True)
+                value.backward()
+                optimizer.step()
+                for t, v in terms.items():
+                    sums[t] = sums.get(t, 0.0) + v * len(idx)
+            history["train"].append(sums["total"] / len(order))
+            if len(sums) > 1:
+                for t, v in sums.items():
+                    history.setdefault("terms", {}).setdefault(t, []).append(v / len(order))
+            if validation is not None:
+                model.eval()
+                m = len(validation[0])
+                history["validation"].append(sum(
+                    _terms(loss(model, *(t[i:i + batch_size] for t in validation)))[1]["total"]
+                    * len(validation[0][i:i + batch_size]) for i in range(0, m, batch_size)) / m)
+            if path is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+                _save(dict(settings=settings, model=model.state_dict(), optimizer=optimizer.state_dict(),
+                           history=history, extra=extra), path)
+            bar.update(1)
+            bar.set_postfix({t: f"{v[-1]:.3g}" for t, v in history.get("terms", {}).items()} or
+                            dict(train=f"{history['train'][-1]:.3g}",
+                                 **({"val": f"{history['validation'][-1]:.3g}"} if validation is not None else {})))
+            if callback is not None:
+                callback(epoch)
+    finally:
+        if bar is not progress:
+            bar.close()
+    model.eval()
+    return FitResult(model=model, history=history, directory=None if directory is None else Path(directory))
+
+
+def _vae_loss(hamiltonian, beta, gamma):
+    def loss(model, x):
+        out, mu, logvar = model(x)
+        terms = vae_losses(x, out, mu, logvar, hamiltonian)
+        terms["total"] = total_loss(terms, beta, gamma)
+        return terms
+    return loss
+
+
 def train_schedule(model, steps, train, validation, hamiltonian, directory, *, seed=0, name="series",
                    batch_size=100, lr=1e-3, adam_betas=(0.9, 0.999), device="auto", checkpoint_every=10,
                    params=None, callback=None, progress=True):
     """Train ``model`` through ``steps`` in order, resumably; return the history.
 
-    Each step trains ``step.epochs`` epochs of mini-batch Adam on
-    ``L_RC + beta L_KL + gamma L_H`` (:func:`mag_ml.models.vae_losses`),
-    starting from the weights the previous step ended with (the first step
-    from ``model`` as given), then evaluates the model on the whole training
-    and validation sets.
+    Each step is one :func:`fit` of ``step.epochs`` epochs of mini-batch
+    Adam (a fresh optimiser, as re-compiling a Keras model with new loss
+    weights does) on ``L_RC + beta L_KL + gamma L_H``
+    (:func:`mag_ml.models.vae_losses`), starting from the weights the
+    previous step ended with (the first step from ``model`` as given), then
+    evaluates the model on the whole training and validation sets.
 
     Files in ``directory`` (each written atomically):
 
-    * ``checkpoint.pt``: model, optimiser and RNG states, the history so far
-      and the position (step, epochs done), after every step and every
-      ``checkpoint_every`` epochs within a step;
+    * ``checkpoint.pt``: :func:`fit`'s checkpoint (format of
+      :func:`load_checkpoint`; its settings hold ``params`` and the step,
+      its ``extra`` the history of the finished steps), every
+      ``checkpoint_every`` epochs within a step and at its end; after a
+      step it is rewritten for the start of the next one;
     * ``step_NNN.pt``: the model's ``state_dict`` at the end of step NNN;
     * ``history.json``: the complete history, written last: its presence
       marks the series as finished, and a call then only loads it.
@@ -283,7 +536,8 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         A NaN or infinite loss; the message names step, epoch and batch; the
         last checkpoint is left untouched.
     ValueError
-        Bad arguments, or a checkpoint written for other parameters.
+        Bad arguments, or a checkpoint written for other parameters
+        (:class:`mag_ml.files.MismatchError`).
     """
     steps = [s if isinstance(s, Step) else Step(**s) for s in steps]
     if not steps:
@@ -300,9 +554,9 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     history_path = directory / HISTORY
     if history_path.exists():
         done = load_json(history_path)
-        if done.get("params") != params:
-            raise ValueError(f"{history_path} was written for other parameters; delete {directory} to retrain")
-        model.load_state_dict(torch.load(directory / _step_file(len(steps) - 1), map_location="cpu"))
+        check_matches(history_path, done.get("params"), params, what="series",
+                      hint=f" Delete {directory} to retrain.")
+        model.load_state_dict(torch.load(step_weights(directory, len(steps) - 1), map_location="cpu"))
         return done["history"]
 
     device = resolve_device(device)
@@ -311,87 +565,42 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
                             dtype=torch.float32).to(device)
     validation = torch.as_tensor(np.asarray(validation) if not torch.is_tensor(validation) else validation,
                                  dtype=torch.float32).to(device)
+    if len(train) < 2:
+        raise ValueError(f"train must hold at least 2 states, got {len(train)}")
     key = series_key(name)
-    n = len(train)
-    if n < 2:
-        raise ValueError(f"train must hold at least 2 states, got {n}")
 
-    history, start_step, start_epoch, partial, opt_state = [], 0, 0, None, None
-    ckpt = _load_checkpoint(directory, params)
+    # where an interrupted run stopped: the checkpoint's step (its settings) and the finished steps' history
+    history, start = [], 0
+    path = directory / CHECKPOINT
+    ckpt = load_checkpoint(path)
     if ckpt is not None:
+        check_matches(path, ckpt["settings"].get("params"), params, what="checkpoint",
+                      hint=f" Delete {directory} to restart the series.")
+        history, start = ckpt["extra"]["history"], ckpt["settings"]["step"]
         model.load_state_dict(ckpt["model"])
-        history, start_step, start_epoch = ckpt["history"], ckpt["step"], ckpt["epoch"]
-        partial, opt_state = ckpt.get("partial"), ckpt.get("optimizer")
-        torch.set_rng_state(ckpt["rng"])
     energies = dict(train_energy=_mean_energy(train, hamiltonian), validation_energy=_mean_energy(validation,
                                                                                                   hamiltonian))
-
-    def checkpoint(step, epoch, optimizer, partial):
-        _save(dict(params=json.dumps(params, sort_keys=True), step=step, epoch=epoch, model=model.state_dict(),
-                   optimizer=None if optimizer is None else optimizer.state_dict(), partial=partial,
-                   history=history, rng=torch.get_rng_state()), directory / CHECKPOINT)
-
-    bar = None
-    if progress:
-        done_epochs = sum(s.epochs for s in steps[:start_step]) + start_epoch
-        bar = tqdm(total=sum(s.epochs for s in steps), initial=done_epochs, desc=name, unit="epoch")
+    bar = tqdm(total=sum(s.epochs for s in steps), desc=name, unit="epoch", disable=not progress,
+               initial=sum(s.epochs for s in steps[:start]))
     try:
-        for k in range(start_step, len(steps)):
+        for k in range(start, len(steps)):
             step = steps[k]
-            optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=tuple(adam_betas))
-            first = start_epoch if k == start_step else 0
-            if k == start_step and opt_state is not None and first > 0:
-                optimizer.load_state_dict(opt_state)
-            epoch_train = partial if (k == start_step and partial is not None and first > 0) else \
-                {t: [] for t in LOSS_TERMS}
-            if bar is not None:
-                bar.set_description(f"{name}: beta={step.beta:g}, gamma={step.gamma:g}")
-            model.train()
-            for epoch in range(first, step.epochs):
-                s = derived_seed(seed, key, k, epoch)
-                torch.manual_seed(s)
-                gen = torch.Generator().manual_seed(s)
-                order = torch.randperm(n, generator=gen).to(device)
-                if n % batch_size == 1:  # a batch of one breaks batch norm: drop that state this epoch
-                    order = order[:-1]
-                sums = dict.fromkeys(LOSS_TERMS, 0.0)
-                for b, i in enumerate(range(0, len(order), batch_size)):
-                    x = train[order[i:i + batch_size]]
-                    out, mu, logvar = model(x)
-                    terms = vae_losses(x, out, mu, logvar, hamiltonian)
-                    loss = total_loss(terms, step.beta, step.gamma)
-                    values = {t: terms[t].item() for t in ("rc", "kl", "h")}
-                    values["total"] = loss.item()
-                    if not all(math.isfinite(v) for v in values.values()):
-                        raise TrainingDivergedError(
-                            f"{name}: non-finite loss in step {k} (beta={step.beta:g}, gamma={step.gamma:g}), "
-                            f"epoch {epoch}, batch {b}: "
-                            + ", ".join(f"L_{t.upper()}={v}" for t, v in values.items())
-                            + f"; the last checkpoint in {directory} is unchanged")
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    for t in LOSS_TERMS:
-                        sums[t] += values[t] * len(x)
-                for t in LOSS_TERMS:
-                    epoch_train[t].append(sums[t] / len(order))
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(rc=f"{epoch_train['rc'][-1]:.3g}", kl=f"{epoch_train['kl'][-1]:.3g}",
-                                    h=f"{epoch_train['h'][-1]:.4g}")
-                last = epoch + 1 == step.epochs
-                if not last and checkpoint_every and (epoch + 1) % checkpoint_every == 0:
-                    checkpoint(k, epoch + 1, optimizer, epoch_train)
-                if callback is not None and not last:
-                    callback("epoch", k, epoch, history)
-
+            bar.set_description(f"{name}: beta={step.beta:g}, gamma={step.gamma:g}")
+            result = fit(model, (train,), loss=_vae_loss(hamiltonian, step.beta, step.gamma),
+                         epochs=step.epochs, batch_size=batch_size, lr=lr, adam_betas=adam_betas,
+                         directory=directory, seed=seed, device=device, progress=bar, name=name, step=k,
+                         desc=f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})",
+                         checkpoint_every=checkpoint_every or step.epochs,
+                         settings=dict(params=params, step=k), extra=dict(history=history),
+                         callback=None if callback is None else
+                         lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history))
             gen = torch.Generator(device=device).manual_seed(derived_seed(seed, key, k, _EVAL_EPOCH))
             entry = dict(step=k, beta=step.beta, gamma=step.gamma, epochs=step.epochs,
                          train=evaluate(model, train, hamiltonian, beta=step.beta, gamma=step.gamma,
                                         batch_size=batch_size, generator=gen),
                          validation=evaluate(model, validation, hamiltonian, beta=step.beta, gamma=step.gamma,
                                              batch_size=batch_size, generator=gen),
-                         **energies, epoch_train=epoch_train)
+                         **energies, epoch_train={t: result.history["terms"][t] for t in LOSS_TERMS})
             for split in ("train", "validation"):
                 bad = {t: v for t, v in entry[split].items() if not math.isfinite(v)}
                 if bad:
@@ -399,180 +608,14 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
                                                 f"(beta={step.beta:g}, gamma={step.gamma:g}), epoch "
                                                 f"{step.epochs - 1}: {bad}")
             history.append(entry)
-            _save(model.state_dict(), directory / _step_file(k))
-            checkpoint(k + 1, 0, None, None)
+            _save(model.state_dict(), step_weights(directory, k))
+            # the start of the next step: same format, no optimiser state, no epochs yet
+            _save(dict(settings=dict(params=params, step=k + 1), model=model.state_dict(), optimizer=None,
+                       history={"train": [], "validation": []}, extra=dict(history=history)), path)
             if callback is not None:
                 callback("step", k, step.epochs - 1, history)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     with atomic_path(history_path) as tmp:
         save_json(dict(params=params, history=history), tmp)
     return history
-
-
-# ----------------------------------------------------------------------------- supervised fitting
-FIT_CHECKPOINT = "fit.pt"
-
-
-@dataclass
-class FitResult:
-    """What :func:`fit` returns.
-
-    Attributes
-    ----------
-    model : torch.nn.Module
-        The trained model (the one passed in), in eval mode, on the training device.
-    history : dict of str to list of float
-        Per-epoch mean losses: ``"train"`` (mean over the epoch's batches,
-        weighted by batch size) and ``"validation"`` (whole set after the
-        epoch; empty without validation data).
-    directory : pathlib.Path or None
-        Where the checkpoint lies.
-    """
-
-    model: torch.nn.Module
-    history: dict
-    directory: Path | None = None
-
-
-def _as_tensors(data, name):
-    if isinstance(data, (torch.Tensor, np.ndarray)) or not isinstance(data, (tuple, list)) or len(data) < 2:
-        raise TypeError(f"{name} must be a tuple (inputs..., target) of arrays, got {type(data).__name__}")
-    out = []
-    for k, a in enumerate(data):
-        t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
-        out.append(t.float() if t.is_floating_point() else t)
-        if len(out[-1]) != len(out[0]):
-            raise ValueError(f"{name}[{k}] has {len(out[-1])} rows, {name}[0] has {len(out[0])}")
-    if len(out[0]) == 0:
-        raise ValueError(f"{name} holds no samples")
-    return out
-
-
-def _fingerprint(tensors):
-    crc = 0
-    for t in tensors:
-        crc = zlib.crc32(t.detach().cpu().contiguous().numpy().tobytes(), crc)
-    return crc
-
-
-def _mse(model, *batch):
-    return torch.nn.functional.mse_loss(model(*batch[:-1]), batch[-1])
-
-
-def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1e-3, weight_decay=0.0,
-        directory=None, seed=0, device="auto", progress=True, desc=None):
-    """Mini-batch Adam training of any model on ``(inputs..., target)`` tuples, resumable per epoch.
-
-    The supervised loop of the estimator and defect chapters (Wang et al.,
-    Adv. Sci. 2020: MSE on min-max scaled parameters; Eagan et al. 2026:
-    dispersion and wall networks, PINN losses).  Epoch ``e``'s shuffling and
-    any randomness inside the model (dropout) are seeded from ``(seed, e)``
-    only, so an interrupted run resumed from its checkpoint ends, on the CPU,
-    with exactly the weights and history of an uninterrupted one.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        Trained in place (initial weights are ignored when resuming).
-    train : tuple of array_like or torch.Tensor
-        ``(input_1, ..., input_m, target)`` with equal first dimensions n;
-        floating arrays become float32.
-    validation : tuple, optional
-        Same layout; its loss is recorded after every epoch (no gradient
-        step; autograd stays on so that losses with derivatives work).
-    loss : callable, optional
-        ``loss(model, *batch) -> scalar tensor``.  Default: the mean squared
-        error of ``model(*inputs)`` against ``target``.
-    epochs : int
-        Total number of epochs, >= 1 (a resumed run trains the missing ones;
-        a finished checkpoint with as many epochs is loaded without training).
-    batch_size : int
-    lr, weight_decay : float
-        Adam's learning rate and L2 weight decay.
-    directory : str or os.PathLike, optional
-        Checkpoint folder (``fit.pt``, written atomically after every epoch);
-        None trains without checkpoints.
-    seed : int
-    device : str or torch.device
-        ``"auto"``: CUDA when available, else CPU.
-    progress : bool
-        tqdm bar over epochs with the last losses.
-    desc : str, optional
-        Bar label.
-
-    Returns
-    -------
-    FitResult
-
-    Raises
-    ------
-    TypeError
-        ``train``/``validation`` not tuples of arrays.
-    ValueError
-        Mismatched row counts, empty data, ``epochs`` or ``batch_size`` < 1,
-        a checkpoint written for other data or settings.
-    TrainingDivergedError
-        A non-finite loss (the last checkpoint is kept).
-    """
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        check_int(value, name, minimum=1)
-    device = resolve_device(device)
-    train = [t.to(device) for t in _as_tensors(train, "train")]
-    validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]
-    loss = loss or _mse
-    model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    settings = dict(model=type(model).__name__, batch_size=int(batch_size), lr=float(lr),
-                    weight_decay=float(weight_decay), seed=int(seed), train=_fingerprint(train),
-                    validation=None if validation is None else _fingerprint(validation))
-    history = {"train": [], "validation": []}
-    path = None if directory is None else Path(directory) / FIT_CHECKPOINT
-    if path is not None and path.exists():
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=False)
-        except Exception as err:  # noqa: BLE001 - any unreadable file is a corrupted artifact
-            raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); delete it") from err
-        if ckpt["settings"] != settings:
-            raise ValueError(f"checkpoint {path} was written for other data or settings "
-                             f"({ckpt['settings']}, now {settings}); delete it or use another directory")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        history = ckpt["history"]
-    n = len(train[0])
-    key = series_key(desc or "fit")
-    start = len(history["train"])
-    with tqdm(total=epochs, initial=min(start, epochs), desc=desc or "fit", unit="epoch",
-              disable=not progress) as bar:
-        for epoch in range(start, epochs):
-            s = derived_seed(seed, key, 0, epoch)
-            torch.manual_seed(s)
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(s)).to(device)
-            model.train()
-            total = 0.0
-            for i in range(0, n, batch_size):
-                idx = order[i:i + batch_size]
-                value = loss(model, *(t[idx] for t in train))
-                if not torch.isfinite(value):
-                    raise TrainingDivergedError(f"{desc or 'fit'}: non-finite loss {value.item()} in epoch "
-                                                f"{epoch}, batch {i // batch_size}; the last checkpoint is kept")
-                optimizer.zero_grad(set_to_none=True)
-                value.backward()
-                optimizer.step()
-                total += value.item() * len(idx)
-            history["train"].append(total / n)
-            if validation is not None:
-                model.eval()
-                m = len(validation[0])
-                history["validation"].append(sum(
-                    loss(model, *(t[i:i + batch_size] for t in validation)).item() * len(validation[0][i:i + batch_size])
-                    for i in range(0, m, batch_size)) / m)
-            if path is not None:
-                _save(dict(settings=settings, model=model.state_dict(), optimizer=optimizer.state_dict(),
-                           history=history), path)
-            bar.update(1)
-            bar.set_postfix(train=f"{history['train'][-1]:.3g}",
-                            **({"val": f"{history['validation'][-1]:.3g}"} if validation is not None else {}))
-    model.eval()
-    return FitResult(model=model, history=history, directory=None if directory is None else Path(directory))

@@ -9,7 +9,8 @@
 
 Every table of sizes is a *profile table*: a dict from profile name to the
 settings of that profile, read with :func:`profile_spec`, which raises
-:class:`UnknownProfileError` for a profile the table does not have.  The
+:class:`~mag_ml.artifacts.UnknownProfileError` for an unknown profile (the
+profile names are those of the artifact folders, :data:`mag_ml.artifacts.PROFILES`).  The
 layers below (physics, io, models, analysis, data, training) know nothing of
 profiles.  Importing this package imports no chapter module.
 """
@@ -18,39 +19,9 @@ from __future__ import annotations
 
 import copy
 
+from mag_ml.artifacts import PROFILES, UnknownProfileError, check_profile
+
 __all__ = ["PROFILES", "UnknownProfileError", "check_profile", "profile_spec"]
-
-#: Size profiles of the book: ``"quick"`` runs every chapter on 2 CPU cores in
-#: minutes, ``"paper"`` uses the source works' sizes (GPU recommended).
-PROFILES = ("quick", "paper")
-
-
-class UnknownProfileError(ValueError):
-    """A profile name that is not one of :data:`PROFILES` (or not in the table asked)."""
-
-
-def check_profile(profile):
-    """Return ``profile`` if it is one of :data:`PROFILES`.
-
-    Parameters
-    ----------
-    profile : str
-        Profile name from a chapter's parameters cell.
-
-    Returns
-    -------
-    str
-        The profile, unchanged.
-
-    Raises
-    ------
-    UnknownProfileError
-        ``profile`` is not one of ``PROFILES`` (a ValueError).
-    """
-    if not isinstance(profile, str) or profile not in PROFILES:
-        raise UnknownProfileError(f"profile must be one of {PROFILES}, got {profile!r}")
-    return profile
-
 
 def profile_spec(table, profile):
     """A deep copy of ``table[profile]``: the one lookup of every profile table.

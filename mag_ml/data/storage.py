@@ -48,6 +48,7 @@ import h5py
 import numpy as np
 
 from mag_ml.artifacts import canonical_json, package_version, params_hash
+from mag_ml.files import MismatchError, check_matches
 from mag_ml.checks import check_int
 from mag_ml.physics.lattice import check_shape
 from mag_ml.physics.monte_carlo import anneal
@@ -85,22 +86,8 @@ class DatasetError(ValueError):
     """A spin-dataset file cannot be used as asked."""
 
 
-class DatasetMismatchError(DatasetError):
-    """The file was made with other parameters than the ones expected.
-
-    Attributes
-    ----------
-    path : pathlib.Path
-    differences : list of (str, object, object)
-        ``(attribute, value in file, expected value)`` for each difference;
-        nested entries are named with dots, e.g. ``"hamiltonian.D"``.
-    """
-
-    def __init__(self, path, differences, hint=""):
-        self.path = Path(path)
-        self.differences = list(differences)
-        items = "; ".join(f"{name} = {got!r} in the file, expected {want!r}" for name, got, want in self.differences)
-        super().__init__(f"dataset {self.path} was made with different parameters: {items}.{hint}")
+class DatasetMismatchError(DatasetError, MismatchError):
+    """The file was made with other parameters than the ones expected (see :class:`mag_ml.files.MismatchError`)."""
 
 
 class DatasetCorruptError(DatasetError):
@@ -206,15 +193,6 @@ def _flatten(d, prefix=""):
             yield from _flatten(value, f"{prefix}{key}.")
         else:
             yield f"{prefix}{key}", value
-
-
-def _differences(got, want, prefix=""):
-    if isinstance(got, dict) and isinstance(want, dict):
-        out = []
-        for key in sorted(set(got) | set(want)):
-            out += _differences(got.get(key, "<missing>"), want.get(key, "<missing>"), f"{prefix}{key}.")
-        return out
-    return [] if got == want and type(got) is type(want) else [(prefix.rstrip("."), got, want)]
 
 
 # -- writing --------------------------------------------------------------------
@@ -340,9 +318,7 @@ def _check_expected(path, stored, version, expected, check_version, hint):
     want, got = dict(expected), dict(stored)
     if check_version:
         want["mag_ml_version"], got["mag_ml_version"] = package_version(), version
-    diffs = _differences(got, json.loads(canonical_json(want)))
-    if diffs:
-        raise DatasetMismatchError(path, diffs, hint)
+    check_matches(path, got, json.loads(canonical_json(want)), what="dataset", hint=hint, error=DatasetMismatchError)
 
 
 def _open_checked(path, mode, verify, what):
