@@ -1,7 +1,16 @@
-"""Analysis of spin configurations: chiral textures (spirals, skyrmions) and their checks.
+"""Analyses of configurations and predictions; no simulation protocol, no profile, no cache.
 
-Importing this package runs nothing; :mod:`mag_ml.analysis.spirals` holds the
-flat-spiral and skyrmion helpers used by chapter 1 of the book.
+* :mod:`.spirals`: flat spirals and skyrmions (chapter 1) and their checks;
+* :mod:`.collapse`: skyrmion lattices, Fourier similarity and the collapse of
+  the E-VAE (chapters 4-5);
+* :mod:`.latent`: paths and barriers in the latent space (chapter 4);
+* :mod:`.structure_factor`: structure factors of spin images (chapters 6-7);
+* :mod:`.standard_problem`: the DMI standard problem, lattice against ODE (chapter 6);
+* :mod:`.defect_networks`: losses, predictions, metrics and inverse design of
+  the defect networks (chapter 9).
+
+The simulations they analyse live in :mod:`mag_ml.physics`.  Importing this
+package imports :mod:`.spirals` only.
 """
 
 from .spirals import (SpiralScan, flat_spiral, line_profile, measured_wavevector, perturb, refine_minimum,
