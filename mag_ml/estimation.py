@@ -16,11 +16,22 @@ The protocol of the paper (Fig. 1):
    (:func:`estimate`), then re-simulate with the estimate.
 
 The observation may be an array (``(3, H, W)`` spins or an ``(H, W)``
-``m_z`` map), an OVF 2.0 file (MuMax3, OOMMF; :func:`mag_ml.io.read_ovf`) or
-a PNG in the book's colour code (:func:`mag_ml.plotting.spin_rgb`, inverted
-by :func:`mag_ml.plotting.spins_from_rgb`; :func:`write_spin_png` writes
-one).  Images must have the cell size of the training images (4 nm): the
-network reads lengths in cells.
+``m_z`` map), an OVF 1.0 or 2.0 file (OOMMF, MuMax3;
+:func:`mag_ml.io.read_ovf`) or a PNG in the book's colour code
+(:func:`mag_ml.plotting.spin_rgb`, inverted by
+:func:`mag_ml.plotting.spins_from_rgb`; :func:`write_spin_png` writes one).
+
+Cell size.  The network reads lengths in cells: a skyrmion of 40 nm is 10
+cells at the training cell of 4 nm but 20 cells at 2 nm, so an image of
+another cell size would be silently misread.  :attr:`Estimator.cell` is the
+training cell (dx [m], square cells); :func:`estimate` compares it with the
+cell of the observation (read from an OVF file's header, or given as
+``cell=`` for arrays and PNGs, which otherwise are assumed to have the
+training cell) and refuses a mismatch (relative difference > 1e-6) or
+non-square cells unless ``resample=True``, which resamples the image onto
+the training cell (linear interpolation of each spin component,
+:func:`scipy.ndimage.zoom` with ``order=1``, then renormalisation to unit
+length) before windows are cut.
 """
 
 from __future__ import annotations
@@ -46,6 +57,8 @@ PARAMETER_UNITS = ("J/m", "J/m^2", "A/m")
 
 _OVF_SUFFIXES = (".ovf", ".omf", ".ohf")
 _PNG_SUFFIXES = (".png",)
+#: Relative difference of two cell sides above which they differ (:func:`estimate`).
+_CELL_RTOL = 1e-6
 
 
 def check_parameters(parameters, name="parameters"):
@@ -182,12 +195,32 @@ class Estimator:
         Default window stride when estimating.
     history : dict
         ``{"train": [...], "validation": [...]}`` MSE per epoch (scaled units).
+    cell : float
+        Cell side dx [m] of the training images (square cells; default
+        4e-9, the ``dx`` of the training film,
+        ``mag_ml.chapters.estimation.FILM``).  :func:`estimate` refuses
+        observations of another cell size unless asked to resample them.
+
+    Raises
+    ------
+    ValueError
+        ``cell`` not a positive finite number.
     """
 
     model: ParameterCNN
     scaler: ParameterScaler
     stride: int = 8
     history: dict = field(default_factory=dict)
+    cell: float = 4e-9
+
+    def __post_init__(self):
+        try:
+            cell = float(self.cell)
+        except (TypeError, ValueError):
+            cell = float("nan")
+        if not (np.isfinite(cell) and cell > 0):
+            raise ValueError(f"cell must be the training cell side dx in metres, a positive number, got {self.cell!r}")
+        self.cell = cell
 
     @property
     def channels(self):
@@ -271,31 +304,13 @@ def write_spin_png(spins, path):
         Image.fromarray(rgb, mode="RGB").save(tmp, format="PNG")
 
 
-def read_observation(observation):
-    """An observation as a float array: spins ``(3, H, W)`` or an ``m_z`` map ``(1, H, W)``.
-
-    Parameters
-    ----------
-    observation : array_like or str or os.PathLike
-        ``(3, H, W)`` spins, ``(H, W)`` or ``(1, H, W)`` m_z; a path to an
-        OVF 2.0 file (``.ovf``, ``.omf``, ``.ohf``; one layer) or a PNG in the
-        book's colour code (first row = largest y, as :func:`write_spin_png`).
-
-    Returns
-    -------
-    ndarray float64, shape (3, H, W) or (1, H, W)
-
-    Raises
-    ------
-    ValueError
-        Unknown file type, an OVF file with several layers, an array with a
-        channel count other than 1 or 3, non-finite values, or m_z outside
-        [-1, 1].
-    FileNotFoundError
-        Missing file.
-    """
+def _load_observation(observation):
+    """``(x, name, cell, problem)``: the checked array, how errors name it, (dx, dy) [m] of an OVF file
+    (None otherwise) and, for an OVF file whose ``meshunit`` is not a length, why its cell is unknown."""
+    cell = problem = None
     if isinstance(observation, (str, Path)):
         path = Path(observation)
+        name = f"observation {path}"
         suffix = path.suffix.lower()
         if suffix not in _OVF_SUFFIXES + _PNG_SUFFIXES:
             raise ValueError(f"observation {str(path)!r}: unknown file type {suffix!r}; expected an OVF file "
@@ -305,9 +320,15 @@ def read_observation(observation):
         if suffix in _OVF_SUFFIXES:
             from mag_ml.io.ovf import read_ovf
 
-            x, _ = read_ovf(path)
+            x, meta = read_ovf(path)
             if x.ndim != 3:
                 raise ValueError(f"observation {path}: {x.shape[1]} layers in z; one layer (znodes = 1) is needed")
+            if meta["cell_metres"] is None:
+                problem = (f"its meshunit {meta['meshunit']!r} is not a length unit "
+                           "(mag_ml.io.METRES_PER_MESHUNIT)")
+            else:
+                cell = tuple(meta["cell_metres"][:2])
+            units = meta["valueunits"]
         else:
             from PIL import Image
 
@@ -315,20 +336,110 @@ def read_observation(observation):
 
             with Image.open(path) as im:
                 x = spins_from_rgb(np.asarray(im.convert("RGB"))[::-1])
+            units = None
     else:
+        name = "observation array"
         x = np.asarray(observation, dtype=np.float64)
         if x.ndim == 2:
             x = x[None]
         if x.ndim != 3 or x.shape[0] not in (1, 3):
             raise ValueError(f"observation must be (3, H, W) spins or an (H, W) / (1, H, W) m_z map, "
                              f"got shape {x.shape}")
+        units = None
     x = np.asarray(x, dtype=np.float64)
     if not np.all(np.isfinite(x)):
         raise ValueError("observation holds NaN or infinite values")
     if np.abs(x[-1]).max() > 1.0 + 1e-3:
-        raise ValueError(f"observation: m_z must lie in [-1, 1] (normalised magnetisation), got values up to "
-                         f"{np.abs(x[-1]).max():.3g}")
-    return x
+        hint = (f"; the file's values are in {units[0]!r}: divide M by M_s (m = M / |M|) before estimating"
+                if units and units[0] not in ("1", "") else "")
+        raise ValueError(f"{name}: m_z must lie in [-1, 1] (normalised magnetisation), got values up to "
+                         f"{np.abs(x[-1]).max():.3g}{hint}")
+    return x, name, cell, problem
+
+
+def read_observation(observation, *, return_cell=False):
+    """An observation as a float array: spins ``(3, H, W)`` or an ``m_z`` map ``(1, H, W)``.
+
+    Parameters
+    ----------
+    observation : array_like or str or os.PathLike
+        ``(3, H, W)`` spins, ``(H, W)`` or ``(1, H, W)`` m_z; a path to an
+        OVF 1.0 or 2.0 file (``.ovf``, ``.omf``, ``.ohf``; one layer,
+        normalised magnetisation) or a PNG in the book's colour code (first
+        row = largest y, as :func:`write_spin_png`).
+    return_cell : bool
+        Also return the cell size of an OVF file.
+
+    Returns
+    -------
+    x : ndarray float64, shape (3, H, W) or (1, H, W)
+    cell : (float, float) or None
+        Only with ``return_cell``: (dx, dy) [m] of an OVF file (its step
+        sizes times its ``meshunit``); None for arrays and PNGs, which
+        carry no cell size.
+
+    Raises
+    ------
+    ValueError
+        Unknown file type, an unreadable OVF file (:class:`mag_ml.io.OVFError`:
+        irregular mesh, NaN values, ...), an OVF file with several layers
+        (or, with ``return_cell``, a ``meshunit`` that is not a length), an
+        array with a channel count other than 1 or 3, non-finite values, or
+        m_z outside [-1, 1].
+    FileNotFoundError
+        Missing file.
+
+    References
+    ----------
+    OOMMF user's guide, "Vector Field File Format (OVF)" (OVF 1.0 and 2.0).
+    """
+    x, name, cell, problem = _load_observation(observation)
+    if not return_cell:
+        return x
+    if problem is not None:
+        raise ValueError(f"{name}: cannot tell its cell size: {problem}")
+    return x, cell
+
+
+def _observation_cell(cell):
+    """(dx, dy) [m] from ``cell=``: one positive number (square cells) or two."""
+    try:
+        values = (float(cell),) * 2 if np.ndim(cell) == 0 else tuple(float(c) for c in cell)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 2 or not all(np.isfinite(c) and c > 0 for c in values):
+        raise ValueError(f"cell must be the observation's cell side in metres, dx or (dx, dy), positive, "
+                         f"got {cell!r}")
+    return values
+
+
+def _same_length(a, b):
+    return abs(a - b) <= _CELL_RTOL * max(abs(a), abs(b))
+
+
+def _resample(x, cell, target):
+    """``x`` (C, H, W) with cells (dx, dy) [m] resampled onto square cells of side ``target``.
+
+    Each component is interpolated linearly (:func:`scipy.ndimage.zoom`,
+    ``order=1``, ``grid_mode=True``: the image's full extent ``H dy`` is kept,
+    so output cell centres sit where ``target``-sized cells lie; edges
+    repeat the border cells) to ``round(H dy / target) x round(W dx / target)``
+    cells; 3-component spins are then renormalised to unit length (cells
+    whose interpolated vector vanishes, e.g. inside vacancies, stay zero).
+    """
+    from scipy import ndimage
+
+    dx, dy = cell
+    h, w = x.shape[1:]
+    shape = (max(1, round(h * dy / target)), max(1, round(w * dx / target)))
+    zoom = (shape[0] / h, shape[1] / w)
+    out = np.stack([ndimage.zoom(c, zoom, order=1, mode="nearest", grid_mode=True) for c in x])
+    if out.shape[1:] != shape:  # zoom's own rounding of the output shape
+        raise RuntimeError(f"resampling gave shape {out.shape[1:]}, expected {shape}")
+    if len(out) == 3:
+        norm = np.linalg.norm(out, axis=0)
+        out = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
+    return np.clip(out, -1.0, 1.0)
 
 
 @dataclass
@@ -343,13 +454,27 @@ class Estimate:
     windows : ndarray (n, 3) float64
         Per-window estimates.
     positions : ndarray (n, 2) int
-        ``(row, col)`` of each window's first cell.
+        ``(row, col)`` of each window's first cell, in the cells of the
+        image the windows were cut from.
+    shape : tuple of 2 int
+        ``(H, W)`` of that image (after resampling, if any).
+    cell : float
+        Its cell side [m] (the estimator's training cell).
+    observation_cell : tuple of 2 float
+        ``(dx, dy)`` [m] of the observation as given (read from the OVF
+        file, ``cell=``, or assumed to be the training cell).
+    resampled : bool
+        Whether the observation was resampled onto the training cell.
     """
 
     mean: np.ndarray
     std: np.ndarray
     windows: np.ndarray
     positions: np.ndarray
+    shape: tuple = ()
+    cell: float = float("nan")
+    observation_cell: tuple = ()
+    resampled: bool = False
 
     def __getitem__(self, name):
         """``est["D"] -> (mean, std)`` by parameter name."""
@@ -366,38 +491,81 @@ class Estimate:
                          for n, (m, s), (u, f) in zip(PARAMETER_NAMES, self.as_dict().values(), scales))
 
 
-def estimate(observation, estimator, *, stride=None, batch_size=1024):
+def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None, resample=False):
     """Estimate (A_ex, D, M_s) of one observed image with uncertainties (Wang et al. 2020, Figs. 1, 4).
 
     Parameters
     ----------
     observation : array_like or str or os.PathLike
-        ``(3, H, W)`` spins, an ``(H, W)`` m_z map, an OVF file or a PNG in
-        the book's colour code (:func:`read_observation`); cells of the
-        training size (4 nm), at least one window large.
+        ``(3, H, W)`` spins, an ``(H, W)`` m_z map, an OVF 1.0 / 2.0 file
+        or a PNG in the book's colour code (:func:`read_observation`), at
+        least one window large (after resampling).
     estimator : Estimator
     stride : int, optional
         Window stride; default the estimator's (paper: 8).
     batch_size : int
+    cell : float or (float, float), optional
+        Cell side dx, or (dx, dy), of the observation [m].  For arrays and
+        PNGs; default: assume the estimator's training cell.  An OVF file
+        carries its own cell size: ``cell`` may repeat it (a different value
+        is an error) and is needed only when the file's ``meshunit`` is not
+        a length.
+    resample : bool
+        If the observation's cell differs from :attr:`Estimator.cell` (or
+        is not square), resample it onto the training cell before cutting
+        windows (each spin component interpolated linearly,
+        :func:`scipy.ndimage.zoom` with ``order=1``, then renormalised to
+        unit length; an m_z map is interpolated only) instead of raising.
+        The image side becomes ``round(H dy / cell)`` x
+        ``round(W dx / cell)``.
 
     Returns
     -------
     Estimate
         Mean and standard deviation over the windows, SI units; every
-        window's estimate lies inside the training range.
+        window's estimate lies inside the training range.  ``shape``,
+        ``cell``, ``observation_cell`` and ``resampled`` record the image
+        the windows were cut from.
 
     Raises
     ------
     ValueError
-        Bad observation (see :func:`read_observation`), an image smaller
-        than a window, or an m_z-only observation for a network that needs
-        three components.
+        Bad observation (see :func:`read_observation`); a cell size that
+        differs from the training cell by more than a relative 1e-6, or
+        non-square cells (dx != dy), without ``resample=True`` (the message
+        names the observation and both cell sizes); ``cell`` contradicting
+        an OVF file's cell, or missing for an OVF file whose ``meshunit`` is
+        not a length; an image smaller than a window; an m_z-only
+        observation for a network that needs three components.
     TypeError
         ``estimator`` is not an :class:`Estimator`.
     """
     if not isinstance(estimator, Estimator):
         raise TypeError(f"estimator must be an Estimator (from train_estimator), got {type(estimator).__name__}")
-    x = read_observation(observation)
+    x, name, file_cell, problem = _load_observation(observation)
+    given = None if cell is None else _observation_cell(cell)
+    if file_cell is not None:
+        if given is not None and not all(map(_same_length, given, file_cell)):
+            raise ValueError(f"{name}: cell={cell!r} contradicts the file's cell {file_cell[0]:.6g} x "
+                             f"{file_cell[1]:.6g} m")
+        source = file_cell
+    elif problem is not None and given is None:
+        raise ValueError(f"{name}: cannot tell its cell size: {problem}; pass cell=(dx, dy) in metres")
+    else:
+        source = given if given is not None else (estimator.cell, estimator.cell)
+    dx, dy = source
+    square = _same_length(dx, dy)
+    matches = square and _same_length(dx, estimator.cell) and _same_length(dy, estimator.cell)
+    if not matches and not resample:
+        if not square:
+            raise ValueError(f"{name}: non-square cells, dx = {dx:.6g} m != dy = {dy:.6g} m; the estimator was "
+                             f"trained on square cells of {estimator.cell:.6g} m: pass resample=True to resample "
+                             "the image onto the training cell")
+        raise ValueError(f"{name}: cell size {dx:.6g} m differs from the estimator's training cell "
+                         f"{estimator.cell:.6g} m (the network reads lengths in cells, so the image would be "
+                         "misread): pass resample=True to resample the image onto the training cell")
+    if not matches:
+        x = _resample(x, (dx, dy), estimator.cell)
     if estimator.channels == 1:
         x = x[-1:]
     elif x.shape[0] != estimator.channels:
@@ -406,7 +574,8 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024):
     windows, positions = sliding_windows(x.astype(np.float32), estimator.size,
                                          estimator.stride if stride is None else stride)
     p = predict_windows(estimator, windows, batch_size=batch_size)
-    return Estimate(p.mean(axis=0), p.std(axis=0), p, positions)
+    return Estimate(p.mean(axis=0), p.std(axis=0), p, positions, shape=tuple(x.shape[1:]), cell=estimator.cell,
+                    observation_cell=(float(dx), float(dy)), resampled=not matches)
 
 
 def relative_errors(true, estimated):
