@@ -8,7 +8,7 @@ passed in).
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .physics import (AnnealResult, AnnealSchedule, Hamiltonian, MetropolisResult, anneal,
+from .physics import (AnnealResult, AnnealSchedule, Hamiltonian, MetropolisResult, MonteCarloChain, anneal,
                       charge_density, metropolis, random_spins, relax, topological_charge)
 
 try:
@@ -16,5 +16,5 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
     __version__ = "0+unknown"
 
-__all__ = ["Hamiltonian", "AnnealSchedule", "AnnealResult", "MetropolisResult", "anneal", "metropolis",
-           "relax", "random_spins", "charge_density", "topological_charge", "__version__"]
+__all__ = ["Hamiltonian", "AnnealSchedule", "AnnealResult", "MetropolisResult", "MonteCarloChain", "anneal",
+           "metropolis", "relax", "random_spins", "charge_density", "topological_charge", "__version__"]

@@ -4,7 +4,8 @@ import numba
 import numpy as np
 import pytest
 
-from mag_ml import AnnealSchedule, Hamiltonian, anneal, metropolis, random_spins, relax, topological_charge
+from mag_ml import (AnnealSchedule, Hamiltonian, MonteCarloChain, anneal, metropolis, random_spins, relax,
+                    topological_charge)
 
 
 def batch_mean(x, n_batches=20):
@@ -85,6 +86,50 @@ def test_bookkeeping_matches_recomputation_and_norm_is_kept(boundary, rng):
     assert 0.05 < res.acceptance.mean() < 0.95
 
 
+@pytest.mark.parametrize("boundary", ["periodic", "open"])
+def test_chain_tracks_energy_and_moment_and_keeps_unit_spins(boundary, rng):
+    H = Hamiltonian(J=1.0, D=0.4, B=0.1, K=0.2, boundary=boundary)
+    mask = rng.random((10, 14)) > 0.15
+    chain = MonteCarloChain(H, random_spins((10, 14), seed=3) * mask, mask=mask, seed=4, sample=1)
+    assert chain.n_sites == mask.sum() and chain.sweep_index == 0
+    for T, n, delta in [(2.0, 7, 1.5), (0.5, 30, 0.6), (0.1, 13, 0.2)]:  # hot to cold
+        before = chain.energy
+        dE, dM, accepted = chain.sweep(T, n, delta)
+        assert dE.shape == (n,) and dM.shape == (n, 3) and np.all((accepted > 0) & (accepted <= chain.n_sites))
+        spins = chain.spins
+        # the running energy (accepted moves only) is the full recomputation
+        assert chain.energy == pytest.approx(H.energy(spins, mask=mask), rel=1e-9)
+        assert chain.energy - before == pytest.approx(dE.sum(), rel=1e-9)
+        np.testing.assert_allclose(chain.moment, spins.sum(axis=(1, 2)), atol=1e-10)
+        np.testing.assert_allclose(chain.magnetisation, spins[:, mask].mean(axis=1), atol=1e-12)
+        np.testing.assert_allclose(np.linalg.norm(spins, axis=0)[mask], 1.0, atol=1e-12)
+        assert np.all(spins[:, ~mask] == 0)
+    assert chain.sweep_index == 50
+    cold = chain.energy
+    n = chain.relax()
+    assert 1 <= n < 100_000 and chain.energy < cold
+    assert chain.energy == H.energy(chain.spins, mask=mask)
+    assert H.cos_theta(chain.spins, mask=mask)[mask].min() > 1 - 1e-8
+
+
+def test_metropolis_is_a_schedule_on_the_chain(rng):
+    """metropolis = one chain.sweep call; splitting it keeps the chain (random numbers keyed by sweep)."""
+    H = Hamiltonian(J=1.0, D=0.3, B=0.05, K=0.1)
+    mask = rng.random((12, 16)) > 0.1
+    start = random_spins((12, 16), seed=1) * mask
+    res = metropolis(H, start, 0.4, 40, seed=2, sample=5, sweep_offset=3, delta=0.7, mask=mask)
+    chain = MonteCarloChain(H, start, mask=mask, seed=2, sample=5, sweep_offset=3)
+    e0, m0 = chain.energy, chain.moment
+    steps = [chain.sweep(0.4, n, 0.7) for n in (15, 25)]
+    dE, dM, accepted = (np.concatenate(parts) for parts in zip(*steps))
+    assert np.array_equal(chain.spins, res.spins)
+    assert np.array_equal(e0 + np.cumsum(dE), res.energy)
+    assert np.array_equal((m0 + np.cumsum(dM, axis=0)) / chain.n_sites, res.magnetisation)
+    assert np.array_equal(accepted / chain.n_sites, res.acceptance)
+    # a chain from a shape starts from random_spins(shape, seed, sample)
+    assert np.array_equal(MonteCarloChain(H, (12, 16), seed=2, sample=5).spins, random_spins((12, 16), 2, 5))
+
+
 def test_same_seed_same_chain_for_any_thread_count():
     H = Hamiltonian()
     shape = (128, 128)  # large enough to run on several threads
@@ -145,6 +190,9 @@ def test_relax_lowers_energy_and_aligns():
     (lambda H: AnnealSchedule(T_end=-0.1), "T_end must be a finite temperature"),
     (lambda H: AnnealSchedule(n_steps=0), "n_steps must be a positive integer"),
     (lambda H: relax(H, random_spins((4, 4)), omega=2.5), "omega must lie in"),
+    (lambda H: MonteCarloChain(H, (8, 8), sweep_offset=-1), "sweep_offset must be an integer"),
+    (lambda H: MonteCarloChain(H, (8, 8)).sweep(1.0, 0), "n_sweeps must be a positive integer"),
+    (lambda H: MonteCarloChain(H, (8, 8)).relax(tol=0.0), "tol must be a positive"),
 ])
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
@@ -156,3 +204,5 @@ def test_bad_types():
         anneal(Hamiltonian(), (8, 8), {"T_start": 1.0}, seed=0)
     with pytest.raises(TypeError, match="hamiltonian must be a mag_ml.Hamiltonian"):
         metropolis("J=1", (8, 8), 1.0, 1)
+    with pytest.raises(TypeError, match="hamiltonian must be a mag_ml.Hamiltonian"):
+        MonteCarloChain(None, (8, 8))

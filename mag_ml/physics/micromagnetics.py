@@ -131,8 +131,7 @@ import scipy.constants
 from ..checks import check_int, check_real
 from .hamiltonian import Hamiltonian
 from .lattice import check_boundary, check_mask, check_shape
-from .monte_carlo import ADAPT_BLOCK, _Lattice, adapted_cone, relax
-from .rng import check_seed, random_spins, stream_key
+from .monte_carlo import ADAPT_BLOCK, MonteCarloChain, adapted_cone
 
 MU_0 = scipy.constants.mu_0  #: vacuum permeability [T m / A] (CODATA, scipy.constants)
 K_B = scipy.constants.k  #: Boltzmann constant [J / K] (exact)
@@ -556,20 +555,20 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
     The film's discretised energy (:func:`to_lattice`) over :math:`k_BT` is
     the reduced lattice energy over :math:`T_{red} = k_BT/(2A_{ex}t)`, so
     the Boltzmann distribution of the film is sampled by the lattice core's
-    Metropolis kernel (the numba kernel of :func:`mag_ml.metropolis` and
-    :func:`mag_ml.anneal`, no new kernel, on one packed lattice for the
-    whole run).  Without
-    ``spins`` the chain starts from random spins (infinite temperature) and
-    cools geometrically in blocks of 10 sweeps from ``T_hot`` (reduced) down
-    to ``T_red``, with ``T_hot = max(1.5 sqrt(1 + D_lat^2), T_red)``, above the
-    ordering (spiral/skyrmion) crossover of the lattice; the cone width of
-    the proposal adapts between blocks as in :func:`mag_ml.anneal`.  Then
+    Metropolis chain: one :class:`mag_ml.MonteCarloChain` (the engine of
+    :func:`mag_ml.metropolis` and :func:`mag_ml.anneal`) for the whole run,
+    driven block by block.  Without ``spins`` the chain starts from random
+    spins (infinite temperature) and cools geometrically in blocks of 10
+    sweeps from ``T_hot`` (reduced) down to ``T_red``, with
+    ``T_hot = max(1.5 sqrt(1 + D_lat^2), T_red)``, above the ordering
+    (spiral/skyrmion) crossover of the lattice; the cone width of the
+    proposal adapts between blocks as in :func:`mag_ml.anneal`.  Then
     ``n_sweeps`` sweeps at ``T``: with ``delta=None`` the cone width keeps
     adapting during the first half (thermalisation) and is frozen for the
     second half, which is therefore an exact Metropolis chain
     (``n_equilibrium`` sweeps).  At ``T = 0`` the anneal ends at
-    ``T_hot / 100`` and :func:`mag_ml.relax` takes the state to the nearest
-    metastable minimum.
+    ``T_hot / 100`` and :meth:`mag_ml.MonteCarloChain.relax` (:func:`mag_ml.relax`)
+    takes the state to the nearest metastable minimum.
 
     Stands in for the stochastic LLG at 300 K of MuMax3 used by Wang et al.
     (Adv. Sci. 2020, arXiv 1908.05829, Methods) to make their training
@@ -627,15 +626,12 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
     shape = check_shape(shape, name="shape")
     T = check_real(T, "T", nonneg=True, unit="K")
     t_red = temperature_to_reduced(T, scale)
-    check_seed(seed, "seed")
-    check_seed(sample, "sample")
     if spins is None:
-        state = random_spins(shape, seed, sample)
         n_anneal = 1000 if n_anneal is None else n_anneal
     else:
-        state = np.array(spins, dtype=np.float64)
-        if state.shape != (3, *shape):
-            raise ValueError(f"spins must have shape (3, {shape[0]}, {shape[1]}) like shape, got {state.shape}")
+        spins = np.asarray(spins, dtype=np.float64)
+        if spins.shape != (3, *shape):
+            raise ValueError(f"spins must have shape (3, {shape[0]}, {shape[1]}) like shape, got {spins.shape}")
         n_anneal = 0 if n_anneal is None else n_anneal
     n_anneal = check_int(n_anneal, "n_anneal", minimum=0)
     n_sweeps = check_int(n_sweeps, "n_sweeps", minimum=0)
@@ -643,9 +639,6 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
         raise ValueError("n_sweeps must be >= 1 at T > 0")
     if delta is not None:
         delta = check_real(delta, "delta", positive=True)
-    mask = check_mask(mask, shape)
-    if mask is not None:
-        state = state * mask
 
     t_hot = max(1.5 * math.hypot(1.0, hamiltonian.D), t_red)
     t_end = t_red if t_red > 0 else t_hot / 100
@@ -659,31 +652,27 @@ def thermal_run(params, shape, T, *, seed=0, sample=0, spins=None, n_anneal=None
     step = delta if delta is not None else (1.0 if n_blocks else 0.5)
     remaining = [min(ADAPT_BLOCK, n_anneal - ADAPT_BLOCK * i) for i in range(n_blocks)]
     remaining += [min(ADAPT_BLOCK, n_sweeps - ADAPT_BLOCK * i) for i in range(len(sample_temps))]
-    # the kernel of mag_ml.metropolis on one packed lattice for the whole run (no repacking per block)
-    lattice = _Lattice(hamiltonian, state, mask)
-    key = stream_key(seed, sample)
-    moment = lattice.spins.sum(axis=(1, 2))
-    sweep, m_history, snapshots = 0, [], []
+    # one chain for the whole run; a shape starts it from random_spins(shape, seed, sample)
+    chain = MonteCarloChain(hamiltonian, shape if spins is None else spins, mask=mask, seed=seed, sample=sample)
+    m_history, snapshots = [], []
     for i, (t, m) in enumerate(zip(temps, remaining)):
-        _, dM, accepted = lattice.sweeps(float(t), m, step, key, sweep)
-        sweep += m
+        moment = chain.moment
+        _, dM, accepted = chain.sweep(float(t), m, step)
         if i >= n_blocks:
-            m_history.append((moment + np.cumsum(dM, axis=0)) / lattice.n_sites)
-        moment = moment + dM.sum(axis=0)
+            m_history.append((moment + np.cumsum(dM, axis=0)) / chain.n_sites)
         if delta is None and i < n_adapt:
-            step = adapted_cone(step, accepted.sum() / (m * lattice.n_sites))
+            step = adapted_cone(step, accepted.sum() / (m * chain.n_sites))
         if i in snap_at:
-            snapshots.append(lattice.spins)
-    state = lattice.spins
+            snapshots.append(chain.spins)
     if t_red == 0:
-        state, _ = relax(hamiltonian, state, mask=mask)
+        chain.relax()
         if snapshots:
-            snapshots[-1] = state
+            snapshots[-1] = chain.spins
     magnetisation = np.concatenate(m_history) if m_history else np.empty((0, 3))
     # sweeps at T with a frozen cone: all of them for a fixed delta, else those after the adapting blocks
     n_equilibrium = len(magnetisation) if delta is not None else sum(remaining[n_adapt:])
     return ThermalRun(
-        spins=state, magnetisation=magnetisation, n_equilibrium=int(n_equilibrium), T_reduced=t_red,
+        spins=chain.spins, magnetisation=magnetisation, n_equilibrium=int(n_equilibrium), T_reduced=t_red,
         T_hot=float(t_hot if n_blocks else t_red), hamiltonian=hamiltonian, energy_scale=scale,
         delta=float(step), snapshots=np.stack(snapshots) if snapshots else None,
         snapshot_temperatures=(temperature_to_kelvin(temps[sorted(snap_at)], scale) if snapshots else None),

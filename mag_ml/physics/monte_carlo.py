@@ -1,12 +1,14 @@
 """Metropolis Monte Carlo, simulated annealing and zero-temperature relaxation.
 
-All three share the checkerboard-packed layout of :mod:`mag_ml.physics.lattice`:
-sites of one colour have neighbours only in the other colour, so a half-sweep
-updates them in parallel (``numba.prange`` over rows) and is still an exact
-sequential-update Metropolis chain.  Each proposal draws its random numbers
-from the counter-based generator of :mod:`mag_ml.physics.rng`, keyed by
-(seed, sample, sweep, colour, site): the chain is identical for any number of
-threads.
+One engine, :class:`MonteCarloChain`: :func:`metropolis`, :func:`anneal`,
+:func:`relax` and :func:`mag_ml.physics.micromagnetics.thermal_run` are
+schedules of its sweeps.  It holds the checkerboard-packed layout of
+:mod:`mag_ml.physics.lattice`: sites of one colour have neighbours only in
+the other colour, so a half-sweep updates them in parallel (``numba.prange``
+over rows) and is still an exact sequential-update Metropolis chain.  Each
+proposal draws its random numbers from the counter-based generator of
+:mod:`mag_ml.physics.rng`, keyed by (seed, sample, sweep, colour, site): the
+chain is identical for any number of threads.
 
 Proposal: ``S' = (S + delta u) / |S + delta u|`` with ``u`` uniform on the unit
 sphere.  The distribution of ``S'`` is rotationally symmetric about ``S``, so
@@ -207,49 +209,6 @@ def _threads_for(n_sites):
         numba.set_num_threads(before)
 
 
-class _Lattice:
-    """Packed spins of one sample plus its Hamiltonian's kernel arguments."""
-
-    def __init__(self, hamiltonian, spins, mask):
-        if not isinstance(hamiltonian, Hamiltonian):
-            raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
-        self.hamiltonian = hamiltonian
-        self.mask = check_mask(mask, np.shape(spins)[-2:])
-        if self.mask is not None:
-            spins = spins * self.mask
-        spins = check_spins(spins, mask=self.mask)
-        self.P, self.occ = pack(spins, self.mask)
-        H = hamiltonian
-        Dx, Dy = H.dmi_vectors()
-        self.args = (H.periodic, H.J, Dx, Dy, H.B, H.K)
-
-    @property
-    def spins(self):
-        return unpack(self.P)
-
-    @property
-    def n_sites(self):
-        return int(self.occ.sum())
-
-    def sweeps(self, T, n_sweeps, delta, key, sweep0):
-        dE = np.zeros(n_sweeps)
-        dM = np.zeros((n_sweeps, 3))
-        acc = np.zeros(n_sweeps, dtype=np.int64)
-        with _threads_for(self.P[0, 0].size):
-            _sweeps(self.P, self.occ, *self.args, 1.0 / T, delta, key, sweep0, n_sweeps, dE, dM, acc)
-        return dE, dM, acc
-
-    def relax(self, omega, tol, max_sweeps):
-        with _threads_for(self.P[0, 0].size):
-            return _align(self.P, self.occ, *self.args, omega, tol, max_sweeps)
-
-
-def _initial(spins_or_shape, seed, sample):
-    if isinstance(spins_or_shape, tuple) and len(spins_or_shape) == 2:
-        return random_spins(check_shape(spins_or_shape, name="shape"), seed, sample)
-    return np.array(spins_or_shape, dtype=np.float64)  # a copy: callers' arrays are never modified
-
-
 def check_temperature(T, name="T", allow_zero=False):
     """Raise ValueError unless ``T`` is a finite temperature > 0 (>= 0 if allowed)."""
     ok = isinstance(T, (int, float, np.integer, np.floating)) and math.isfinite(T)
@@ -257,6 +216,175 @@ def check_temperature(T, name="T", allow_zero=False):
         allowed = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite temperature {allowed} (units of J/k_B), got {T!r}")
     return float(T)
+
+
+class MonteCarloChain:
+    """A Markov chain of one spin state: Metropolis sweeps and T = 0 relaxation in place.
+
+    The one engine under :func:`metropolis`, :func:`anneal`, :func:`relax`
+    and :func:`mag_ml.physics.micromagnetics.thermal_run`, which are
+    schedules of :meth:`sweep` and :meth:`relax` calls on it.  The lattice
+    model is the classical Heisenberg model with DMI, field and anisotropy of
+    Kwon et al. (Adv. Sci. 2021), :class:`mag_ml.Hamiltonian`; the sampler is
+    single-spin Metropolis (Metropolis et al., J. Chem. Phys. 21, 1087
+    (1953)) on the checkerboard-packed layout of :mod:`mag_ml.physics.lattice`
+    (module notes).
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+        Couplings (units of J) and boundary (periodic or open).
+    spins : ndarray (3, H, W) float64 or tuple (H, W)
+        Initial state (not modified; unit vectors, 0 on vacancies), or a
+        lattice shape for the random start ``random_spins(shape, seed, sample)``.
+    mask : ndarray of bool (H, W), optional
+        Occupied sites; vacancies carry no moment.
+    seed, sample : int
+        Key of the random stream: sweep ``s`` draws from (seed, sample, s).
+    sweep_offset : int
+        Index of the first sweep, to continue a chain with fresh numbers.
+
+    Attributes
+    ----------
+    hamiltonian : Hamiltonian
+    mask : ndarray of bool (H, W) or None
+    n_sites : int
+        Number of occupied sites.
+    sweep_index : int
+        Index of the next sweep (advanced by :meth:`sweep`).
+    energy : float
+        Total energy (units of J): computed at the start and after
+        :meth:`relax`, updated by :meth:`sweep` from the accepted moves.
+    moment : ndarray (3,) float64
+        Total spin, kept like ``energy``.
+
+    Raises
+    ------
+    TypeError
+        If ``hamiltonian`` is not a :class:`mag_ml.Hamiltonian`, or ``mask``
+        is not boolean.
+    ValueError
+        Bad seed, sample, sweep offset, shape (two even integers), mask shape,
+        or spins that are not unit vectors (0 on vacancies).
+
+    Notes
+    -----
+    The state is held packed: the two colours as float64
+    ``(2, 3, H + 2, W // 2 + 2)`` with a ghost frame for the boundary, and
+    the occupation as float64 ``(2, H + 2, W // 2 + 2)``, 1 on occupied
+    sites; :attr:`spins` unpacks it.
+    """
+
+    def __init__(self, hamiltonian, spins, *, mask=None, seed=0, sample=0, sweep_offset=0):
+        if not isinstance(hamiltonian, Hamiltonian):
+            raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
+        self.hamiltonian = hamiltonian
+        self._key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
+        self.sweep_index = check_seed(sweep_offset, "sweep_offset")
+        if isinstance(spins, tuple) and len(spins) == 2:
+            spins = random_spins(check_shape(spins, name="shape"), seed, sample)
+        spins = np.asarray(spins, dtype=np.float64)
+        self.mask = check_mask(mask, spins.shape[-2:])
+        if self.mask is not None:
+            spins = spins * self.mask
+        self._packed, self._occupied = pack(check_spins(spins, mask=self.mask), self.mask)
+        self.n_sites = int(self._occupied.sum())
+        Dx, Dy = hamiltonian.dmi_vectors()
+        self._couplings = (hamiltonian.periodic, hamiltonian.J, Dx, Dy, hamiltonian.B, hamiltonian.K)
+        self._recount()
+
+    def _recount(self):
+        """Energy and moment recomputed from the spins."""
+        spins = self.spins
+        self.energy = self.hamiltonian.energy(spins, self.mask)
+        self.moment = spins.sum(axis=(1, 2))
+
+    @property
+    def spins(self):
+        """The current state, a new ndarray (3, H, W) float64 (0 on vacancies)."""
+        return unpack(self._packed)
+
+    @property
+    def magnetisation(self):
+        """Mean spin per occupied site, ndarray (3,) float64."""
+        return self.moment / self.n_sites
+
+    def sweep(self, T, n_sweeps=1, delta=0.5):
+        """Run ``n_sweeps`` Metropolis sweeps at temperature ``T`` in place.
+
+        One sweep proposes every site of colour 0, then of colour 1, once
+        (module notes); sweep ``s`` uses the random numbers of
+        (seed, sample, ``sweep_index + s``), whatever the thread count.
+
+        Parameters
+        ----------
+        T : float
+            Temperature in units of J/k_B, > 0.
+        n_sweeps : int
+            Number of sweeps, >= 1.
+        delta : float
+            Cone width of the proposal, > 0.
+
+        Returns
+        -------
+        dE : ndarray (n_sweeps,) float64
+            Energy change of each sweep (units of J).
+        dM : ndarray (n_sweeps, 3) float64
+            Change of the total spin in each sweep.
+        accepted : ndarray (n_sweeps,) int64
+            Accepted proposals in each sweep.
+
+        Raises
+        ------
+        ValueError
+            Bad temperature, sweep count or cone width.
+        """
+        beta = 1.0 / check_temperature(T)
+        if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 1:
+            raise ValueError(f"n_sweeps must be a positive integer, got {n_sweeps!r}")
+        if not (isinstance(delta, (int, float)) and 0 < delta < math.inf):
+            raise ValueError(f"delta must be a positive finite cone width, got {delta!r}")
+        n = int(n_sweeps)
+        dE, dM, accepted = np.zeros(n), np.zeros((n, 3)), np.zeros(n, dtype=np.int64)
+        with _threads_for(self._packed[0, 0].size):
+            _sweeps(self._packed, self._occupied, *self._couplings, beta, float(delta), self._key,
+                    self.sweep_index, n, dE, dM, accepted)
+        self.sweep_index += n
+        self.energy += dE.sum()
+        self.moment = self.moment + dM.sum(axis=0)
+        return dE, dM, accepted
+
+    def relax(self, omega=_OMEGA, tol=1e-6, max_sweeps=100_000):
+        """Zero-temperature relaxation in place (:func:`relax` has the details).
+
+        Parameters
+        ----------
+        omega : float in (0, 2)
+            Relaxation factor (1: plain field alignment).
+        tol : float
+            Largest allowed change of a spin component in the last sweep, > 0.
+        max_sweeps : int
+
+        Returns
+        -------
+        int
+            Sweeps used (``max_sweeps`` if not converged).
+
+        Raises
+        ------
+        ValueError
+            Bad tolerance, relaxation factor or sweep count.
+        """
+        if not (tol > 0 and math.isfinite(tol)):
+            raise ValueError(f"tol must be a positive finite number, got {tol!r}")
+        if not 0 < omega < 2:
+            raise ValueError(f"omega must lie in (0, 2), got {omega!r}")
+        if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
+            raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
+        with _threads_for(self._packed[0, 0].size):
+            n = _align(self._packed, self._occupied, *self._couplings, float(omega), float(tol), int(max_sweeps))
+        self._recount()
+        return int(n)
 
 
 @dataclass
@@ -315,24 +443,19 @@ def metropolis(hamiltonian, spins, T, n_sweeps, *, seed=0, sample=0, sweep_offse
     ------
     ValueError
         Bad temperature, sweep count, cone width, seed or spins.
+    TypeError
+        If ``hamiltonian`` is not a :class:`mag_ml.Hamiltonian`.
 
     References
     ----------
     Metropolis et al., J. Chem. Phys. 21, 1087 (1953); checkerboard updates as
     in Spirit and Vampire.
     """
-    T = check_temperature(T)
-    if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 1:
-        raise ValueError(f"n_sweeps must be a positive integer, got {n_sweeps!r}")
-    if not (isinstance(delta, (int, float)) and 0 < delta < math.inf):
-        raise ValueError(f"delta must be a positive finite cone width, got {delta!r}")
-    key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
-    lat = _Lattice(hamiltonian, _initial(spins, seed, sample), mask)
-    start = lat.spins
-    e0 = hamiltonian.energy(start, lat.mask)
-    dE, dM, acc = lat.sweeps(T, int(n_sweeps), float(delta), key, check_seed(sweep_offset, "sweep_offset"))
-    m = (start.sum(axis=(1, 2)) + np.cumsum(dM, axis=0)) / lat.n_sites
-    return MetropolisResult(lat.spins, e0 + np.cumsum(dE), m, acc / lat.n_sites)
+    chain = MonteCarloChain(hamiltonian, spins, mask=mask, seed=seed, sample=sample, sweep_offset=sweep_offset)
+    e0, m0 = chain.energy, chain.moment
+    dE, dM, acc = chain.sweep(T, n_sweeps, delta)
+    m = (m0 + np.cumsum(dM, axis=0)) / chain.n_sites
+    return MetropolisResult(chain.spins, e0 + np.cumsum(dE), m, acc / chain.n_sites)
 
 
 @dataclass(frozen=True)
@@ -447,48 +570,45 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
     Raises
     ------
     ValueError, TypeError
-        Bad schedule, seed, shape, spins or mask.
+        Bad schedule, seed, shape, spins, mask or relax_tol.
     """
     if not isinstance(schedule, AnnealSchedule):
         raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
     if not 0 < target_acceptance < 1:
         raise ValueError(f"target_acceptance must lie in (0, 1), got {target_acceptance!r}")
-    key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
-    lat = _Lattice(hamiltonian, _initial(spins, seed, sample), mask)
+    chain = MonteCarloChain(hamiltonian, spins, mask=mask, seed=seed, sample=sample)
     temps = schedule.temperatures()
     n = len(temps)
     energy, charge, acceptance = np.empty(n), np.empty(n), np.empty(n)
     snap_at = set(np.linspace(0, n - 1, n_snapshots).round().astype(int)[:-1]) if n_snapshots > 1 else set()
     snapshots = []
-    delta, sweep = 1.0, 0
+    delta = 1.0
     for i, T in enumerate(tqdm(temps, desc="anneal", disable=not progress, leave=False)):
         accepted = 0
         for block in range(0, schedule.sweeps_per_step, ADAPT_BLOCK):
             m = min(ADAPT_BLOCK, schedule.sweeps_per_step - block)
-            _, _, acc = lat.sweeps(T, m, delta, key, sweep)
-            sweep += m
-            rate = acc.sum() / (m * lat.n_sites)
+            _, _, acc = chain.sweep(T, m, delta)
             accepted += acc.sum()
-            delta = adapted_cone(delta, rate, target_acceptance)
-        state = lat.spins
-        energy[i] = hamiltonian.energy(state, lat.mask)
-        charge[i] = topological_charge(state, mask=lat.mask, boundary=hamiltonian.boundary)
-        acceptance[i] = accepted / (schedule.sweeps_per_step * lat.n_sites)
+            delta = adapted_cone(delta, acc.sum() / (m * chain.n_sites), target_acceptance)
+        state = chain.spins
+        energy[i] = hamiltonian.energy(state, chain.mask)  # recomputed, not the running chain.energy
+        charge[i] = topological_charge(state, mask=chain.mask, boundary=hamiltonian.boundary)
+        acceptance[i] = accepted / (schedule.sweeps_per_step * chain.n_sites)
         if i in snap_at:
             snapshots.append(state)
-    n_relax = lat.relax(_OMEGA, relax_tol, 100_000)
-    final = lat.spins
-    if n_snapshots == 1 or n_snapshots > 1:
+    n_relax = chain.relax(tol=relax_tol)
+    final = chain.spins
+    if n_snapshots >= 1:
         snapshots.append(final)
     return AnnealResult(
         spins=final,
-        energy=hamiltonian.energy(final, lat.mask),
+        energy=chain.energy,
         temperatures=temps,
         energy_history=energy,
         charge_history=charge,
         acceptance_history=acceptance,
         snapshots=np.stack(snapshots) if snapshots else None,
-        relax_sweeps=int(n_relax),
+        relax_sweeps=n_relax,
     )
 
 
@@ -530,12 +650,6 @@ def relax(hamiltonian, spins, *, mask=None, omega=_OMEGA, tol=1e-6, max_sweeps=1
     ValueError
         Bad spins, mask, tolerance or sweep count.
     """
-    if not (tol > 0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-    if not 0 < omega < 2:
-        raise ValueError(f"omega must lie in (0, 2), got {omega!r}")
-    if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
-        raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
-    lat = _Lattice(hamiltonian, _initial(spins, 0, 0), mask)
-    n = lat.relax(float(omega), float(tol), int(max_sweeps))
-    return lat.spins, int(n)
+    chain = MonteCarloChain(hamiltonian, spins, mask=mask)
+    n = chain.relax(omega, tol, max_sweeps)
+    return chain.spins, n
