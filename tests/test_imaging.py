@@ -1,5 +1,7 @@
 """Image formation (mag_ml.physics.imaging): Lorentz phase against its defining relations, TIE, unitarity."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.constants as const
@@ -126,3 +128,19 @@ def test_bad_input():
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="finite"):
         ltem_image(bad, pixel=PIXEL, thickness=T, M_s=MS, defocus=1e-6)
+
+
+def test_agrees_with_mag2exp():
+    """The same magnetisation through mag2exp 0.64 (tests/data/make_mag2exp_reference.py): phase and image.
+
+    mag2exp regularises 1/k^2 with a Tikhonov filter of radius kc cells (here 1e-3), a relative change of
+    order kc^2 at the lowest wavevector; its df_length is minus our propagation distance.
+    """
+    ref = np.load(Path(__file__).with_name("data") / "mag2exp_ltem_reference.npz")
+    pixel, t, M_s, defocus, _ = ref["settings"]
+    phase = ltem_phase(ref["spins"], pixel=pixel, thickness=t, M_s=M_s)
+    expected = ref["phase"] - ref["phase"].mean()  # phases are defined up to a constant
+    np.testing.assert_allclose(phase, expected, atol=1e-5 * np.ptp(expected))
+    image = ltem_image(ref["spins"], pixel=pixel, thickness=t, M_s=M_s, defocus=defocus).data
+    assert np.ptp(ref["image"]) > 0.05  # a real contrast
+    np.testing.assert_allclose(image, ref["image"], atol=1e-5 * np.ptp(ref["image"]))

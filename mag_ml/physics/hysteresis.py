@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import atomic_path, load_npz, save_npz
+from ..files import atomic_path, check_matches, load_npz, save_npz
 from ..checks import check_real
 from .micromagnetics import MicromagneticParameters, thermal_run
 
@@ -197,8 +197,8 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
     done, state = 0, None
     if checkpoint is not None and Path(checkpoint).exists():
         saved = load_npz(checkpoint)
-        if str(saved["config"]) != config:
-            raise ValueError(f"checkpoint {checkpoint} was made with other settings; remove it or pass another path")
+        check_matches(checkpoint, json.loads(str(saved["config"])), json.loads(config), what="hysteresis checkpoint",
+                      hint=" It holds a loop for other settings: remove it or pass another path.")
         done, state = int(saved["done"]), saved["state"]
         m_z[:done] = saved["m_z"][:done]
     if state is None:
