@@ -18,8 +18,19 @@ NM = 1e-9
 FILM = dict(A_ex=11e-12, D=2.5e-3, M_s=1.1e6, K_u=1.2e6, B=0.15, dx=1 * NM, thickness=0.8 * NM)
 
 
+DMI = ("interfacial", "bulk")
+
+
 def params(**changes):
     return MicromagneticParameters(**{**FILM, **changes})
+
+
+def spiral(q, x, dmi):
+    """The spiral D > 0 favours for q > 0: the cycloid (sin qx, 0, cos qx) or the helix (0, -sin qx, cos qx)."""
+    s = np.zeros((3, 2, len(x)))
+    s[0 if dmi == "interfacial" else 1] = np.sin(q * x) * (1 if dmi == "interfacial" else -1)
+    s[2] = np.cos(q * x)
+    return s
 
 
 def uniform(shape, alpha):
@@ -29,12 +40,13 @@ def uniform(shape, alpha):
     return s
 
 
-def test_reduced_couplings_follow_the_stated_formulas():
-    p = params()
+@pytest.mark.parametrize("dmi", DMI)
+def test_reduced_couplings_follow_the_stated_formulas(dmi):
+    p = params(dmi=dmi)
     H, scale = to_lattice(p)
     A, D, dx, t = p.A_ex, p.D, p.dx, p.thickness
     assert scale == pytest.approx(2 * A * t, rel=1e-15)  # J = 2 A t
-    assert H.J == 1.0 and H.dmi == "interfacial" and H.boundary == "periodic"
+    assert H.J == 1.0 and H.dmi == dmi and H.boundary == "periodic"
     assert H.D == pytest.approx(D * dx / (2 * A), rel=1e-14)  # D_lat = D dx t: SI D > 0 <-> lattice D > 0
     assert H.D > 0
     assert H.B == pytest.approx(p.M_s * p.B * dx**2 / (2 * A), rel=1e-14)
@@ -87,12 +99,14 @@ def test_energy_of_confined_uniform_state_counts_only_occupied_bonds():
         assert e == pytest.approx(-p.K_eff * V - p.M_s * p.B * V, rel=1e-12)
 
 
-def test_round_trip_from_lattice_and_temperature():
-    p = params()
+@pytest.mark.parametrize("dmi", DMI)
+def test_round_trip_from_lattice_and_temperature(dmi):
+    p = params(dmi=dmi)
     H, scale = to_lattice(p)
     back = from_lattice(H, scale, dx=p.dx, thickness=p.thickness, M_s=p.M_s, demag="thin_film")
     for name in ("A_ex", "D", "M_s", "K_u", "B", "dx", "thickness"):
         assert getattr(back, name) == pytest.approx(getattr(p, name), rel=1e-13)
+    assert back.dmi == dmi
     # a Hamiltonian with J != 1: the bond exchange in joules is J * scale
     H2 = Hamiltonian(J=2.0, D=H.D * 2, B=H.B * 2, K=H.K * 2)
     assert from_lattice(H2, scale / 2, dx=p.dx, thickness=p.thickness, M_s=p.M_s).A_ex == pytest.approx(p.A_ex)
@@ -104,8 +118,6 @@ def test_round_trip_from_lattice_and_temperature():
         temperature_to_reduced(-1.0, scale)
     with pytest.raises(ValueError, match="energy_scale"):
         temperature_to_reduced(300.0, 0.0)
-    with pytest.raises(ValueError, match="interfacial"):
-        from_lattice(Hamiltonian(dmi="bulk"), scale, dx=p.dx, thickness=p.thickness, M_s=p.M_s)
 
 
 def _continuum_energy_density(p, m, spacing):
@@ -119,8 +131,10 @@ def _continuum_energy_density(p, m, spacing):
     dxm = np.stack([d(c, 1) for c in m])
     dym = np.stack([d(c, 0) for c in m])
     exchange = p.A_ex * ((dxm**2).sum(0) + (dym**2).sum(0))
-    # interfacial DMI as written in the module: -D (m_z div m - (m . grad) m_z)
-    dmi = -p.D * (mz * (dxm[0] + dym[1]) - (mx * dxm[2] + my * dym[2]))
+    if p.dmi == "interfacial":  # as written in the module: -D (m_z div m - (m . grad) m_z)
+        dmi = -p.D * (mz * (dxm[0] + dym[1]) - (mx * dxm[2] + my * dym[2]))
+    else:  # D m . curl m, curl m = (d_y m_z, -d_x m_z, d_x m_y - d_y m_x) in 2D
+        dmi = p.D * (mx * dym[2] - my * dxm[2] + mz * (dxm[1] - dym[0]))
     return exchange + dmi - p.K_eff * mz**2 - p.M_s * p.B * mz
 
 
@@ -134,26 +148,27 @@ def _texture(n, box):
     return np.stack([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
 
 
-def test_spiral_energy_and_dmi_sign_match_the_continuum():
-    """Both senses of a cycloid: lattice energy density -> A q^2 - D q (w_DMI = -D q for (sin qx, 0, cos qx))."""
+@pytest.mark.parametrize("dmi", DMI)
+def test_spiral_energy_and_dmi_sign_match_the_continuum(dmi):
+    """Both senses of the favoured spiral: lattice energy density -> A q^2 - D q (w_DMI = -D q)."""
     box = 40 * NM
     for dx, rel in ((1 * NM, 2e-2), (0.25 * NM, 1.5e-3)):  # error O((q dx)^2)
-        p = params(dx=dx, K_u=0.0, B=0.0, demag=None)
+        p = params(dx=dx, K_u=0.0, B=0.0, demag=None, dmi=dmi)
         w = int(round(box / dx))
         x = np.arange(w) * dx
         for turns in (1, -1, 2):
             q = 2 * np.pi * turns / box
-            s = np.zeros((3, 2, w))
-            s[0], s[2] = np.sin(q * x), np.cos(q * x)
+            s = spiral(q, x, dmi)
             density = micromagnetic_energy(p, s) / (2 * w * p.cell_volume)
             continuum = _continuum_energy_density(p, s, dx)  # spectral, from the density formula itself
             assert continuum.mean() == pytest.approx(p.A_ex * q**2 - p.D * q, rel=1e-10)
             assert density == pytest.approx(p.A_ex * q**2 - p.D * q, rel=rel)
 
 
-def test_spiral_period_tends_to_4_pi_A_over_D():
+@pytest.mark.parametrize("dmi", DMI)
+def test_spiral_period_tends_to_4_pi_A_over_D(dmi):
     """Minimum of the energy over commensurate spirals: q* -> D / (2A), error O(dx^2)."""
-    p0 = params(K_u=0.0, B=0.0, demag=None)
+    p0 = params(K_u=0.0, B=0.0, demag=None, dmi=dmi)
     q_cont = p0.D / (2 * p0.A_ex)
     errors = []
     for dx in (1 * NM, 0.25 * NM):
@@ -165,9 +180,7 @@ def test_spiral_period_tends_to_4_pi_A_over_D():
         q = 2 * np.pi * turns / (w * dx)  # D > 0 favours q > 0 (w_DMI = -D q)
         energy = []
         for qn in q:
-            s = np.zeros((3, 2, w))
-            s[0], s[2] = np.sin(qn * x * dx), np.cos(qn * x * dx)
-            energy.append(micromagnetic_energy(p, s))
+            energy.append(micromagnetic_energy(p, spiral(qn, x * dx, dmi)))
         q_star = refine_minimum(q, np.array(energy))
         H, _ = to_lattice(p)
         assert q_star == pytest.approx(math.atan(H.D) / dx, rel=2e-3)  # the lattice's own minimum
@@ -177,14 +190,15 @@ def test_spiral_period_tends_to_4_pi_A_over_D():
     assert 4 * np.pi * p0.A_ex / p0.D == pytest.approx(2 * np.pi / q_cont)
 
 
-def test_smooth_texture_energy_converges_to_the_continuum_integral():
+@pytest.mark.parametrize("dmi", DMI)
+def test_smooth_texture_energy_converges_to_the_continuum_integral(dmi):
     box = 32 * NM
-    p_fine = params(dx=box / 256)
+    p_fine = params(dx=box / 256, dmi=dmi)
     reference = _continuum_energy_density(p_fine, _texture(256, box), box / 256).sum() * p_fine.cell_volume
     assert abs(reference) > 0
     errors = []
     for n in (16, 32, 64, 128):
-        p = params(dx=box / n)
+        p = params(dx=box / n, dmi=dmi)
         errors.append(abs(micromagnetic_energy(p, _texture(n, box)) - reference) / abs(reference))
     ratios = np.array(errors[:-1]) / np.array(errors[1:])
     assert np.all(ratios > 3.5), (errors, ratios)  # second order in dx
@@ -213,6 +227,8 @@ def test_bad_parameters_raise_naming_the_argument(name, value):
 def test_bad_demag_and_types():
     with pytest.raises(ValueError, match="demag"):
         params(demag="full")
+    with pytest.raises(ValueError, match="dmi must be one of"):
+        params(dmi="interface")
     with pytest.raises(TypeError, match="MicromagneticParameters"):
         to_lattice({"A_ex": 1e-11})
     with pytest.raises(ValueError, match="boundary"):

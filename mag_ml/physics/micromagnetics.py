@@ -76,6 +76,18 @@ DMI
     :math:`q > 0` (:math:`w_{DMI} = -Dq`) and skyrmions with in-plane spins
     pointing to the core (helicity pi), as the lattice core with its
     ``D > 0`` does.
+Bulk DMI (``dmi="bulk"``, B20 magnets such as FeGe)
+    The lattice vectors are :math:`\mathbf D_{ij} = D_{lat}\hat r_{ij}`.
+    For the +x bond :math:`-D_{lat}\hat x\cdot(\mathbf S_i\times\mathbf S_j)
+    \approx -D_{lat}\Delta x\,\hat x\cdot(\mathbf m\times\partial_x\mathbf m)`,
+    and with the +y bond the sum per cell volume is
+    :math:`+\tfrac{D_{lat}}{\Delta x\,t}\,\mathbf m\cdot(\nabla\times\mathbf m)`
+    (in 2D, :math:`\partial_z = 0`): the same map :math:`D_{lat} = D\,\Delta x\,t`
+    gives the density :math:`D\,\mathbf m\cdot(\nabla\times\mathbf m)`,
+    MuMax3's ``Dbulk = D``.  D > 0 favours the helix
+    :math:`\mathbf m = (0, -\sin qx, \cos qx)` with q > 0 (:math:`w_{DMI} = -Dq`)
+    and Bloch skyrmions; spiral period, lengths and convergence are those of
+    the interfacial case (tested alike).
 Zeeman and anisotropy
     Local terms: the energy density times the cell volume
     :math:`\Delta x^2 t`, per cell.  ``B`` is the flux density
@@ -129,7 +141,7 @@ import numpy as np
 import scipy.constants
 
 from ..checks import check_int, check_real
-from .hamiltonian import Hamiltonian
+from .hamiltonian import DMI_KINDS, Hamiltonian
 from .lattice import check_boundary, check_mask, check_shape
 from .monte_carlo import ADAPT_BLOCK, MonteCarloChain, adapted_cone
 
@@ -152,11 +164,13 @@ class MicromagneticParameters:
     A_ex : float
         Exchange stiffness [J/m], > 0.
     D : float
-        Interfacial DMI constant [J/m^2] of the energy density
+        DMI constant [J/m^2].  Interfacial: the energy density
         :math:`-D\,(m_z\nabla\cdot\mathbf m - (\mathbf m\cdot\nabla)m_z)`,
         the convention of Cortés-Ortuño et al. 2018 and of the lattice core;
         MuMax3 users set ``Dind = -D``.  D > 0 maps to a lattice D > 0
-        (helicity-pi skyrmions); module notes.
+        (helicity-pi Néel skyrmions).  Bulk: the energy density
+        :math:`D\,\mathbf m\cdot(\nabla\times\mathbf m)`, MuMax3's
+        ``Dbulk = D`` (Bloch skyrmions, as in B20 FeGe); module notes.
     M_s : float
         Saturation magnetisation [A/m], > 0.
     K_u : float
@@ -171,13 +185,15 @@ class MicromagneticParameters:
         ``"thin_film"``: demagnetisation as the local shape anisotropy
         :math:`-\mu_0 M_s^2/2` (module notes: approximation and limits);
         ``None``: no demagnetisation (as in the DMI standard problem).
+    dmi : {"interfacial", "bulk"}
+        Symmetry of the DMI (default interfacial, thin films on a heavy metal).
 
     Raises
     ------
     ValueError
         Naming the argument: A_ex or M_s not positive (a negative exchange
         stiffness or magnetisation is unphysical here), dx or thickness not
-        positive, a non-finite value, or an unknown ``demag``.
+        positive, a non-finite value, an unknown ``demag`` or ``dmi``.
 
     Examples
     --------
@@ -196,6 +212,7 @@ class MicromagneticParameters:
     dx: float
     thickness: float
     demag: str | None = "thin_film"
+    dmi: str = "interfacial"
 
     def __post_init__(self):
         checks = {"A_ex": dict(positive=True, unit="J/m"), "D": dict(unit="J/m^2"),
@@ -205,6 +222,8 @@ class MicromagneticParameters:
             object.__setattr__(self, name, check_real(getattr(self, name), name, **kw))
         if self.demag not in DEMAG_KINDS:
             raise ValueError(f"demag must be one of {DEMAG_KINDS}, got {self.demag!r}")
+        if self.dmi not in DMI_KINDS:
+            raise ValueError(f"dmi must be one of {DMI_KINDS}, got {self.dmi!r}")
 
     # -- derived quantities ---------------------------------------------------
     @property
@@ -248,7 +267,7 @@ def to_lattice(params, *, boundary="periodic"):
     Returns
     -------
     hamiltonian : Hamiltonian
-        Interfacial DMI, reduced units: ``J = 1``,
+        The film's DMI symmetry (``params.dmi``), reduced units: ``J = 1``,
         ``D = D dx / (2 A_ex)`` (same sign as the SI D), ``B = M_s B dx^2 / (2 A_ex)``,
         ``K = K_eff dx^2 / (2 A_ex)``.
     energy_scale : float
@@ -286,19 +305,19 @@ def to_lattice(params, *, boundary="periodic"):
         D=params.D * params.dx * params.thickness / scale,
         B=params.M_s * params.B * params.cell_volume / scale,
         K=params.K_eff * params.cell_volume / scale,
-        dmi="interfacial",
+        dmi=params.dmi,
         boundary=boundary,
     )
     return hamiltonian, scale
 
 
 def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
-    """Inverse of :func:`to_lattice`: SI parameters of a reduced interfacial-DMI Hamiltonian.
+    """Inverse of :func:`to_lattice`: SI parameters of a reduced Hamiltonian (interfacial or bulk DMI).
 
     Parameters
     ----------
     hamiltonian : Hamiltonian
-        Interfacial DMI, ``J > 0``.  A ``J != 1`` is allowed: the bond
+        Interfacial or bulk DMI, ``J > 0``.  A ``J != 1`` is allowed: the bond
         exchange in joules is then ``J * energy_scale``.
     energy_scale : float
         Joules per reduced energy unit, > 0.
@@ -315,20 +334,19 @@ def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
     MicromagneticParameters
         ``to_lattice(from_lattice(H, s, ...))`` returns ``H`` (J scaled to 1)
         and ``s * H.J`` up to rounding.  ``D = H.D * s / (dx thickness)``
-        keeps the sign of ``H.D`` (energy density
-        ``-D (m_z div m - (m.grad) m_z)``; MuMax3 users set ``Dind = -D``).
+        keeps the sign of ``H.D`` (interfacial: energy density
+        ``-D (m_z div m - (m.grad) m_z)``, MuMax3 users set ``Dind = -D``;
+        bulk: ``D m . curl m``, MuMax3's ``Dbulk = D``), and ``dmi = H.dmi``.
 
     Raises
     ------
     TypeError
         If ``hamiltonian`` is not a :class:`mag_ml.Hamiltonian`.
     ValueError
-        Bulk DMI, non-positive J, energy scale or geometry.
+        Non-positive J, energy scale or geometry.
     """
     if not isinstance(hamiltonian, Hamiltonian):
         raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
-    if hamiltonian.dmi != "interfacial":
-        raise ValueError(f"hamiltonian.dmi must be 'interfacial' (thin-film DMI), got {hamiltonian.dmi!r}")
     if hamiltonian.J <= 0:
         raise ValueError(f"hamiltonian.J must be > 0 (ferromagnetic exchange), got {hamiltonian.J!r}")
     energy_scale = check_real(energy_scale, "energy_scale", positive=True, unit="J")
@@ -349,6 +367,7 @@ def from_lattice(hamiltonian, energy_scale, *, dx, thickness, M_s, demag=None):
         dx=dx,
         thickness=thickness,
         demag=demag,
+        dmi=hamiltonian.dmi,
     )
 
 
