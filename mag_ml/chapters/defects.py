@@ -50,6 +50,7 @@ units of a.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,14 +68,15 @@ from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dis
 from ..physics.pseudospectral import GAMMA, PSLLChain, wavevectors
 from ..physics.rng import check_seed
 from ..physics.walls import WallResult, analytic_wall_width, domain_wall_width, wall_width_ensemble
-from ..training import fit
+from ..training import FitResult, fit
 from . import profile_spec
 
 __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_grid", "defect_split",
            "defect_chains", "defect_pair_seed", "defect_record", "defect_dataset", "write_defect_dataset",
-           "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "DEFECT_NETWORKS",
-           "defect_networks_spec", "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn",
-           "train_wall_cnn"]
+           "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "WALL_MAX_STEPS",
+           "defect_wall_ensemble", "DEFECT_DEMOS", "defect_demo_spec", "DEFECT_NETWORKS", "defect_networks_spec",
+           "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn", "train_wall_cnn",
+           "DefectNetworks", "train_defect_networks"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
@@ -246,9 +248,7 @@ def defect_record(spec, sigma, tau, pair):
                               n_realisations=spec["n_dispersion_realisations"],
                               seed=defect_pair_seed(spec["seed"], pair, 0), amplitude=spec["amplitude"],
                               dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"])
-    walls = wall_width_ensemble(wchain, sigma, tau, n_realisations=spec["n_realisations"],
-                                seed=defect_pair_seed(spec["seed"], pair, 1), torque_tol=spec["torque_tol"],
-                                max_steps=400_000)
+    walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
     return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
                 widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
                 occupied_fraction=np.float64(walls.occupied_fraction))
@@ -524,12 +524,99 @@ def defect_realisation(spec, sigma, tau, *, realisation=0):
     dchain, wchain = defect_chains(spec)
     occ_d = telegraph_vacancies(dchain.n, sigma, tau, seed=spec["seed"], realisation=realisation)
     occ_w = telegraph_vacancies(wchain.n, sigma, tau, seed=spec["seed"], realisation=realisation)
-    wall = domain_wall_width(wchain.replace(occupied=occ_w), torque_tol=spec["torque_tol"], max_steps=400_000)
+    wall = domain_wall_width(wchain.replace(occupied=occ_w), torque_tol=spec["torque_tol"], max_steps=WALL_MAX_STEPS)
     disp = measure_dispersion(dchain.replace(occupied=occ_d), spec["duration"], seed=spec["seed"],
                               amplitude=spec["amplitude"], dt=spec["dt_fraction"] * dchain.stable_dt(),
                               sample_every=spec["sample_every"])
     return DefectRealisation(sigma=float(sigma), tau=float(tau), realisation=int(realisation), occupied=occ_w,
                              x=wchain.x, wall=wall, occupied_dispersion=occ_d, dispersion=disp)
+
+
+#: Largest number of relaxation steps of a wall of the dataset (they converge in about 1e3).
+WALL_MAX_STEPS = 400_000
+
+
+def defect_wall_ensemble(spec, sigma, tau, *, seed, n_realisations=None, chain=None):
+    """Pinned walls with bridged vacancies over realisations: the wall protocol of the dataset, for any pair.
+
+    :func:`mag_ml.physics.walls.wall_width_ensemble` on the wall chain of
+    ``spec`` (:func:`defect_chains`) with its ``torque_tol`` and at most
+    :data:`WALL_MAX_STEPS` relaxation steps; :func:`defect_record` uses it
+    with the pair's seed, chapter 9 to check an inverse design on new
+    realisations.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec` (or a :class:`DefectDataset`'s ``params``).
+    sigma, tau : float
+        Mean occupied and vacant segment lengths [a], > 0, ``sigma + tau <= n_wall``.
+    seed : int
+        Seed of the vacancy draws (realisation r uses ``(seed, r)``).
+    n_realisations : int, optional
+        Default ``spec["n_realisations"]``, the dataset's count.
+    chain : PSLLChain, optional
+        The wall chain, if already built (default ``defect_chains(spec)[1]``).
+
+    Returns
+    -------
+    mag_ml.physics.walls.WallEnsemble
+        ``widths`` (R,) [nm], ``mean``, ``std``, ``converged`` (R,), ``m_z`` (R, X), ``x`` (X,) [nm].
+
+    Raises
+    ------
+    ValueError
+        Bad ``sigma``, ``tau``, ``n_realisations`` or seed (message names it).
+    """
+    wchain = defect_chains(spec)[1] if chain is None else chain
+    n = spec["n_realisations"] if n_realisations is None else n_realisations
+    return wall_width_ensemble(wchain, sigma, tau, n_realisations=n, seed=seed, torque_tol=spec["torque_tol"],
+                               max_steps=WALL_MAX_STEPS)
+
+
+#: Sizes of chapter 8's illustrations per profile (the dataset's are in
+#: :data:`DEFECT_DATASETS`).  ``n_statistics`` sites of each of
+#: ``n_statistics_realisations`` telegraph chains for the run-length and
+#: spectrum statistics; ``n_integration`` sites followed for
+#: ``integration_duration`` ps in the RK4 check; ``n_dispersion_realisations``
+#: realisations of the dataset's dispersion chain for the one defective
+#: spectrum shown; ``n_wall`` sites of the free and one-vacancy walls and
+#: ``n_wall_realisations`` pinned walls with sigma = tau = 1;
+#: ``n_packet`` sites followed for ``packet_duration`` ps, a frame every
+#: ``packet_sample_every`` steps, in the spin-wave packet animation.
+#: ``paper`` keeps the displayed chains and takes larger ensembles.
+DEFECT_DEMOS = {
+    "quick": dict(n_statistics=2**15, n_statistics_realisations=16, n_integration=256, integration_duration=20.0,
+                  n_dispersion_realisations=8, n_wall=256, n_wall_realisations=6, n_packet=512,
+                  packet_duration=24.0, packet_sample_every=200),
+    "paper": dict(n_statistics=2**15, n_statistics_realisations=64, n_integration=256, integration_duration=20.0,
+                  n_dispersion_realisations=32, n_wall=256, n_wall_realisations=32, n_packet=512,
+                  packet_duration=24.0, packet_sample_every=200),
+}
+
+
+def defect_demo_spec(profile):
+    """Sizes of chapter 8's illustrations for a profile (a copy of :data:`DEFECT_DEMOS`).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+
+    Returns
+    -------
+    dict
+        Site counts (``n_statistics``, ``n_integration``, ``n_wall``,
+        ``n_packet``), realisation counts (``n_statistics_realisations``,
+        ``n_dispersion_realisations``, ``n_wall_realisations``), durations
+        [ps] (``integration_duration``, ``packet_duration``) and
+        ``packet_sample_every`` (RK4 steps per frame).
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    return profile_spec(DEFECT_DEMOS, profile)
 
 
 # ----------------------------------------------------------------------------- networks of chapter 9
@@ -719,3 +806,102 @@ def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, s
     params = dict(spec=defect_networks_spec(profile), seed=int(seed), a=float(a), kernel=kernel, target=target,
                   dataset=dataset_key)
     return artifact_path(profile, "defect_networks", params, root=root, suffix="")
+
+
+@dataclass
+class DefectNetworks:
+    """The four trained networks of chapter 9 (:func:`train_defect_networks`).
+
+    Attributes
+    ----------
+    cnn : mag_ml.training.FitResult
+        :class:`~mag_ml.models.defect_cnn.DispersionCNN` (:func:`train_dispersion_cnn`).
+    pinn : mag_ml.training.FitResult
+        :class:`~mag_ml.models.tfc.DispersionPINN` with the residual weight of
+        the profile (:func:`train_dispersion_pinn`).
+    tfc_only : mag_ml.training.FitResult
+        The same TFC network trained on the data alone (residual weight 0).
+    wall : mag_ml.training.FitResult
+        :class:`~mag_ml.models.defect_cnn.WallCNN` (:func:`train_wall_cnn`).
+    directory : pathlib.Path
+        Checkpoint folder (:func:`defect_networks_directory`), with
+        sub-folders ``cnn/``, ``pinn/``, ``tfc_only/`` and ``wall/``.
+    seconds : dict of str to float
+        Wall-clock time of each network's training or loading [s], keyed
+        ``"cnn"``, ``"pinn"``, ``"tfc_only"``, ``"wall"``.
+    """
+
+    cnn: FitResult
+    pinn: FitResult
+    tfc_only: FitResult
+    wall: FitResult
+    directory: Path
+    seconds: dict
+
+
+def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kernel=None, dataset_key=None,
+                          device="auto", progress=True, root=None):
+    """Train (or load) the four networks of chapter 9 on the (sigma, tau) dataset, checkpointed.
+
+    With the sizes of :func:`defect_networks_spec`: the dispersion CNN, the
+    TFC-PINN (residual weight ``spec["pinn"]["weight"]``), the same TFC
+    network with weight 0, and the two-branch wall CNN, each with the seed
+    ``seed`` (initialisation and shuffling, independent of the order) in its
+    own sub-folder of :func:`defect_networks_directory`; an interrupted
+    training resumes there and a finished one is loaded (Eagan, Copus &
+    Iacocca, arXiv:2603.10182).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+        Network sizes and artifact folder.
+    data : DefectDataset
+        From :func:`load_defect_dataset` (or an object with the same
+        attributes, then with ``a``, ``kernel`` and ``dataset_key`` given).
+    seed : int
+    target : str
+        Dispersion the networks learn (default :data:`TARGET`, the centroid).
+    a : float, optional
+        Lattice constant [nm]; default ``data.a``.
+    kernel : {"discrete", "continuum"}, optional
+        Default ``data.params["kernel"]``.
+    dataset_key : str, optional
+        Names the dataset in the checkpoint key; default ``data.path.name``
+        (which carries the dataset's parameter hash).
+    device : str
+        ``"auto"``: CUDA when available.
+    progress : bool
+        tqdm bars over epochs.
+    root : path, optional
+        Artifact root (default :func:`mag_ml.artifacts.data_root`).
+
+    Returns
+    -------
+    DefectNetworks
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or target; a checkpoint written for other settings
+        (see :func:`mag_ml.training.fit`).
+    """
+    spec = defect_networks_spec(profile)
+    a = data.a if a is None else a
+    kernel = data.params["kernel"] if kernel is None else kernel
+    dataset_key = data.path.name if dataset_key is None else dataset_key
+    directory = defect_networks_directory(profile, a=a, kernel=kernel, target=target, seed=seed,
+                                          dataset_key=dataset_key, root=root)
+    common = dict(seed=seed, device=device, progress=progress)
+    steps = dict(
+        cnn=lambda: train_dispersion_cnn(data, spec, target=target, directory=directory / "cnn", **common),
+        pinn=lambda: train_dispersion_pinn(data, spec, a=a, kernel=kernel, target=target,
+                                           directory=directory / "pinn", **common),
+        tfc_only=lambda: train_dispersion_pinn(data, spec, a=a, kernel=kernel, target=target, weight=0.0,
+                                               directory=directory / "tfc_only", **common),
+        wall=lambda: train_wall_cnn(data, spec, directory=directory / "wall", **common))
+    results, seconds = {}, {}
+    for name, train in steps.items():
+        t0 = time.perf_counter()
+        results[name] = train()
+        seconds[name] = time.perf_counter() - t0
+    return DefectNetworks(**results, directory=directory, seconds=seconds)

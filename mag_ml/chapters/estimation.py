@@ -3,7 +3,11 @@ r"""Chapters 6-7: the SI films and the parameter estimator of Wang et al. (Adv. 
 The profile tables of chapter 6 (:data:`MICROMAGNETICS_PROFILES`) and chapter 7
 (:data:`ESTIMATOR_PROFILES`), the film they share (:data:`FILM`,
 :data:`FILM_TEMPERATURE`), the image datasets and the cached training of the
-estimator (:func:`train_estimator`).
+estimator (:func:`train_estimator`), and the cached pipelines the two
+chapters call: the 300 K images of chapter 6 (:func:`thermal_images`), and
+chapter 7's size study (:func:`size_study_images`), observation file
+(:func:`estimator_observation`), re-simulation (:func:`resimulation`) and
+hysteresis loops (:func:`hysteresis_loops`).
 
 Wang et al. (arXiv 1908.05829) simulate a film of 4 nm x 4 nm x 1 nm cells
 at T = 300 K in B = 0.18 T along z for a grid of exchange stiffness
@@ -65,23 +69,29 @@ generation parameter as attributes; image ``i`` depends only on
 from __future__ import annotations
 
 import itertools
+import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from mag_ml.artifacts import artifact_path
+from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.estimation import PARAMETER_NAMES, Estimator, ParameterScaler, window_dataset
+from mag_ml.estimation import PARAMETER_NAMES, Estimator, ParameterScaler, window_dataset, write_spin_png
+from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
-from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_state
+from mag_ml.physics.hysteresis import hysteresis_loop
+from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_run, thermal_state
 from mag_ml.training import fit
 
 __all__ = ["GRID_RANGES", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNETICS_PROFILES", "micromagnetics_spec",
-           "ESTIMATOR_PROFILES", "train_estimator",
+           "thermal_images", "ESTIMATOR_PROFILES", "train_estimator",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
-           "micromagnetic_dataset", "estimator_datasets"]
+           "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
+           "estimator_observation", "resimulation", "hysteresis_loops"]
 
 #: The fixed part of the films of chapters 6 and 7: the cell and field of
 #: Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T) with our K_u
@@ -137,6 +147,64 @@ def micromagnetics_spec(profile):
                 film=dict(FILM), T=FILM_TEMPERATURE)
 
 
+def thermal_images(profile, *, seed=0, progress=True, root=None):
+    """The 300 K images of chapter 6: one thermal state of each film of :data:`FILM_IMAGES`, made once and cached.
+
+    Image ``k`` (films in the order of :data:`FILM_IMAGES`) is
+    ``thermal_run(film_k, shape, T, seed=seed, sample=k, n_anneal=n_anneal,
+    n_sweeps=n_sweeps).spins`` with the sizes of :func:`micromagnetics_spec`
+    (:func:`mag_ml.physics.micromagnetics.thermal_run`: Monte Carlo of the
+    Boltzmann distribution that MuMax3's stochastic LLG samples in Wang et
+    al., Adv. Sci. 2020), periodic boundaries.  The four images are stored
+    together in ``data/<profile>/thermal_images-<hash>.npz`` (hash of the
+    films, sizes, temperature and seed) and loaded from there afterwards
+    (:func:`mag_ml.artifacts.load_or_compute`).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+        Sizes and artifact folder (quick: 128 x 128 cells, paper: 512 x 512).
+    seed : int
+        Random stream of the images (image ``k`` uses ``(seed, k)``).
+    progress : bool
+        Print the number of images and the time taken when they are computed
+        (nothing is printed when they are loaded).
+    root : path, optional
+        Artifact root (default :func:`mag_ml.artifacts.data_root`).
+
+    Returns
+    -------
+    dict of str to ndarray, shape (3, H, W), float64
+        Unit spin vectors per film label, in the order of
+        :data:`FILM_IMAGES`; ``(H, W)`` is the profile's ``shape`` (cells of
+        4 nm x 4 nm x 1 nm).
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; bad film parameters or shape (from
+        :func:`~mag_ml.physics.micromagnetics.thermal_run`).
+    """
+    spec = micromagnetics_spec(profile)
+    films = {label: MicromagneticParameters(**f, **spec["film"]) for label, f in spec["films"].items()}
+    params = dict(films=spec["films"], film=spec["film"], T=spec["T"], shape=list(spec["shape"]),
+                  n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"], seed=seed)
+    labels = list(films)
+
+    def make_images():
+        t0 = time.perf_counter()
+        out = {f"image{k}": thermal_run(films[label], spec["shape"], spec["T"], seed=seed, sample=k,
+                                        n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"]).spins
+               for k, label in enumerate(labels)}
+        if progress:
+            print(f"{len(out)} images of {spec['shape']} cells in {time.perf_counter() - t0:.1f} s")
+        return out
+
+    images = load_or_compute(artifact_path(profile, "thermal_images", params, root=root, suffix=".npz"), make_images,
+                             save=save_npz, load=load_npz)
+    return {label: images[f"image{k}"] for k, label in enumerate(labels)}
+
+
 #: (low, high) of each parameter over the grid (module notes: why these).
 GRID_RANGES = ((10e-12, 20e-12), (3e-3, 5e-3), (0.6e6, 1.0e6))
 #: Sizes per profile.  ``shape``: image cells; ``n_grid``: grid points per
@@ -145,13 +213,15 @@ GRID_RANGES = ((10e-12, 20e-12), (3e-3, 5e-3), (0.6e6, 1.0e6))
 #: :func:`thermal_state`; ``window``/``stride``: sliding windows; ``channels``:
 #: 1 = m_z images; ``epochs``, ``batch_size``, ``lr``: Adam training;
 #: ``sizes``: image sides of the size study (paper Fig. 4: 128-1024);
-#: ``hysteresis``: the M(B) loop of Fig. 1.
+#: ``n_snapshots``: frames of the re-simulation's animation
+#: (:func:`resimulation`); ``hysteresis``: the M(B) loop of Fig. 1
+#: (:func:`hysteresis_loops`).
 ESTIMATOR_PROFILES = {
     "quick": dict(shape=(96, 96), n_grid=3, n_anneal=1000, n_sweeps=200, window=32, stride=8, channels=1,
-                  epochs=8, batch_size=32, lr=1e-3, sizes=(32, 48, 64, 96, 128),
+                  epochs=8, batch_size=32, lr=1e-3, sizes=(32, 48, 64, 96, 128), n_snapshots=16,
                   hysteresis=dict(shape=(48, 48), B_max=1.5, n_steps=21, n_sweeps=100)),
     "paper": dict(shape=(512, 512), n_grid=5, n_anneal=5000, n_sweeps=1000, window=32, stride=8, channels=1,
-                  epochs=20, batch_size=256, lr=5e-4, sizes=(128, 256, 512, 1024),
+                  epochs=20, batch_size=256, lr=5e-4, sizes=(128, 256, 512, 1024), n_snapshots=40,
                   hysteresis=dict(shape=(256, 256), B_max=1.5, n_steps=61, n_sweeps=500)),
 }
 
@@ -377,9 +447,9 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     kw = dict(size=spec["window"], channels=spec["channels"])
     train = window_dataset(p_train, s_train, scaler, stride=spec["stride"], **kw)
     validation = window_dataset(*data["test_a"], scaler, stride=spec["window"] // 2, **kw)
-    settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in ("shape", "n_grid", "n_anneal", "n_sweeps", "window",
-                                                               "stride", "channels", "epochs", "batch_size", "lr",
-                                                               "ranges", "film", "T")})
+    trained_on = ("shape", "n_grid", "n_anneal", "n_sweeps", "window", "stride", "channels", "epochs", "batch_size",
+                  "lr", "ranges", "film", "T")
+    settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in trained_on})
     directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
     torch.manual_seed(seed)
     model = ParameterCNN(channels=spec["channels"], size=spec["window"])
@@ -387,3 +457,185 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
                  lr=spec["lr"], directory=directory, seed=seed, device=device, progress=progress,
                  desc="estimator CNN")
     return Estimator(result.model, scaler, spec["stride"], result.history)
+
+
+# ----------------------------------------------------------------------------- pipelines of chapter 7
+#: Offsets of the image seeds of chapter 7 from the chapter's seed: training,
+#: test A and test B use ``seed + 1``, ``+ 2``, ``+ 3`` (:func:`estimator_datasets`).
+SIZE_STUDY_SEED, OBSERVATION_SEED, RESIMULATION_SEED = 4, 5, 6
+
+
+def size_study_images(profile, *, seed=0, root=None):
+    """Images of one test-B parameter set at every image side of the size study (paper Fig. 4), cached.
+
+    The parameter set is the first midpoint of the grid
+    (``midpoint_grid(n_grid)[0]``, never trained on); the image of side
+    ``L`` is ``micromagnetic_dataset(profile, [p], shape=(L, L), seed=seed + 4,
+    name=f"estimator_size_{L}")``, one cached file per side.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+        Sides from :func:`estimator_spec` (``sizes``; quick 32-128, paper
+        128-1024 cells as Wang et al. 2020).
+    seed : int
+        Chapter seed (images use ``seed + 4``).
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    parameters : ndarray, shape (3,), float64
+        ``(A_ex [J/m], D [J/m^2], M_s [A/m])``.
+    images : dict of int to ndarray, shape (3, L, L), float32
+        Spins per side ``L``, in the order of ``sizes``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; see :func:`micromagnetic_dataset`.
+    """
+    spec = estimator_spec(profile)
+    p = midpoint_grid(spec["n_grid"])[0]
+    images = {}
+    for L in spec["sizes"]:
+        _, img = micromagnetic_dataset(profile, [p], shape=(L, L), seed=seed + SIZE_STUDY_SEED,
+                                       name=f"estimator_size_{L}", executor="serial", progress=False, root=root)
+        images[int(L)] = img[0]
+    return p, images
+
+
+@dataclass
+class Observation:
+    """The single observation of chapter 7 (:func:`estimator_observation`).
+
+    Attributes
+    ----------
+    parameters : ndarray, shape (3,), float64
+        True ``(A_ex [J/m], D [J/m^2], M_s [A/m])``.
+    spins : ndarray, shape (3, H, W), float32
+        The simulated state.
+    path : pathlib.Path
+        The PNG file of the state in the book's colour code
+        (:func:`mag_ml.estimation.write_spin_png`), what the estimator reads.
+    """
+
+    parameters: np.ndarray
+    spins: np.ndarray
+    path: Path
+
+
+def estimator_observation(profile, *, seed=0, root=None):
+    """Simulate the chapter's observation and save it as a PNG: the input of the single-image workflow.
+
+    The parameters are the last midpoint of the grid
+    (``midpoint_grid(n_grid)[-1]``, test-set-B physics, never trained on),
+    imaged at the profile's ``shape`` with seed ``seed + 5``
+    (:func:`micromagnetic_dataset`, cached as ``estimator_observation``);
+    the PNG is written (again, atomically) to
+    ``data/<profile>/estimator_observation-<hash>.png``.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Chapter seed (the image uses ``seed + 5``).
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    Observation
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; see :func:`micromagnetic_dataset`.
+    """
+    spec = estimator_spec(profile)
+    p = midpoint_grid(spec["n_grid"])[-1]
+    s = seed + OBSERVATION_SEED
+    _, obs = micromagnetic_dataset(profile, [p], shape=spec["shape"], seed=s, name="estimator_observation",
+                                   executor="serial", progress=False, root=root)
+    png = artifact_path(profile, "estimator_observation", dict(p=p.tolist(), seed=s), root=root, suffix=".png")
+    write_spin_png(obs[0], png)
+    return Observation(parameters=p, spins=obs[0], path=png)
+
+
+def resimulation(profile, parameters, *, seed=0):
+    """A new thermal state of the film with the given (estimated) parameters, with its anneal's snapshots.
+
+    ``thermal_run(film(parameters), shape, T, seed=seed + 6, n_anneal=n_anneal,
+    n_sweeps=n_sweeps, n_snapshots=n_snapshots)`` with the sizes of
+    :func:`estimator_spec`: the check of chapter 7 that the estimate
+    reproduces the observed morphology.  Not cached (one image).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    parameters : sequence of 3 float
+        ``(A_ex [J/m], D [J/m^2], M_s [A/m])``, e.g. ``estimate(...).mean``.
+    seed : int
+        Chapter seed (the run uses ``seed + 6``, sample 0).
+
+    Returns
+    -------
+    mag_ml.physics.micromagnetics.ThermalRun
+        ``spins`` (3, H, W) float64, ``snapshots`` and
+        ``snapshot_temperatures`` [K] of the anneal.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; non-positive A_ex or M_s (:func:`film`).
+    """
+    spec = estimator_spec(profile)
+    return thermal_run(film(parameters, spec["film"]), tuple(spec["shape"]), spec["T"],
+                       seed=seed + RESIMULATION_SEED, n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"],
+                       n_snapshots=spec["n_snapshots"])
+
+
+def hysteresis_loops(profile, parameters, *, seed=0, progress=False, root=None):
+    """M(B) loops at 300 K of several films, at the profile's hysteresis sizes, checkpointed and cached.
+
+    For each film, :func:`mag_ml.physics.hysteresis.hysteresis_loop` with
+    ``shape``, ``B_max``, ``n_steps`` and ``n_sweeps`` of the profile's
+    ``hysteresis`` entry (:func:`estimator_spec`) and the random stream
+    ``seed``; its checkpoint, written after every field step, is
+    ``data/<profile>/hysteresis_loop-<hash>.npz`` (hash of the film and of
+    every setting), so an interrupted loop resumes and a finished one is read
+    back without sweeping.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    parameters : dict of str to sequence of 3 float
+        Label to ``(A_ex [J/m], D [J/m^2], M_s [A/m])``, e.g.
+        ``{"estimated": result.mean, "true": observation.parameters}``.
+    seed : int
+    progress : bool
+        tqdm bar over each loop's field steps.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    dict of str to mag_ml.physics.hysteresis.HysteresisLoop
+        Same labels and order; fields ``B`` [T] down then up
+        (``2 * n_steps``), ``m_z``, coercive and saturation fields [T].
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; bad film parameters (:func:`film`).
+    """
+    spec = estimator_spec(profile)
+    hs = spec["hysteresis"]
+    loops = {}
+    for label, p in parameters.items():
+        params = film(p, spec["film"])
+        key = dict(params=params.as_dict(), T=spec["T"], seed=int(seed), **hs)
+        checkpoint = artifact_path(profile, "hysteresis_loop", key, root=root, suffix=".npz")
+        loops[label] = hysteresis_loop(params, hs["shape"], spec["T"], hs["B_max"], hs["n_steps"],
+                                       n_sweeps=hs["n_sweeps"], seed=seed, checkpoint=checkpoint, progress=progress)
+    return loops

@@ -1,0 +1,112 @@
+"""The cached pipelines of chapters 6-7 (mag_ml.chapters.estimation): what the chapters used to wire inline.
+
+Each test shrinks the quick profile (monkeypatched table) and checks that the
+function returns what the direct calls return, caches under ``root`` and
+reads the cache back.
+"""
+
+import numpy as np
+import pytest
+
+import mag_ml.chapters.estimation as estimation
+import mag_ml.physics.hysteresis as hysteresis
+from mag_ml.chapters.estimation import (MICROMAGNETICS_PROFILES, ESTIMATOR_PROFILES, FILM_IMAGES,
+                                        estimator_observation, estimator_spec, film, hysteresis_loops,
+                                        micromagnetic_dataset, micromagnetics_spec, midpoint_grid, parameter_grid,
+                                        resimulation, size_study_images, thermal_images)
+from mag_ml.estimation import read_observation
+from mag_ml.physics.hysteresis import hysteresis_loop
+from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_run
+
+TINY_IMAGES = dict(dx=(2e-9,), shape=(8, 8), n_anneal=20, n_sweeps=10, movie_shape=(8, 8), n_snapshots=3)
+TINY_ESTIMATOR = dict(ESTIMATOR_PROFILES["quick"], shape=(16, 16), n_grid=2, n_anneal=20, n_sweeps=10,
+                      sizes=(8, 16), n_snapshots=3, hysteresis=dict(shape=(8, 8), B_max=1.5, n_steps=3, n_sweeps=10))
+
+
+@pytest.fixture
+def tiny(monkeypatch):
+    monkeypatch.setitem(MICROMAGNETICS_PROFILES, "quick", TINY_IMAGES)
+    monkeypatch.setitem(ESTIMATOR_PROFILES, "quick", TINY_ESTIMATOR)
+
+
+def test_quick_profile_keeps_the_chapters_sizes():
+    assert estimator_spec("quick")["n_snapshots"] == 16  # the literal of chapter 7's re-simulation
+    assert estimator_spec("paper")["n_snapshots"] >= 16
+    assert micromagnetics_spec("quick")["shape"] == (128, 128)
+
+
+def test_thermal_images_are_the_direct_runs_and_are_cached(tiny, tmp_path, monkeypatch, capsys):
+    images = thermal_images("quick", seed=3, root=tmp_path)
+    assert list(images) == list(FILM_IMAGES) and "4 images of (8, 8) cells" in capsys.readouterr().out
+    spec = micromagnetics_spec("quick")
+    for k, (label, spins) in enumerate(images.items()):
+        p = MicromagneticParameters(**FILM_IMAGES[label], **spec["film"])
+        direct = thermal_run(p, (8, 8), spec["T"], seed=3, sample=k, n_anneal=20, n_sweeps=10).spins
+        np.testing.assert_array_equal(spins, direct)
+    assert len(list((tmp_path / "quick").glob("thermal_images-*.npz"))) == 1
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed instead of loaded")
+
+    monkeypatch.setattr(estimation, "thermal_run", fail)
+    again = thermal_images("quick", seed=3, root=tmp_path, progress=False)
+    assert capsys.readouterr().out == ""
+    for label in images:
+        np.testing.assert_array_equal(again[label], images[label])
+    with pytest.raises(ValueError, match="profile"):
+        thermal_images("huge", root=tmp_path)
+
+
+def test_size_study_and_observation(tiny, tmp_path):
+    p, images = size_study_images("quick", seed=1, root=tmp_path)
+    np.testing.assert_array_equal(p, midpoint_grid(2)[0])
+    assert list(images) == [8, 16] and images[8].shape == (3, 8, 8) and images[16].dtype == np.float32
+    _, direct = micromagnetic_dataset("quick", [p], shape=(16, 16), seed=1 + 4, name="estimator_size_16",
+                                      executor="serial", progress=False, root=tmp_path)
+    np.testing.assert_array_equal(images[16], direct[0])
+
+    obs = estimator_observation("quick", seed=1, root=tmp_path)
+    np.testing.assert_array_equal(obs.parameters, midpoint_grid(2)[-1])
+    assert obs.spins.shape == (3, 16, 16)
+    assert obs.path.is_file() and obs.path.parent == tmp_path / "quick" and obs.path.suffix == ".png"
+    assert obs.path.name.startswith("estimator_observation-")
+    np.testing.assert_allclose(read_observation(obs.path)[2], obs.spins[2], atol=2.5 / 255)  # 8-bit m_z
+    again = estimator_observation("quick", seed=1, root=tmp_path)
+    assert again.path == obs.path
+    np.testing.assert_array_equal(again.spins, obs.spins)
+
+
+def test_resimulation_is_the_direct_run(tiny):
+    params = midpoint_grid(2)[0]
+    run = resimulation("quick", params, seed=2)
+    spec = estimator_spec("quick")
+    direct = thermal_run(film(params, spec["film"]), (16, 16), spec["T"], seed=2 + 6, n_anneal=20, n_sweeps=10,
+                         n_snapshots=3)
+    np.testing.assert_array_equal(run.spins, direct.spins)
+    assert len(run.snapshots) == 3
+    np.testing.assert_array_equal(run.snapshot_temperatures, direct.snapshot_temperatures)
+
+
+def test_hysteresis_loops_match_the_direct_loops_and_resume_from_checkpoints(tiny, tmp_path, monkeypatch):
+    films = {"a": parameter_grid(2)[0], "b": parameter_grid(2)[-1]}
+    loops = hysteresis_loops("quick", films, seed=4, root=tmp_path)
+    assert list(loops) == ["a", "b"]
+    spec = estimator_spec("quick")
+    for label, p in films.items():
+        direct = hysteresis_loop(film(p, spec["film"]), (8, 8), spec["T"], 1.5, 3, n_sweeps=10, seed=4,
+                                 progress=False)
+        np.testing.assert_array_equal(loops[label].B, direct.B)
+        np.testing.assert_array_equal(loops[label].m_z, direct.m_z)
+        np.testing.assert_array_equal(loops[label].coercive_fields, direct.coercive_fields)  # NaN: no reversal
+    assert len(list((tmp_path / "quick").glob("hysteresis_loop-*.npz"))) == 2
+
+    def fail(*args, **kwargs):
+        raise AssertionError("swept again instead of read from the checkpoint")
+
+    monkeypatch.setattr(hysteresis, "thermal_run", fail)
+    again = hysteresis_loops("quick", films, seed=4, root=tmp_path)
+    for label in films:
+        np.testing.assert_array_equal(again[label].m_z, loops[label].m_z)
+        np.testing.assert_array_equal(again[label].final_state, loops[label].final_state)
+    with pytest.raises(ValueError, match="A_ex"):
+        hysteresis_loops("quick", {"bad": (-1e-12, 3e-3, 1e6)}, root=tmp_path)
