@@ -45,6 +45,8 @@ __all__ = [
     "plot_colour_wheel",
     "plot_map",
     "plot_gallery",
+    "plot_samples",
+    "plot_reconstructions",
     "plot_histories",
     "plot_anneal_summary",
     "animate_states",
@@ -532,6 +534,168 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
     if suptitle is not None:
         fig.suptitle(suptitle)
     return fig
+
+
+def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=None,
+                 panel_size=(2.0, 2.0), suptitle=None):
+    """Draw rows of spin states, e.g. generated states of one model or of one latent vector per row.
+
+    The grid of the model-output figures of Kwon et al., Adv. Sci. 8,
+    2004795 (2021), Figs. 2-5: one row per model (or per lattice size),
+    states in the colour code of :func:`spin_rgb`, each optionally followed
+    by a scalar map of it (e.g. the local correlation cos(theta) of Fig. 3A).
+    Rows may hold states of different lattice sizes and different numbers of
+    states; ``None`` leaves a blank cell.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of array_like, each state of shape (3, H, W)
+        The states, row by row (``None`` for a blank cell).
+    titles : sequence of sequences of str, optional
+        Panel titles, in the shape of ``rows``.
+    row_labels : sequence of str, optional
+        One y-axis label per row, on its first panel.
+    state_map : callable, optional
+        ``state_map(state) -> (values, title)``: a scalar map of shape (H, W)
+        drawn with :func:`plot_map` in a panel right of each state, with its
+        title; the colour bar is drawn beside the last map of each row.
+    map_kw : dict, optional
+        Further arguments of :func:`plot_map` (``cmap``, ``vmin``, ``vmax``,
+        ``label``).
+    panel_size : (float, float), default (2.0, 2.0)
+        Width and height of one panel (state or map) in inches.
+    suptitle : str, optional
+        Figure title.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Created with pyplot.
+
+    Raises
+    ------
+    ValueError
+        No state at all, a state of the wrong shape, ``titles`` or
+        ``row_labels`` not matching ``rows``, or ``map_kw`` without
+        ``state_map``.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = [[None if s is None else _as_spins(s, "state", batch=False) for s in row] for row in rows]
+    if not any(s is not None for row in rows for s in row):
+        raise ValueError("rows must hold at least one state")
+    if titles is not None:
+        titles = [list(t) for t in titles]
+        if [len(t) for t in titles] != [len(r) for r in rows]:
+            raise ValueError(f"titles must have the shape of rows ({[len(r) for r in rows]} per row); "
+                             f"got {[len(t) for t in titles]}")
+    if row_labels is not None:
+        row_labels = list(row_labels)
+        if len(row_labels) != len(rows):
+            raise ValueError(f"row_labels must have one entry per row ({len(rows)}); got {len(row_labels)}")
+    if map_kw is not None and state_map is None:
+        raise ValueError("map_kw is given but state_map is not")
+    map_kw = dict(map_kw or {})
+    per = 2 if state_map is not None else 1
+    width = max(len(r) for r in rows)
+    w, h = panel_size
+    fig, axes = plt.subplots(len(rows), per * width,
+                             figsize=(w * per * width, h * len(rows) + (0.3 if suptitle else 0)),
+                             squeeze=False, layout="constrained")
+    for i, row in enumerate(rows):
+        last = max((j for j, s in enumerate(row) if s is not None), default=-1)
+        for j in range(width):
+            cells = axes[i, per * j:per * (j + 1)]
+            state = row[j] if j < len(row) else None
+            if state is None:
+                for ax in cells:
+                    ax.axis("off")
+                continue
+            plot_spins(state, cells[0], title=None if titles is None else titles[i][j])
+            if state_map is not None:
+                values, map_title = state_map(state)
+                plot_map(values, cells[1], title=map_title, colorbar=(j == last), **map_kw)
+        if row_labels is not None:
+            axes[i, 0].set_ylabel(row_labels[i])
+    if suptitle is not None:
+        fig.suptitle(suptitle)
+    return fig
+
+
+def plot_reconstructions(originals, reconstructions, samples=None, *, labels=None, inputs="row",
+                         state_map=None, map_kw=None, panel_size=(1.6, 1.75), suptitle=None):
+    """Inputs X_in, their reconstructions X_out and generated states X'_out of several models.
+
+    One row per model: its reconstructions of ``originals``, then its
+    generated states (decoded from ``z ~ N(0, I)``), titled ``X_out`` and
+    ``X'_out`` with the model's label, as in the galleries of Kwon et al.,
+    Adv. Sci. 8, 2004795 (2021), Figs. 2 and 3A.  Drawn by
+    :func:`plot_samples`.
+
+    Parameters
+    ----------
+    originals : array_like, shape (M, 3, H, W)
+        The inputs X_in.
+    reconstructions : sequence of array_like, each (M, 3, H, W)
+        One entry per model (row): its X_out of ``originals``.
+    samples : sequence of array_like, each (K, 3, H, W), optional
+        One entry per model: its generated states X'_out.
+    labels : sequence of str, optional
+        One per model, appended to its panels' titles (e.g. ``r"$\beta$=0.001"``).
+    inputs : {"row", "each"}, default "row"
+        ``"row"``: the originals in a first row of their own; ``"each"``: at
+        the start of every model's row (with the model's label).
+    state_map, map_kw
+        A scalar map beside every state, see :func:`plot_samples`.
+    panel_size : (float, float), default (1.6, 1.75)
+        Width and height of one panel in inches.
+    suptitle : str, optional
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        Created with pyplot.
+
+    Raises
+    ------
+    ValueError
+        ``reconstructions`` (or ``samples``, ``labels``) not one entry per
+        model, a reconstruction not of the originals' count, an unknown
+        ``inputs``, or the errors of :func:`plot_samples`.
+    """
+    x_in = _as_spins(originals, "originals")
+    if x_in.ndim == 3:
+        x_in = x_in[None]
+    recs = [_as_spins(r, "reconstructions", batch=True) for r in reconstructions]
+    n_models = len(recs)
+    if n_models == 0:
+        raise ValueError("reconstructions must hold one entry per model; got none")
+    if any(len(r) != len(x_in) for r in recs):
+        raise ValueError(f"every entry of reconstructions must hold {len(x_in)} states (one per original); "
+                         f"got {[len(r) for r in recs]}")
+    gens = [[] for _ in recs] if samples is None else [_as_spins(g, "samples", batch=True) for g in samples]
+    if len(gens) != n_models:
+        raise ValueError(f"samples must have one entry per model ({n_models}); got {len(gens)}")
+    labels = [None] * n_models if labels is None else list(labels)
+    if len(labels) != n_models:
+        raise ValueError(f"labels must have one entry per model ({n_models}); got {len(labels)}")
+    if inputs not in ("row", "each"):
+        raise ValueError(f"inputs must be 'row' or 'each'; got {inputs!r}")
+
+    def title(name, label):
+        return name if label is None else f"{name}, {label}"
+
+    rows, titles = [], []
+    if inputs == "row":
+        rows.append(list(x_in))
+        titles.append([r"$X_{in}$"] * len(x_in))
+    for rec, gen, label in zip(recs, gens, labels):
+        row = ([*x_in] if inputs == "each" else []) + [*rec, *gen]
+        names = ([r"$X_{in}$"] * len(x_in) if inputs == "each" else []) + \
+            [r"$X_{out}$"] * len(rec) + [r"$X'_{out}$"] * len(gen)
+        rows.append(row)
+        titles.append([title(n, label) for n in names])
+    return plot_samples(rows, titles, state_map=state_map, map_kw=map_kw, panel_size=panel_size, suptitle=suptitle)
 
 
 def plot_histories(temperatures, energy_history, charge_history, *, n_sites=None,

@@ -28,7 +28,8 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
-__all__ = ["AnnealExplorer", "anneal_explorer", "figure_png", "DefectExplorer", "defect_explorer"]
+__all__ = ["AnnealExplorer", "anneal_explorer", "figure_png", "DefectExplorer", "defect_explorer",
+           "LatentExplorer", "latent_explorer"]
 
 
 def figure_png(fig, *, dpi=80):
@@ -475,4 +476,191 @@ def defect_explorer(spec, *, sigma=8.0, tau=4.0, presets=((16.0, 2.0), (8.0, 8.0
         msg = explorer.status.value
         explorer.close()
         raise ValueError(f"defect_explorer: the default run failed: {msg}")
+    return explorer
+
+
+class LatentExplorer(widgets.HBox):
+    """Sliders along the leading latent directions and the decoded state (chapter 4).
+
+    Built by :func:`latent_explorer`; see there.
+
+    Attributes
+    ----------
+    directions : mag_ml.chapters.evae.LatentDirections
+        The principal directions of the encoder means (``variance_share``,
+        ``decode``).
+    hamiltonian : mag_ml.Hamiltonian
+        Energy of the titles.
+    sliders : list of ipywidgets.FloatSlider
+        One per direction, in units of its standard deviation.
+    status : ipywidgets.HTML
+        Energy per spin and charge of the decoded state, or the error.
+    output : ipywidgets.Output
+        The figure of the last state (PNG).
+    state : numpy.ndarray or None
+        The last decoded state, float64 (3, L, L).
+    png : bytes or None
+    cut : tuple of float
+        Coordinates along the first direction of :meth:`static`.
+    """
+
+    def __init__(self, directions, hamiltonian, n_sliders, *, value_range, step, cut, dpi, figsize, cut_figsize):
+        self.directions, self.hamiltonian = directions, hamiltonian
+        self.cut = tuple(cut)
+        self._dpi, self._figsize, self._cut_figsize = dpi, figsize, cut_figsize
+        self.state, self.png = None, None
+        lo, hi = value_range
+        self.sliders = [widgets.FloatSlider(value=0.0, min=lo, max=hi, step=step, description=f"PC {k + 1}",
+                                            continuous_update=False, style={"description_width": "3em"},
+                                            layout=widgets.Layout(width="20em"))
+                        for k in range(n_sliders)]
+        self.status = widgets.HTML()
+        self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
+        for slider in self.sliders:
+            slider.observe(lambda _change: self.run(), names="value")
+        super().__init__([widgets.VBox([*self.sliders, self.status]), self.output])
+
+    @property
+    def values(self):
+        """Current slider values (list of float), one per direction."""
+        return [float(s.value) for s in self.sliders]
+
+    def decode(self, coords):
+        """The state decoded at ``coords`` and its label ``"E/N = ..., Q = ..."``."""
+        from mag_ml.physics.topology import topological_charge
+
+        x = self.directions.decode(coords)
+        n = x.shape[-1] * x.shape[-2]
+        q = topological_charge(x, boundary=self.hamiltonian.boundary)
+        return x, f"E/N = {self.hamiltonian.energy(x) / n:.4f},  Q = {q:.2f}"
+
+    @staticmethod
+    def _figure(ncols, size):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(size[0] * ncols, size[1]), layout="constrained")
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+    def run(self):
+        """Decode the state of the current slider values and redraw.
+
+        Returns
+        -------
+        numpy.ndarray or None
+            The state, or None when decoding failed (the error is shown in ``status``).
+        """
+        from .plotting import plot_spins
+
+        coords = self.values
+        try:
+            x, label = self.decode(coords)
+        except (ValueError, RuntimeError) as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            self.status.value = f"<span style='color:#b00'>{_escape(msg)}</span>"
+            self.output.outputs = (_text_output(msg + "\n", "stderr"),)
+            return None
+        fig, axes = self._figure(1, self._figsize)
+        plot_spins(x, axes[0], title=label)
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        self.state, self.png = x, png
+        text = ", ".join(f"PC {k + 1} = {c:+.2f}" for k, c in enumerate(coords)) + f":  {label}"
+        self.output.outputs = (_png_output(png, text),)
+        self.status.value = _escape(label)
+        return x
+
+    def static(self):
+        """Static cut for pages viewed without a kernel: the states at ``cut`` along the first direction.
+
+        Returns
+        -------
+        IPython.display.Image
+            One panel per value of ``cut`` (in standard deviations), titled
+            with it, the energy per spin and the charge.
+        """
+        from IPython.display import Image
+
+        from .plotting import plot_spins
+
+        fig, axes = self._figure(len(self.cut), self._cut_figsize)
+        for ax, c in zip(axes, self.cut):
+            x, label = self.decode([c])
+            plot_spins(x, ax, title=f"PC 1 = {c:+g} std\n{label}")
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        return Image(data=png, format="png")
+
+
+def latent_explorer(model, states, hamiltonian, *, n_directions=4, value_range=(-3.0, 3.0), step=0.25,
+                    cut=(-2, -1, 0, 1, 2), dpi=80, figsize=(3.2, 3.4), cut_figsize=(2.3, 2.7)):
+    """Interactive latent space: sliders along the leading directions of the encoder means (chapter 4).
+
+    The principal components of the encoder means ``mu(X)`` of ``states``
+    (:func:`mag_ml.chapters.evae.latent_directions`) give the leading
+    directions of the latent space that the data occupy.  One slider per
+    direction sets the coordinate ``c_k`` (in units of the standard deviation
+    along it) of ``z = mean + sum_k c_k std_k v_k``; each change decodes ``z``
+    with ``model`` and draws the state with its energy per spin and
+    topological charge.  It decodes the mean code when created;
+    ``static()`` draws a cut along the first direction for the rendered
+    book::
+
+        explorer = latent_explorer(model, train, H)
+        display(explorer)
+        explorer.static()
+
+    Parameters
+    ----------
+    model : mag_ml.models.SpinVAE
+        In eval mode.
+    states : array_like or torch.Tensor, shape (n, 3, L, L)
+        The states whose codes span the directions (e.g. the training set);
+        at least two.
+    hamiltonian : mag_ml.Hamiltonian
+        Energy of the titles (and boundary of the charge).
+    n_directions : int, default 4
+        Sliders, at most ``min(n, latent_dim)``.
+    value_range : (float, float), default (-3, 3)
+        Slider range in standard deviations.
+    step : float, default 0.25
+    cut : sequence of float, default (-2, -1, 0, 1, 2)
+        Coordinates along the first direction drawn by ``static()``.
+    dpi : float
+    figsize : (float, float)
+        Size of the interactive figure [inches].
+    cut_figsize : (float, float)
+        Size of one panel of ``static()`` [inches].
+
+    Returns
+    -------
+    LatentExplorer
+        An :class:`ipywidgets.HBox` with ``directions``, ``sliders``,
+        ``run()``, ``static()``, ``state``, ``png``, ``status`` and ``output``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two states, ``n_directions`` out of range, a bad
+        ``value_range`` or ``step``, an empty ``cut``, or a failing default run.
+    """
+    from .chapters.evae import latent_directions
+
+    directions = latent_directions(model, states)
+    if not isinstance(n_directions, (int, np.integer)) or not 1 <= n_directions <= len(directions):
+        raise ValueError(f"n_directions must be an int in [1, {len(directions)}], got {n_directions!r}")
+    lo, hi = (float(v) for v in value_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < 0 < hi):
+        raise ValueError(f"value_range must be finite with lo < 0 < hi, got {value_range!r}")
+    if not (isinstance(step, (int, float, np.integer, np.floating)) and 0 < step <= hi - lo):
+        raise ValueError(f"step must be positive and at most the range, got {step!r}")
+    if len(tuple(cut)) == 0:
+        raise ValueError("cut must hold at least one coordinate")
+    explorer = LatentExplorer(directions, hamiltonian, int(n_directions), value_range=(lo, hi), step=float(step),
+                              cut=cut, dpi=dpi, figsize=figsize, cut_figsize=cut_figsize)
+    if explorer.run() is None:
+        msg = explorer.status.value
+        explorer.close()
+        raise ValueError(f"latent_explorer: the default run failed: {msg}")
     return explorer

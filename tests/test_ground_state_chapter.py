@@ -11,13 +11,12 @@ cores) otherwise.  Directions and inequalities only, not exact numbers.
 
 import numpy as np
 import pytest
-import torch
 
 from mag_ml import relax
 from mag_ml.analysis.collapse import critical_gamma, fourier_mse, lowest_lattice_energy
 from mag_ml.data import load_observables, load_states
 from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
-from mag_ml.chapters.evae import train_evae_series
+from mag_ml.chapters.evae import sample_states, train_evae_series
 
 pytestmark = pytest.mark.slow
 
@@ -28,8 +27,7 @@ def series():
 
 
 def _samples(model, n=100, seed=0):
-    with torch.no_grad():
-        return model.sample(n, generator=torch.Generator().manual_seed(seed)).double().numpy()
+    return sample_states(model, n, seed=seed, dtype=np.float64)
 
 
 def test_fourier_mse_falls_past_its_maximum(series):

@@ -19,7 +19,7 @@ from mag_ml.analysis.latent import barrier, interpolate, inverse_map
 from mag_ml.analysis.spirals import skyrmion
 from mag_ml.data import load_states
 from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
-from mag_ml.chapters.evae import train_evae_series
+from mag_ml.chapters.evae import evae_dataset_spec, reconstruct_states, sample_states, train_evae_series
 
 pytestmark = pytest.mark.slow
 BETA = 1e-3
@@ -36,19 +36,18 @@ def _mean_theta(states):
 
 
 def test_theta_sharpens_with_gamma(series):
-    test = torch.from_numpy(load_states(series.dataset, "test"))
+    test = load_states(series.dataset, "test")
     rec, gen = {}, {}
     for g in (0.0, 1.0, 100.0, 1e5):
         model = series.model(beta=BETA, gamma=g)
-        with torch.no_grad():
-            rec[g] = _mean_theta(model(test, generator=torch.Generator().manual_seed(0))[0])
-            gen[g] = _mean_theta(model.sample(len(test), generator=torch.Generator().manual_seed(0)))
+        rec[g] = _mean_theta(reconstruct_states(model, test, seed=0))
+        gen[g] = _mean_theta(sample_states(model, len(test), seed=0))
     assert rec[0.0] > rec[1.0] > rec[100.0] > rec[1e5], f"mean theta of reconstructions: {rec}"
     assert gen[100.0] < gen[0.0] and gen[1e5] < 0.5 * gen[0.0], f"mean theta of samples: {gen}"
 
 
 def test_interpolation_barrier_and_plateaus_fall_with_gamma(series):
-    L = 48
+    L = evae_dataset_spec("quick")["shape"][0]
     perfect, _ = relax(H, skyrmion_lattice((L, L), L / 2))
     centre = (L / 2 - L / 12, L / 4)
     y, x = np.mgrid[0:L, 0:L]

@@ -226,3 +226,57 @@ def test_animate_states_thins_frames_and_validates():
         animate_states(snaps, max_frames=0)
     with pytest.raises(ValueError, match="interval"):
         animate_states(snaps, interval=-1)
+
+
+# ----------------------------------------------------------------- model-output grids
+def test_plot_samples_rows_of_different_sizes_and_blanks():
+    from mag_ml.plotting import plot_samples
+
+    small, large = skyrmion(8), skyrmion(12)
+    fig = plot_samples([[small, None, small], [large, large]], [["a", "", "c"], ["d", "e"]],
+                       row_labels=["row 0", "row 1"], suptitle="grid")
+    axes = np.array(fig.axes).reshape(2, 3)
+    assert [ax.get_title() for ax in axes[0] if ax.images] == ["a", "c"]
+    assert not axes[0, 1].axison and not axes[1, 2].axison  # blank cells
+    assert axes[1, 0].images[-1].get_array().shape == (12, 12, 3)
+    assert axes[1, 0].get_ylabel() == "row 1" and fig.get_suptitle() == "grid"
+    with pytest.raises(ValueError, match="titles must have the shape of rows"):
+        plot_samples([[small, small]], [["a"]])
+    with pytest.raises(ValueError, match="at least one state"):
+        plot_samples([[None]])
+    with pytest.raises(ValueError, match="map_kw"):
+        plot_samples([[small]], map_kw=dict(cmap="magma"))
+
+
+def test_plot_samples_maps_beside_states():
+    from mag_ml.plotting import plot_samples
+
+    s = skyrmion(8)
+    fig = plot_samples([[s, s]], state_map=lambda x: (x[2], "Sz"), map_kw=dict(cmap="RdBu_r", vmin=-1, vmax=1))
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 4 and [ax.get_title() for ax in panels[1::2]] == ["Sz", "Sz"]
+    np.testing.assert_allclose(panels[1].images[-1].get_array(), s[2])
+    assert panels[1].images[-1].colorbar is None and panels[3].images[-1].colorbar is not None  # last of the row
+
+
+def test_plot_reconstructions_layouts():
+    from mag_ml.plotting import plot_reconstructions
+
+    x = np.stack([skyrmion(8)] * 3)
+    recs, gens = [x, -x], [x[:2], x[:2]]
+    fig = plot_reconstructions(x, recs, gens, labels=["m1", "m2"])  # a row of inputs, then one row per model
+    axes = np.array(fig.axes).reshape(3, 5)
+    assert [ax.get_title() for ax in axes[0, :3]] == [r"$X_{in}$"] * 3 and not axes[0, 3].axison
+    assert [ax.get_title() for ax in axes[2]] == [r"$X_{out}$, m2"] * 3 + [r"$X'_{out}$, m2"] * 2
+    np.testing.assert_allclose(axes[2, 0].images[-1].get_array(), spin_rgb(-x[0]))
+
+    fig = plot_reconstructions(x[:1], [x[:1]], [x[:1]], labels=["g"], inputs="each",
+                               state_map=lambda s: (s[2], "Sz"))  # inputs in every row, maps beside
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles == [r"$X_{in}$, g", "Sz", r"$X_{out}$, g", "Sz", r"$X'_{out}$, g", "Sz"]
+    with pytest.raises(ValueError, match="every entry of reconstructions must hold 3 states"):
+        plot_reconstructions(x, [x[:2]])
+    with pytest.raises(ValueError, match="labels must have one entry per model"):
+        plot_reconstructions(x, recs, labels=["a"])
+    with pytest.raises(ValueError, match="inputs must be"):
+        plot_reconstructions(x, recs, inputs="none")

@@ -76,3 +76,64 @@ def test_defaults_override_and_validation():
         anneal_explorer(**TINY, D=float("nan"))
     with pytest.raises(ValueError, match="default run failed"):
         anneal_explorer(**{**TINY, "T_start": 0.01})  # T_end 0.02 > T_start
+
+
+# ----------------------------------------------------------------------------- latent explorer
+@pytest.fixture(scope="module")
+def latent():
+    import torch
+
+    from mag_ml.chapters.evae import EVAE_HAMILTONIAN
+    from mag_ml.models import SpinVAE
+    from mag_ml.widgets import latent_explorer
+
+    torch.manual_seed(0)
+    model = SpinVAE(16, latent_dim=8).eval()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10, 3, 16, 16))
+    states = (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+    return latent_explorer(model, states, EVAE_HAMILTONIAN, n_directions=3, cut=(-1, 0, 1), dpi=30,
+                           figsize=(2.0, 2.0))
+
+
+def test_latent_explorer_builds_and_decodes_the_mean(latent):
+    from mag_ml.widgets import LatentExplorer
+
+    assert isinstance(latent, (ipywidgets.HBox, LatentExplorer))
+    assert [s.description for s in latent.sliders] == ["PC 1", "PC 2", "PC 3"]
+    assert latent.values == [0.0, 0.0, 0.0]
+    assert latent.state.shape == (3, 16, 16)
+    np.testing.assert_allclose(np.linalg.norm(latent.state, axis=0), 1.0, atol=1e-6)
+    np.testing.assert_allclose(latent.state, latent.directions.decode([]), atol=1e-12)  # the mean code
+    share = latent.directions.variance_share
+    assert np.all(np.diff(share) <= 1e-12) and share.sum() == pytest.approx(1.0)
+    png = _png(latent)
+    assert png.startswith(b"\x89PNG") and png == latent.png
+    assert "E/N" in latent.status.value and "Q" in latent.status.value
+    assert plt.get_fignums() == []
+
+
+def test_latent_explorer_slider_redraws(latent):
+    old_state = latent.state
+    latent.sliders[0].value = 2.0
+    assert latent.values[0] == 2.0
+    assert not np.array_equal(latent.state, old_state)  # an untrained decoder: small, but a change
+    assert _png(latent) == latent.png
+    assert latent.output.outputs[0]["data"]["text/plain"].startswith("PC 1 = +2.00, PC 2 = +0.00")
+    np.testing.assert_allclose(latent.state, latent.directions.decode([2.0]), atol=1e-12)
+    latent.sliders[0].value = 0.0
+
+
+def test_latent_explorer_static_and_validation(latent):
+    from mag_ml.chapters.evae import EVAE_HAMILTONIAN
+    from mag_ml.widgets import latent_explorer
+
+    image = latent.static()
+    assert image.data.startswith(b"\x89PNG") and len(image.data) > 1000
+    assert plt.get_fignums() == []
+    model, states = latent.directions.model, np.zeros((1, 3, 16, 16), np.float32)
+    with pytest.raises(ValueError, match="at least two states"):
+        latent_explorer(model, states, EVAE_HAMILTONIAN)
+    ok = np.tile(np.array([0, 0, 1], np.float32)[:, None, None], (4, 1, 16, 16))
+    with pytest.raises(ValueError, match="n_directions"):
+        latent_explorer(model, ok, EVAE_HAMILTONIAN, n_directions=9)

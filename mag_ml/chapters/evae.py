@@ -10,6 +10,18 @@ made in under a minute on 2 CPU cores.
 The paper does not give its annealing schedule.  Ours is geometric cooling
 from T = 1.0 (well above the ordering crossover, about 0.7 J here) to 0.01,
 then over-relaxed field alignment at T = 0 (:func:`mag_ml.anneal`).
+
+Profile tables (read with :func:`mag_ml.chapters.profile_spec` or the
+``*_spec`` functions below): :data:`EVAE_PROFILES` (dataset),
+:data:`EVAE_TRAINING` (the beta and gamma series of chapter 3),
+:data:`EVAE_ANALYSIS` (sample counts and search sizes of chapters 3-5),
+:data:`EVAE_INDEPENDENT` (chapter 5's second, independent training) and
+:data:`EVAE_OPEN_BOUNDARY` (chapter 5's open-boundary runs, Supporting Note
+S2).  Cached pipelines: :func:`evae_dataset`, :func:`train_evae_series`,
+:func:`independent_evae`, :func:`open_boundary_run` /
+:func:`open_boundary_series`.  Model outputs the chapters share:
+:func:`sample_states` (``z ~ N(0, I)`` decoded), :func:`reconstruct_states`
+and :func:`latent_directions`.
 """
 
 from __future__ import annotations
@@ -23,20 +35,26 @@ import torch
 from mag_ml.artifacts import artifact_path
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_dataset
-from mag_ml.data.storage import dataset_params, load_states
+from mag_ml.data.storage import dataset_params, load_observables, load_states
 from mag_ml.files import to_jsonable
 from mag_ml.models.vae import SpinVAE
 from mag_ml.physics.hamiltonian import Hamiltonian
-from mag_ml.physics.monte_carlo import AnnealSchedule
+from mag_ml.physics.monte_carlo import AnnealSchedule, relax
 from mag_ml.training import Step, derived_seed, resolve_device, series_key, step_weights, tenfold, train_schedule
 
-__all__ = ["EVAE_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "evae_dataset_spec", "evae_dataset",
-           "evae_training_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions"]
+__all__ = ["EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
+           "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec",
+           "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
+           "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
+           "independent_evae_spec", "independent_evae", "open_boundary_spec", "open_boundary_dataset",
+           "OpenBoundaryRun", "open_boundary_run", "open_boundary_series"]
 
 _INIT_SLOT = 2 ** 31 - 2  # spawn-key slot of the initial weights of the standard VAE
 
 #: The paper's model (interfacial DMI; see :class:`mag_ml.Hamiltonian`).
 EVAE_HAMILTONIAN = Hamiltonian(J=1.0, D=0.3, B=0.05, dmi="interfacial", boundary="periodic")
+#: The same model on a finite square sample with open boundaries (Supporting Note S2 of the paper).
+EVAE_OPEN_HAMILTONIAN = Hamiltonian(J=1.0, D=0.3, B=0.05, dmi="interfacial", boundary="open")
 
 EVAE_PROFILES = {
     "quick": dict(shape=(48, 48), n_states=300, splits=(240, 30, 30),
@@ -125,6 +143,46 @@ EVAE_TRAINING = {
 def evae_training_spec(profile):
     """The schedule of :data:`EVAE_TRAINING` for ``profile`` (a copy); ValueError for an unknown profile."""
     return profile_spec(EVAE_TRAINING, profile)
+
+
+#: Sizes of the chapters' analyses of the trained models, per profile.
+#:
+#: * chapter 3: ``n_gallery`` validation states and ``n_gallery_samples``
+#:   generated states per model in the galleries, ``n_energy_samples``
+#:   generated states per model in the energy box plot;
+#: * chapter 4: the models compared (``gammas``, at the first of
+#:   ``EVAE_TRAINING[profile]["from_betas"]``; 0 is the standard VAE),
+#:   ``theta_bins`` bins of the theta distribution, inverse mapping with
+#:   ``inverse_steps`` Adam steps of rate ``inverse_lr``, ``n_path`` states on
+#:   the latent path, zoomed frames ``zoom_frames`` (steps from the barrier)
+#:   of ``2 zoom_half`` sites, ``n_directions`` sliders of the latent explorer;
+#: * chapter 5: ``n_samples`` generated states per model for the Fourier
+#:   MSE, ``n_relax`` relaxed samples of the independent training, and the
+#:   trial lattices of the ground-state search (``lattice_spacings`` in
+#:   sites, ``lattice_angles`` in degrees).
+#:
+#: Quick: what the chapters were written with (48 x 48).  Paper: ours, not
+#: the paper's (it does not give them): inverse mapping closer to saturation
+#: (3000 steps lower the final MSE by another quarter from the quick
+#: profile's 600, chapter 4), and a finer lattice scan for the 128 x 128 box,
+#: which admits nearly any lattice constant.
+EVAE_ANALYSIS = {
+    "quick": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
+                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=600, inverse_lr=2e-2, n_path=41,
+                  zoom_frames=[6, 3, 1, 0, -1, -3, -6], zoom_half=12, n_directions=4,
+                  n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29, 2)),
+                  lattice_angles=[0, 10, 20, 30]),
+    "paper": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
+                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=3000, inverse_lr=2e-2, n_path=41,
+                  zoom_frames=[6, 3, 1, 0, -1, -3, -6], zoom_half=12, n_directions=4,
+                  n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29)),
+                  lattice_angles=[0, 5, 10, 15, 20, 25, 30]),
+}
+
+
+def evae_analysis_spec(profile):
+    """The sizes of :data:`EVAE_ANALYSIS` for ``profile`` (a copy); ValueError for an unknown profile."""
+    return profile_spec(EVAE_ANALYSIS, profile)
 
 
 class SeriesResult:
@@ -343,3 +401,440 @@ def loss_regions(series, parameter, *, kl_collapse=1.0, rc_factor=1.5):
         else:
             regions.append((float(edges[i]), float(edges[i + 1]), str(label)))
     return regions
+
+
+
+# ----------------------------------------------------------------------------- model outputs
+def _device(model):
+    return next(model.parameters()).device
+
+
+def sample_states(model, n, *, seed=0, dtype=None):
+    """``n`` generated states X'_out: latent vectors ``z ~ N(0, I)`` decoded by ``model``.
+
+    The vectors come from ``torch.Generator().manual_seed(seed)``, so the same
+    ``(n, seed)`` gives the same ``z`` for every model of one latent
+    dimension: the chapters compare models on one set of ``z``.  With
+    ``n = 1`` it decodes the single vector ``torch.randn(1, latent_dim,
+    generator=torch.Generator().manual_seed(seed))``.
+
+    Parameters
+    ----------
+    model : SpinVAE
+        In eval mode (as returned by :meth:`SeriesResult.model`).
+    n : int
+        Number of states (>= 1).
+    seed : int, default 0
+    dtype : numpy dtype, optional
+        Dtype of the result; default the model's (float32).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 3, L, L)
+        Unit-vector spins.
+    """
+    with torch.no_grad():
+        x = model.sample(n, generator=torch.Generator(device=_device(model)).manual_seed(seed))
+    x = x.cpu().numpy()
+    return x if dtype is None else x.astype(dtype)
+
+
+def reconstruct_states(model, states, *, seed=0, dtype=None):
+    """Reconstructions X_out of ``states``: encoded, drawn by the reparameterisation, decoded.
+
+    Parameters
+    ----------
+    model : SpinVAE
+        In eval mode.
+    states : array_like or torch.Tensor, shape (n, 3, L, L)
+        Input spins X_in, float32 like the datasets.
+    seed : int, default 0
+        Seed of the reparameterisation noise (``torch.Generator().manual_seed(seed)``).
+    dtype : numpy dtype, optional
+        Dtype of the result; default the model's (float32).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, 3, L, L)
+    """
+    device = _device(model)
+    x = torch.as_tensor(states).to(device)
+    with torch.no_grad():
+        out = model(x, generator=torch.Generator(device=device).manual_seed(seed))[0]
+    out = out.cpu().numpy()
+    return out if dtype is None else out.astype(dtype)
+
+
+class LatentDirections:
+    """Principal directions of the encoder means of a set of states (chapter 4's latent explorer).
+
+    Built by :func:`latent_directions`.  A point of the window is given by
+    coordinates ``c`` in units of the standard deviation along each
+    direction: ``z = mean + sum_k c_k std_k v_k``.
+
+    Attributes
+    ----------
+    model : SpinVAE
+    mean : torch.Tensor, shape (latent_dim,), float64
+        Mean of the encoder means.
+    std : torch.Tensor, shape (k,), float64
+        Standard deviation of the means along each direction.
+    directions : torch.Tensor, shape (k, latent_dim), float64
+        Orthonormal directions ``v_k``, by decreasing variance.
+    variance_share : numpy.ndarray, shape (k,)
+        Share of the variance of the means along each direction.
+    """
+
+    def __init__(self, model, mean, std, directions, variance_share):
+        self.model, self.mean, self.std, self.directions = model, mean, std, directions
+        self.variance_share = variance_share
+
+    def __len__(self):
+        return len(self.std)
+
+    def latent(self, coords):
+        """The latent vector (float64, shape (latent_dim,)) at ``coords`` (one value per leading direction)."""
+        coords = list(coords)
+        if len(coords) > len(self):
+            raise ValueError(f"at most {len(self)} coordinates, got {len(coords)}")
+        return self.mean + sum(c * self.std[k] * self.directions[k] for k, c in enumerate(coords))
+
+    def decode(self, coords):
+        """The state (float64 numpy, shape (3, L, L)) decoded at ``coords``."""
+        z = self.latent(coords)
+        with torch.no_grad():
+            x = self.model.decode(z[None].float().to(_device(self.model)))[0]
+        return x.double().cpu().numpy()
+
+
+def latent_directions(model, states):
+    """Principal components of the encoder means ``mu(X)`` of ``states``.
+
+    Parameters
+    ----------
+    model : SpinVAE
+        In eval mode.
+    states : array_like or torch.Tensor, shape (n, 3, L, L)
+        At least two states, e.g. the training set.
+
+    Returns
+    -------
+    LatentDirections
+        ``min(n, latent_dim)`` directions.
+
+    Raises
+    ------
+    ValueError
+        Fewer than two states.
+    """
+    x = torch.as_tensor(states)
+    if x.ndim != 4 or len(x) < 2:
+        raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {tuple(x.shape)}")
+    with torch.no_grad():
+        mu = model.encode(x.to(_device(model)))[0].double().cpu()
+    mu_mean = mu.mean(0)
+    _, sv, pcs = torch.linalg.svd(mu - mu_mean, full_matrices=False)
+    return LatentDirections(model, mu_mean, sv / np.sqrt(len(mu) - 1), pcs, (sv ** 2 / (sv ** 2).sum()).numpy())
+
+
+# ----------------------------------------------------------------------------- chapter 5: independent training
+#: Chapter 5's second E-VAE, trained from scratch with seed ``seed +
+#: seed_offset`` on the same dataset: a standard VAE at the first of
+#: ``EVAE_TRAINING[profile]["from_betas"]`` for ``first_epochs``, then the
+#: last ``n_gammas`` steps of ``gammas`` (None: all of them).  Quick: only the
+#: two largest gammas, one to three minutes on 2 CPU cores.  Paper: the whole
+#: gamma schedule.
+EVAE_INDEPENDENT = {
+    "quick": dict(seed_offset=1, n_gammas=2),
+    "paper": dict(seed_offset=1, n_gammas=None),
+}
+
+
+def independent_evae_spec(profile, seed=0):
+    """The schedule of chapter 5's independent E-VAE training.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Seed of the dataset (and of chapter 3's series).
+
+    Returns
+    -------
+    dict
+        ``seed`` (of the training, ``seed + seed_offset``), ``beta``,
+        ``steps`` (list of :class:`Step`), ``batch_size``, ``lr``,
+        ``checkpoint_every``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    ind, train = profile_spec(EVAE_INDEPENDENT, profile), evae_training_spec(profile)
+    beta = train["from_betas"][0]
+    gammas = train["gammas"] if ind["n_gammas"] is None else train["gammas"][-ind["n_gammas"]:]
+    steps = [Step(beta, 0.0, train["first_epochs"])] + [Step(beta, g, train["epochs"]) for g in gammas]
+    return dict(seed=seed + ind["seed_offset"], beta=beta, steps=steps, batch_size=train["batch_size"],
+                lr=train["lr"], checkpoint_every=train["checkpoint_every"])
+
+
+def independent_evae(profile, *, seed=0, device="auto", progress=True, root=None):
+    """Train (or load) chapter 5's independent E-VAE: a fresh model with another seed on the same data.
+
+    The schedule is :func:`independent_evae_spec`: a standard VAE from random
+    weights (initialised after ``torch.manual_seed`` of the training seed),
+    then E-VAE steps at large gamma, on the profile's dataset
+    (:func:`evae_dataset` with ``seed``).  Cached under
+    ``data/<profile>/evae_independent-<hash>/`` and resumable like
+    :func:`train_evae_series`.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Seed of the dataset; the training uses ``seed + seed_offset``
+        (:data:`EVAE_INDEPENDENT`).
+    device : "auto", str or torch.device
+    progress : bool
+    root : path, optional
+        Artifact root (default ``data/``).
+
+    Returns
+    -------
+    SeriesResult
+        Named ``"evae_independent"``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    TrainingDivergedError
+        See :func:`train_schedule`.
+    """
+    spec = independent_evae_spec(profile, seed)
+    data_path = evae_dataset(profile, seed=seed, progress=progress, root=root)
+    size = evae_dataset_spec(profile, seed)["shape"][0]
+    steps, seed_b = spec["steps"], spec["seed"]
+    params = dict(name="evae_independent", dataset_seed=seed, seed=seed_b, L=size, steps=[s.as_dict() for s in steps],
+                  batch_size=spec["batch_size"], lr=spec["lr"])
+    directory = artifact_path(profile, "evae_independent", params, root=root, suffix="")
+    torch.manual_seed(seed_b)
+    model = SpinVAE(size)
+    history = train_schedule(model, steps, load_states(data_path, "train"), load_states(data_path, "validation"),
+                             EVAE_HAMILTONIAN, directory, seed=seed_b, name="evae_independent",
+                             batch_size=spec["batch_size"], lr=spec["lr"], device=device,
+                             checkpoint_every=spec["checkpoint_every"], params=params, progress=progress)
+    return SeriesResult("evae_independent", directory, steps, history, model.config())
+
+
+# ----------------------------------------------------------------------------- chapter 5: open boundaries
+#: Chapter 5's confined samples with open boundaries (Supporting Note S2 of
+#: Kwon et al. 2021), per profile: square samples of each of ``sizes``
+#: (divisible by 16), ``n_states`` annealed states split ``splits`` with
+#: ``schedule`` (:data:`EVAE_OPEN_HAMILTONIAN`), and a short E-VAE per size: a
+#: standard VAE at ``beta`` for ``first_epochs`` epochs from random weights,
+#: then ``epochs`` epochs at each of ``gammas``, batches of ``batch_size``,
+#: Adam rate ``lr``; ``n_samples`` generated states per model are compared
+#: with the best anneal.  Quick: 32 x 32 and 48 x 48, 120 states, a few
+#: minutes on 2 CPU cores.  Paper: the note's sample sizes are not restated
+#: here; the sizes, state counts and schedule of this entry are ours (64 x 64
+#: and 128 x 128, 1,200 states annealed like the periodic dataset, the whole
+#: large-gamma end of the E-VAE schedule with 100 epochs per step).
+EVAE_OPEN_BOUNDARY = {
+    "quick": dict(sizes=(32, 48), n_states=120, splits=(100, 10, 10),
+                  schedule=AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=20, sweeps_per_step=50),
+                  beta=1e-3, first_epochs=20, gammas=(1e4, 1e5), epochs=5, batch_size=10, lr=1e-3,
+                  n_samples=100),
+    "paper": dict(sizes=(64, 128), n_states=1_200, splits=(1_000, 100, 100),
+                  schedule=AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=50, sweeps_per_step=200),
+                  beta=1e-3, first_epochs=100, gammas=(1e4, 1e5, 1e6), epochs=100, batch_size=100, lr=1e-3,
+                  n_samples=100),
+}
+
+_OPEN_DATA_KEYS = ("n_states", "splits", "schedule")
+
+
+def open_boundary_spec(profile, spec=None):
+    """The settings of :data:`EVAE_OPEN_BOUNDARY` for ``profile`` (a copy), updated with ``spec``.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, or a key of ``spec`` the table does not have.
+    """
+    out = profile_spec(EVAE_OPEN_BOUNDARY, profile)
+    unknown = set(spec or {}) - set(out)
+    if unknown:
+        raise ValueError(f"unknown open-boundary setting(s) {sorted(unknown)}; have {sorted(out)}")
+    out.update(spec or {})
+    return out
+
+
+def _open_data_spec(spec, size, seed):
+    return dict(hamiltonian=EVAE_OPEN_HAMILTONIAN, shape=(size, size), seed=seed,
+                **{k: spec[k] for k in _OPEN_DATA_KEYS})
+
+
+def open_boundary_dataset(profile, size, *, seed=0, executor="serial", progress=True, root=None, spec=None):
+    """Path of the annealed open-boundary states of one sample size, generating whatever is missing.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    size : int
+        Side of the square sample (sites).
+    seed : int
+        State i is ``anneal(..., seed=seed, sample=i)``.
+    executor : concurrent.futures.Executor, "serial" or None, default "serial"
+        Where the anneals run (see :func:`mag_ml.data.generate_dataset`).
+        The quick datasets are small enough that worker processes would not
+        pay off; pass an executor (or None: local processes) for the paper
+        profile.
+    progress : bool
+    root : path, optional
+        Artifact root (default ``data/``).
+    spec : dict, optional
+        Overrides of :data:`EVAE_OPEN_BOUNDARY` (e.g. for tests).
+
+    Returns
+    -------
+    pathlib.Path
+        ``data/<profile>/open_states-<hash>.h5``.
+    """
+    data_spec = _open_data_spec(open_boundary_spec(profile, spec), size, seed)
+    path = artifact_path(profile, "open_states", dataset_params(**data_spec), root=root, suffix=".h5")
+    return generate_dataset(path, executor=executor, progress=progress, **data_spec)
+
+
+class OpenBoundaryRun:
+    """One open-boundary sample size of chapter 5: its dataset and its short E-VAE.
+
+    Attributes
+    ----------
+    size : int
+    hamiltonian : Hamiltonian
+        :data:`EVAE_OPEN_HAMILTONIAN`.
+    dataset : pathlib.Path
+    series : SeriesResult
+    """
+
+    def __init__(self, size, hamiltonian, dataset, series):
+        self.size, self.hamiltonian, self.dataset, self.series = size, hamiltonian, Path(dataset), series
+
+    def __repr__(self):
+        return f"OpenBoundaryRun({self.size}x{self.size}, {len(self.series)} steps, {self.series.directory})"
+
+    def model(self, device="cpu"):
+        """The E-VAE at the end of the last (largest-gamma) step, in eval mode."""
+        return self.series.model(-1, device=device)
+
+    def compare(self, n_samples, *, seed=0):
+        """Lowest energies of ``n_samples`` generated states, raw and relaxed, against the annealed states.
+
+        Parameters
+        ----------
+        n_samples : int
+            Generated states (:func:`sample_states` with ``seed``), each
+            relaxed at T = 0 with :func:`mag_ml.relax`.
+        seed : int
+
+        Returns
+        -------
+        dict
+            ``raw``, ``rel``, ``ann``: the lowest raw sample, relaxed sample
+            and annealed state (float64, (3, L, L)); ``e_raw``, ``e_rel``,
+            ``e_ann``: their energies per spin, ``e_uni`` that of the uniform
+            +z state; ``frac``: share of the anneals at or below ``e_rel``;
+            ``n_ann``: number of anneals; ``hit``: share of the relaxed samples
+            at their minimum (within 1e-8).
+        """
+        H, n = self.hamiltonian, self.size ** 2
+        raw = sample_states(self.model(), n_samples, seed=seed, dtype=np.float64)
+        rel = np.stack([relax(H, s)[0] for s in raw])
+        e_raw = np.array([H.energy(s) for s in raw]) / n
+        e_rel = np.array([H.energy(s) for s in rel]) / n
+        splits = ("train", "validation", "test")
+        e_ann = np.concatenate([load_observables(self.dataset, s)["energy_per_spin"] for s in splits])
+        ann = np.concatenate([load_states(self.dataset, s) for s in splits])
+        uniform = np.zeros((3, self.size, self.size))
+        uniform[2] = 1.0
+        return dict(raw=raw[np.argmin(e_raw)], rel=rel[np.argmin(e_rel)], ann=ann[np.argmin(e_ann)],
+                    e_raw=e_raw.min(), e_rel=e_rel.min(), e_ann=e_ann.min(), e_uni=H.energy(uniform) / n,
+                    frac=np.mean(e_ann <= e_rel.min() + 1e-9), n_ann=e_ann.size,
+                    hit=np.mean(e_rel < e_rel.min() + 1e-8))
+
+
+def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial", progress=True, root=None,
+                      spec=None, checkpoint_every=10):
+    """Make (or load) the open-boundary dataset and short E-VAE of one sample size.
+
+    The dataset is :func:`open_boundary_dataset`; the E-VAE (a
+    :class:`SpinVAE` of ``size``, its periodic padding unchanged: it has to
+    learn the edges from the data and the Hamiltonian) starts from random
+    weights initialised after ``torch.manual_seed(seed)`` and trains through
+    the steps of :data:`EVAE_OPEN_BOUNDARY` with the open-boundary
+    Hamiltonian in ``L_H`` (``E_0 = -2JN`` still, a constant shift).  Cached
+    under ``data/<profile>/open_evae-<hash>/`` and resumable like
+    :func:`train_evae_series`.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    size : int
+        Side of the square sample, divisible by 16.
+    seed : int
+        Seed of the dataset and of the training.
+    device : "auto", str or torch.device
+    executor : see :func:`open_boundary_dataset`
+    progress : bool
+    root : path, optional
+        Artifact root (default ``data/``).
+    spec : dict, optional
+        Overrides of :data:`EVAE_OPEN_BOUNDARY` (e.g. for tests); part of the
+        artifacts' hashes.
+    checkpoint_every : int, default 10
+        Epochs between checkpoints within a step (not part of the hash).
+
+    Returns
+    -------
+    OpenBoundaryRun
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or setting, a size not divisible by 16.
+    TrainingDivergedError
+        See :func:`train_schedule`.
+    """
+    spec = open_boundary_spec(profile, spec)
+    path = open_boundary_dataset(profile, size, seed=seed, executor=executor, progress=progress, root=root,
+                                 spec=spec)
+    b = spec["beta"]
+    steps = [Step(b, 0.0, spec["first_epochs"])] + [Step(b, g, spec["epochs"]) for g in spec["gammas"]]
+    name = f"open{size}"
+    torch.manual_seed(seed)
+    model = SpinVAE(size)
+    params = to_jsonable(dict(dataset=dataset_params(**_open_data_spec(spec, size, seed)), model=model.config(),
+                              name=name, seed=seed, steps=[s.as_dict() for s in steps],
+                              batch_size=spec["batch_size"], lr=spec["lr"], adam_betas=[0.9, 0.999]))
+    directory = artifact_path(profile, "open_evae", params, root=root, suffix="")
+    history = train_schedule(model, steps, load_states(path, "train"), load_states(path, "validation"),
+                             EVAE_OPEN_HAMILTONIAN, directory, seed=seed, name=name, batch_size=spec["batch_size"],
+                             lr=spec["lr"], device=device, checkpoint_every=checkpoint_every, params=params,
+                             progress=progress)
+    return OpenBoundaryRun(size, EVAE_OPEN_HAMILTONIAN, path, SeriesResult(name, directory, steps, history,
+                                                                          model.config()))
+
+
+def open_boundary_series(profile, *, seed=0, device="auto", executor="serial", progress=True, root=None, spec=None):
+    """:func:`open_boundary_run` for every size of the profile's :data:`EVAE_OPEN_BOUNDARY` entry.
+
+    Returns
+    -------
+    dict of int to OpenBoundaryRun
+        Keyed by size, in the table's order.
+    """
+    sizes = open_boundary_spec(profile, spec)["sizes"]
+    return {size: open_boundary_run(profile, size, seed=seed, device=device, executor=executor, progress=progress,
+                                    root=root, spec=spec) for size in sizes}

@@ -1,0 +1,143 @@
+"""The chapter layer of chapters 3-5 (mag_ml.chapters.evae): profile tables, shared model outputs, cached runs.
+
+Small, fast checks on random models and a miniature open-boundary run under
+a temporary artifact root; the one check that needs the quick profile's
+dataset (the independent training of chapter 5) is marked slow.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from mag_ml.chapters import PROFILES
+from mag_ml.chapters.evae import (EVAE_ANALYSIS, EVAE_HAMILTONIAN, EVAE_INDEPENDENT, EVAE_OPEN_BOUNDARY,
+                                  EVAE_OPEN_HAMILTONIAN, OpenBoundaryRun, evae_analysis_spec, evae_training_spec,
+                                  independent_evae_spec, latent_directions, open_boundary_run, open_boundary_spec,
+                                  reconstruct_states, sample_states)
+from mag_ml.models import SpinVAE
+from mag_ml.physics.monte_carlo import AnnealSchedule
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return SpinVAE(16, latent_dim=8).eval()
+
+
+@pytest.fixture(scope="module")
+def states():
+    x = np.random.default_rng(0).normal(size=(6, 3, 16, 16))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- tables
+@pytest.mark.parametrize("table", [EVAE_ANALYSIS, EVAE_INDEPENDENT, EVAE_OPEN_BOUNDARY])
+def test_tables_cover_every_profile(table):
+    assert set(table) == set(PROFILES)
+    assert set(table["quick"]) == set(table["paper"])
+
+
+def test_quick_open_boundary_and_independent_settings_are_the_chapters():
+    """The quick sizes and schedules chapter 5 was written with (its printed results depend on them)."""
+    spec = open_boundary_spec("quick")
+    assert spec["sizes"] == (32, 48) and spec["n_states"] == 120 and spec["splits"] == (100, 10, 10)
+    assert spec["schedule"] == AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=20, sweeps_per_step=50)
+    assert (spec["beta"], spec["first_epochs"], spec["gammas"], spec["epochs"]) == (1e-3, 20, (1e4, 1e5), 5)
+    assert (spec["batch_size"], spec["lr"], spec["n_samples"]) == (10, 1e-3, 100)
+    assert all(size % 16 == 0 for p in PROFILES for size in open_boundary_spec(p)["sizes"])
+    ind = independent_evae_spec("quick", seed=0)
+    assert ind["seed"] == 1 and ind["batch_size"] == 24 and ind["lr"] == 1e-3
+    assert [(s.beta, s.gamma, s.epochs) for s in ind["steps"]] == [(1e-3, 0.0, 20), (1e-3, 1e4, 5), (1e-3, 1e5, 5)]
+    paper = independent_evae_spec("paper", seed=3)
+    assert paper["seed"] == 4 and [s.gamma for s in paper["steps"][1:]] == evae_training_spec("paper")["gammas"]
+    assert EVAE_OPEN_HAMILTONIAN.boundary == "open"
+    assert EVAE_OPEN_HAMILTONIAN.as_dict() == {**EVAE_HAMILTONIAN.as_dict(), "boundary": "open"}
+
+
+def test_specs_are_copies_and_check_their_keys():
+    a = evae_analysis_spec("quick")
+    a["gammas"].append(5.0)
+    assert evae_analysis_spec("quick")["gammas"] == [0.0, 1.0, 100.0]
+    with pytest.raises(ValueError, match="profile"):
+        open_boundary_spec("huge")
+    with pytest.raises(ValueError, match="unknown open-boundary setting"):
+        open_boundary_spec("quick", dict(size=16))
+
+
+# ----------------------------------------------------------------------------- model outputs
+def test_sample_states_is_the_models_sample_with_a_seeded_generator(model):
+    x = sample_states(model, 5, seed=3)
+    with torch.no_grad():
+        ref = model.sample(5, generator=torch.Generator().manual_seed(3)).numpy()
+        one = model.decode(torch.randn(1, 8, generator=torch.Generator().manual_seed(3))).numpy()
+    assert x.dtype == np.float32 and x.shape == (5, 3, 16, 16)
+    np.testing.assert_array_equal(x, ref)
+    np.testing.assert_array_equal(sample_states(model, 1, seed=3), one)
+    y = sample_states(model, 5, seed=3, dtype=np.float64)
+    assert y.dtype == np.float64 and np.array_equal(y, x.astype(np.float64))
+    assert not np.array_equal(sample_states(model, 5, seed=4), x)
+
+
+def test_reconstruct_states_is_the_models_forward_pass(model, states):
+    x = reconstruct_states(model, states, seed=2)
+    with torch.no_grad():
+        ref = model(torch.from_numpy(states), generator=torch.Generator().manual_seed(2))[0].numpy()
+    np.testing.assert_array_equal(x, ref)
+    np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
+
+
+def test_latent_directions(model, states):
+    d = latent_directions(model, states)
+    assert len(d) == 6 and d.directions.shape == (6, 8)
+    np.testing.assert_allclose(d.directions @ d.directions.T, np.eye(6), atol=1e-10)
+    assert d.variance_share.sum() == pytest.approx(1.0) and np.all(np.diff(d.variance_share) <= 1e-12)
+    with torch.no_grad():
+        mu = model.encode(torch.from_numpy(states))[0].double()
+    torch.testing.assert_close(d.latent([]), mu.mean(0))
+    torch.testing.assert_close(d.latent([1.0]), mu.mean(0) + d.std[0] * d.directions[0])
+    assert d.decode([0.5, -1.0]).shape == (3, 16, 16)
+    with pytest.raises(ValueError, match="at most 6 coordinates"):
+        d.latent([0.0] * 7)
+    with pytest.raises(ValueError, match="at least two states"):
+        latent_directions(model, states[:1])
+
+
+# ----------------------------------------------------------------------------- open boundaries
+TINY_OPEN = dict(sizes=(16,), n_states=6, splits=(4, 1, 1),
+                 schedule=AnnealSchedule(T_start=1.0, T_end=0.1, n_steps=2, sweeps_per_step=5),
+                 first_epochs=1, gammas=(1.0,), epochs=1, batch_size=2)
+
+
+def test_open_boundary_run_trains_caches_and_compares(tmp_path):
+    run = open_boundary_run("quick", 16, seed=0, device="cpu", progress=False, root=tmp_path, spec=TINY_OPEN)
+    assert isinstance(run, OpenBoundaryRun) and run.size == 16 and run.hamiltonian is EVAE_OPEN_HAMILTONIAN
+    assert run.dataset.parent == tmp_path / "quick" and run.dataset.name.startswith("open_states-")
+    assert run.series.directory.name.startswith("open_evae-") and run.series.name == "open16"
+    assert [(s.beta, s.gamma, s.epochs) for s in run.series.steps] == [(1e-3, 0.0, 1), (1e-3, 1.0, 1)]
+    assert len(run.series.history) == 2 and (run.series.directory / "history.json").is_file()
+
+    again = open_boundary_run("quick", 16, seed=0, device="cpu", progress=False, root=tmp_path, spec=TINY_OPEN)
+    assert again.series.directory == run.series.directory and again.series.history == run.series.history
+    for a, b in zip(run.model().state_dict().values(), again.model().state_dict().values()):
+        assert torch.equal(a, b)
+
+    c = run.compare(4, seed=0)
+    assert c["n_ann"] == 6 and c["raw"].shape == c["rel"].shape == c["ann"].shape == (3, 16, 16)
+    assert c["e_rel"] <= c["e_raw"] + 1e-12  # relaxation only lowers the energy
+    assert 0 < c["hit"] <= 1 and 0 <= c["frac"] <= 1
+    assert c["e_uni"] == pytest.approx(EVAE_OPEN_HAMILTONIAN.energy(np.stack([0 * c["raw"][0], 0 * c["raw"][0],
+                                                                               1 + 0 * c["raw"][0]])) / 256)
+
+    other = open_boundary_run("quick", 16, seed=1, device="cpu", progress=False, root=tmp_path, spec=TINY_OPEN)
+    assert other.dataset != run.dataset and other.series.directory != run.series.directory
+
+
+@pytest.mark.slow
+def test_independent_evae_follows_its_spec():
+    from mag_ml.chapters.evae import independent_evae
+
+    result = independent_evae("quick", seed=0, progress=False)
+    spec = independent_evae_spec("quick", seed=0)
+    assert result.name == "evae_independent" and result.steps == spec["steps"]
+    assert list(result.values("gamma")) == [s.gamma for s in spec["steps"]]
+    assert result.model(-1).size == 48
