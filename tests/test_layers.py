@@ -163,3 +163,21 @@ def test_the_check_can_fail(tmp_path):
     assert found == {"mag_ml.training", "mag_ml.chapters.evae"}
     layers = readme_layers()
     assert layer_of("mag_ml.training", layers)[0] > layer_of("mag_ml.physics.x", layers)[0]
+
+
+def test_chapters_hold_no_profile_table():
+    """Sizes come from the chapter layer: no chapter cell defines a dict keyed by "quick" and "paper"."""
+    import json
+
+    offenders = []
+    for nb_path in sorted((ROOT / "book").glob("[0-9][0-9]_*.ipynb")):
+        for k, cell in enumerate(json.loads(nb_path.read_text(encoding="utf-8"))["cells"]):
+            if cell["cell_type"] != "code":
+                continue
+            source = "\n".join(line for line in "".join(cell["source"]).splitlines()
+                               if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Dict) and {"quick", "paper"} <= {
+                        key.value for key in node.keys if isinstance(key, ast.Constant)}:
+                    offenders.append(f"{nb_path.name} cell {k}")
+    assert not offenders, f"profile tables in chapter cells: {offenders}"

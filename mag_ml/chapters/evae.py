@@ -43,7 +43,7 @@ from mag_ml.physics.monte_carlo import AnnealSchedule, relax
 from mag_ml.training import Step, derived_seed, resolve_device, series_key, step_weights, tenfold, train_schedule
 
 __all__ = ["EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
-           "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec",
+           "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
            "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
            "independent_evae_spec", "independent_evae", "open_boundary_spec", "open_boundary_dataset",
@@ -178,6 +178,26 @@ EVAE_ANALYSIS = {
                   n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29)),
                   lattice_angles=[0, 5, 10, 15, 20, 25, 30]),
 }
+
+
+#: Sizes of the demonstrations of chapters 1 and 2 (the lattice model itself).  ``L``: the square
+#: lattice of chapter 1, ``W``: its spirals on 2 x W, ``mc_sweeps`` / ``relax_sweeps``: its thermal
+#: run and relaxation; chapter 2: ``free_shape``, ``free_sweeps``, ``free_burn_in`` (free spins against
+#: the Langevin function), ``n_scan``, ``scan_sweeps``, ``scan_burn_in`` (the cooling scan on the
+#: dataset's lattice), ``n_snapshots`` (the anneal animation), ``explorer_shape`` (the anneal explorer).
+LATTICE_DEMOS = {
+    "quick": dict(L=48, W=64, mc_sweeps=200, relax_sweeps=4000, free_shape=(8, 8), free_sweeps=3000,
+                  free_burn_in=300, n_scan=12, scan_sweeps=400, scan_burn_in=200, n_snapshots=24,
+                  explorer_shape=(32, 32)),
+    "paper": dict(L=128, W=256, mc_sweeps=1000, relax_sweeps=12000, free_shape=(8, 8), free_sweeps=10000,
+                  free_burn_in=1000, n_scan=12, scan_sweeps=1000, scan_burn_in=500, n_snapshots=40,
+                  explorer_shape=(32, 32)),
+}
+
+
+def lattice_demo_spec(profile):
+    """The sizes of :data:`LATTICE_DEMOS` for ``profile`` (a copy); ValueError for an unknown profile."""
+    return profile_spec(LATTICE_DEMOS, profile)
 
 
 def evae_analysis_spec(profile):
