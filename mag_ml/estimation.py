@@ -36,19 +36,24 @@ length) before windows are cut.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from mag_ml.files import atomic_path
+from mag_ml.analysis.estimator_errors import conformal_halfwidth
 from mag_ml.data.windows import sliding_windows
+from mag_ml.files import atomic_path
 from mag_ml.models.cnn import ParameterCNN
 
 __all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset",
-           "PARAMETER_NAMES", "PARAMETER_UNITS", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
+           "PARAMETER_NAMES", "PARAMETER_UNITS", "EDGE", "calibrate", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
            "relative_errors"]
+
+#: Distance from either end of the scaled range [0, 1] within which an estimate is flagged (sigmoid saturation).
+EDGE = 0.02
 
 #: The estimated parameters, in the order of every ``(..., 3)`` array.
 PARAMETER_NAMES = ("A_ex", "D", "M_s")
@@ -200,6 +205,12 @@ class Estimator:
         4e-9, the ``dx`` of the training film,
         ``mag_ml.chapters.estimation.FILM``).  :func:`estimate` refuses
         observations of another cell size unless asked to resample them.
+    halfwidth : tuple of 3 float or None
+        Split-conformal half-widths of the image estimate (SI units) at
+        nominal coverage ``level``, set by :func:`calibrate`; None for an
+        uncalibrated estimator.
+    level : float or None
+        Nominal coverage of ``halfwidth``.
 
     Raises
     ------
@@ -212,6 +223,8 @@ class Estimator:
     stride: int = 8
     history: dict = field(default_factory=dict)
     cell: float = 4e-9
+    halfwidth: tuple | None = None
+    level: float | None = None
 
     def __post_init__(self):
         try:
@@ -465,6 +478,17 @@ class Estimate:
         file, ``cell=``, or assumed to be the training cell).
     resampled : bool
         Whether the observation was resampled onto the training cell.
+    interval : ndarray (3, 2) float64 or None
+        ``(low, high)`` per parameter: the split-conformal interval of a
+        calibrated estimator (:func:`calibrate`) at nominal coverage
+        ``level``; None when the estimator is not calibrated.  The window
+        spread ``std`` is *not* an interval for the truth.
+    level : float or None
+    flags : dict of str to str
+        Parameters whose estimate lies within ``EDGE`` of either end of the
+        training range, in scaled units: the sigmoid outputs saturate there,
+        so the truth may lie beyond the range and the estimate is not to be
+        trusted (the network can only interpolate).
     """
 
     mean: np.ndarray
@@ -475,6 +499,9 @@ class Estimate:
     cell: float = float("nan")
     observation_cell: tuple = ()
     resampled: bool = False
+    interval: np.ndarray | None = None
+    level: float | None = None
+    flags: dict = field(default_factory=dict)
 
     def __getitem__(self, name):
         """``est["D"] -> (mean, std)`` by parameter name."""
@@ -487,8 +514,15 @@ class Estimate:
 
     def __str__(self):
         scales = (("pJ/m", 1e12), ("mJ/m²", 1e3), ("MA/m", 1e-6))
-        return ", ".join(f"{n} = ({m * f:.3g} ± {s * f:.2g}) {u}"
-                         for n, (m, s), (u, f) in zip(PARAMETER_NAMES, self.as_dict().values(), scales))
+        parts = []
+        for k, (n, (u, f)) in enumerate(zip(PARAMETER_NAMES, scales)):
+            if self.interval is None:
+                text = f"{n} = {self.mean[k] * f:.3g} {u} (window spread {self.std[k] * f:.2g})"
+            else:
+                lo, hi = self.interval[k] * f
+                text = f"{n} = {self.mean[k] * f:.3g} {u} [{lo:.3g}, {hi:.3g}] at {100 * self.level:.0f} %"
+            parts.append(text + (f" ({self.flags[n]})" if n in self.flags else ""))
+        return ", ".join(parts)
 
 
 def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None, resample=False):
@@ -574,8 +608,63 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None,
     windows, positions = sliding_windows(x.astype(np.float32), estimator.size,
                                          estimator.stride if stride is None else stride)
     p = predict_windows(estimator, windows, batch_size=batch_size)
-    return Estimate(p.mean(axis=0), p.std(axis=0), p, positions, shape=tuple(x.shape[1:]), cell=estimator.cell,
-                    observation_cell=(float(dx), float(dy)), resampled=not matches)
+    mean = p.mean(axis=0)
+    scaled = estimator.scaler.scale(mean)
+    flags = {n: "at the edge of the training range: the truth may lie beyond it"
+             for n, y in zip(PARAMETER_NAMES, scaled) if y < EDGE or y > 1 - EDGE}
+    interval = None
+    if estimator.halfwidth is not None:
+        hw = np.asarray(estimator.halfwidth, dtype=np.float64)
+        interval = np.column_stack([mean - hw, mean + hw])
+    return Estimate(mean, p.std(axis=0), p, positions, shape=tuple(x.shape[1:]), cell=estimator.cell,
+                    observation_cell=(float(dx), float(dy)), resampled=not matches, interval=interval,
+                    level=estimator.level, flags=flags)
+
+
+def calibrate(estimator, parameters, spins, *, level=0.9, stride=None, batch_size=1024):
+    """Split-conformal intervals for an estimator, from calibration images it was not trained on.
+
+    The half-width of each parameter is the ``ceil((n+1) level)``-th
+    smallest absolute error of the image estimates on the ``n`` calibration
+    images (:func:`mag_ml.analysis.estimator_errors.conformal_halfwidth`;
+    Lei et al., JASA 113, 1094 (2018)): for a new image exchangeable with
+    them, the interval ``estimate +- halfwidth`` holds the truth with
+    probability at least ``level``.
+
+    Parameters
+    ----------
+    estimator : Estimator
+    parameters : array_like, shape (n, 3)
+        True SI parameters of the calibration images.
+    spins : array_like, shape (n, 3, H, W)
+        The calibration images (the estimator's training cell).
+    level : float
+        Nominal coverage in (0, 1).
+    stride, batch_size
+        As :func:`predict_images`.
+
+    Returns
+    -------
+    Estimator
+        A copy with ``halfwidth`` and ``level`` set.
+
+    Raises
+    ------
+    ValueError
+        Mismatched counts, bad level, or too few images for the level
+        (``ceil((n+1) level) > n``: the interval would be infinite).
+    """
+    if not isinstance(estimator, Estimator):
+        raise TypeError(f"estimator must be an Estimator, got {type(estimator).__name__}")
+    p = check_parameters(parameters)
+    if len(spins) != len(p):
+        raise ValueError(f"spins has {len(spins)} images but parameters has {len(p)} rows")
+    residuals = predict_images(estimator, spins, stride=stride, batch_size=batch_size).mean(axis=1) - p
+    hw = conformal_halfwidth(residuals, level)
+    if not np.all(np.isfinite(hw)):
+        raise ValueError(f"{len(p)} calibration images are too few for a level of {level}: need "
+                         f"ceil((n + 1) level) <= n")
+    return dataclasses.replace(estimator, halfwidth=tuple(hw.tolist()), level=float(level))
 
 
 def relative_errors(true, estimated):

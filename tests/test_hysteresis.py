@@ -99,3 +99,17 @@ def test_bad_input_raises(kwargs, error, match):
     with pytest.raises(error, match=match):
         hysteresis_loop(args.pop("params"), args.pop("shape"), args.pop("T"), args.pop("B_max"),
                         args.pop("n_steps"), n_sweeps=10, progress=False)
+
+
+def test_knee_field_is_the_kink_of_a_linear_rise():
+    from mag_ml.physics.hysteresis import knee_field
+
+    B = np.linspace(-1.0, 1.0, 41)
+    m = np.clip((B - 0.1) / 0.4, -1, 1)  # rises linearly from B = -0.3 to the kink at B = 0.5
+    assert knee_field(B, m) == pytest.approx(0.5, abs=1e-12)
+    smooth = np.tanh((B - 0.1) / 0.2)
+    k = knee_field(B, smooth)
+    assert 0.1 < k < 0.45  # the tangent at the inflection meets the plateau before saturation
+    assert np.isnan(knee_field(B, -np.ones_like(B)))
+    with pytest.raises(ValueError, match="increase"):
+        knee_field(B[::-1], m)

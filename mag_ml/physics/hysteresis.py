@@ -13,7 +13,10 @@ Definitions used here (stated in :class:`HysteresisLoop`):
 * coercive field: the field where the thermal average :math:`\langle m_z\rangle`
   first changes sign on a branch, linearly interpolated between steps;
 * saturation field: the field on the up branch above which
-  :math:`\langle m_z\rangle \ge 0.95` at every later step (interpolated).
+  :math:`\langle m_z\rangle \ge 0.95` at every later step (interpolated);
+* knee field (:func:`knee_field`, the saturation field as Wang et al. read
+  it off their loops): where the tangent at the steepest rise of the up
+  branch above its coercive field meets the saturated plateau.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..files import atomic_path, check_matches, load_npz, save_npz
-from ..checks import check_real
+from ..checks import check_int, check_real
 from .micromagnetics import MicromagneticParameters, thermal_run
 
-__all__ = ["HysteresisLoop", "hysteresis_loop", "coercive_field", "saturation_field"]
+__all__ = ["HysteresisLoop", "hysteresis_loop", "coercive_field", "saturation_field", "knee_field"]
 
 
 @dataclass
@@ -51,6 +54,8 @@ class HysteresisLoop:
         sign on each branch (:func:`coercive_field`); nan if it does not.
     saturation_field : float
         [T]: :func:`saturation_field` of the up branch (threshold 0.95).
+    knee_field : float
+        [T]: :func:`knee_field` of the up branch.
     final_state : ndarray (3, H, W) float64
         The state at the end of the up branch.
     """
@@ -61,6 +66,7 @@ class HysteresisLoop:
     coercive_fields: tuple
     saturation_field: float
     final_state: np.ndarray
+    knee_field: float = float("nan")
 
     @property
     def coercivity(self):
@@ -123,6 +129,52 @@ def saturation_field(B, m_z, threshold=0.95):
     if i == len(m) - 1:
         return float("nan")
     return float(B[i] + (threshold - m[i]) * (B[i + 1] - B[i]) / (m[i + 1] - m[i]))
+
+
+def knee_field(B, m_z, *, plateau=3):
+    """Knee of a rising branch: the tangent at its steepest rise meets the saturated plateau.
+
+    Construction (stated so that it can be checked): the plateau level
+    :math:`m_{sat}` is the mean of the last ``plateau`` points; the
+    steepest rise is the largest finite-difference slope
+    :math:`\mathrm dm_z/\mathrm dB` (``numpy.gradient``) among the points
+    at or above :math:`m_z = 0` (the part of the branch above its coercive
+    field); the knee is where the tangent there reaches :math:`m_{sat}`,
+    :math:`B_k = B_i + (m_{sat} - m_i)/m'_i`.  For a branch that rises
+    linearly and then saturates, this is exactly the kink.
+
+    Parameters
+    ----------
+    B, m_z : array_like (n,)
+        The up branch in sweep order (B increasing), n > ``plateau``.
+    plateau : int
+        Points that define the plateau, >= 1.
+
+    Returns
+    -------
+    float
+        [T]; nan when the branch never reaches m_z >= 0 or does not rise there.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths, fewer than ``plateau + 2`` points, or B not increasing.
+    """
+    B, m = np.asarray(B, dtype=float), np.asarray(m_z, dtype=float)
+    plateau = check_int(plateau, "plateau", minimum=1)
+    if B.shape != m.shape or B.ndim != 1 or len(B) < plateau + 2:
+        raise ValueError(f"B and m_z must be 1D of equal length >= plateau + 2, got {B.shape} and {m.shape}")
+    if not np.all(np.diff(B) > 0):
+        raise ValueError("B must increase along the branch (pass the up branch)")
+    m_sat = m[-plateau:].mean()
+    slope = np.gradient(m, B)
+    above = np.flatnonzero(m >= 0)
+    if len(above) == 0:
+        return float("nan")
+    i = above[np.argmax(slope[above])]
+    if slope[i] <= 0:
+        return float("nan")
+    return float(B[i] + (m_sat - m[i]) / slope[i])
 
 
 def _config(params, shape, T, B_max, n_steps, n_sweeps, seed, n_anneal, boundary):
@@ -224,4 +276,5 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
         B=fields, m_z=m_z, n_steps=n_steps,
         coercive_fields=(coercive_field(fields[down], m_z[down]), coercive_field(fields[up], m_z[up])),
         saturation_field=saturation_field(fields[up], m_z[up]), final_state=state,
+        knee_field=knee_field(fields[up], m_z[up]),
     )
