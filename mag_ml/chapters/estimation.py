@@ -76,11 +76,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mag_ml.analysis.estimator_errors import (TextureRegression, constant_predictor, coverage, error_table,
+                                              texture_features)
 from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.estimation import PARAMETER_NAMES, Estimator, ParameterScaler, window_dataset, write_spin_png
+from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, predict_images,
+                               window_dataset, write_spin_png)
 from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
 from mag_ml.physics.hysteresis import hysteresis_loop
@@ -88,7 +91,7 @@ from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_run, 
 from mag_ml.training import fit
 
 __all__ = ["GRID_RANGES", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNETICS_PROFILES", "micromagnetics_spec",
-           "thermal_images", "ESTIMATOR_PROFILES", "train_estimator",
+           "thermal_images", "ESTIMATOR_PROFILES", "train_estimator", "EstimatorEvaluation", "evaluate_estimator",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
            "estimator_observation", "resimulation", "hysteresis_loops"]
@@ -639,3 +642,93 @@ def hysteresis_loops(profile, parameters, *, seed=0, progress=False, root=None):
         loops[label] = hysteresis_loop(params, hs["shape"], spec["T"], hs["B_max"], hs["n_steps"],
                                        n_sweeps=hs["n_sweeps"], seed=seed, checkpoint=checkpoint, progress=progress)
     return loops
+
+
+# ----------------------------------------------------------------------------- evaluation with baselines
+@dataclass
+class EstimatorEvaluation:
+    """The estimator on the test sets beside its baselines, with calibrated intervals.
+
+    Attributes
+    ----------
+    predictions : dict of str to dict of str to ndarray (n, 3)
+        ``predictions[split][predictor]``: image estimates (SI units) on
+        ``"test_a"`` and ``"test_b"`` of ``"CNN"`` (mean over windows),
+        ``"grid centre"`` (the constant predictor) and ``"texture
+        regression"`` (:class:`mag_ml.analysis.estimator_errors.TextureRegression`
+        fitted on the training images).
+    truth : dict of str to ndarray (n, 3)
+    rows : dict of str to list of dict
+        :func:`mag_ml.analysis.estimator_errors.error_table` per split.
+    calibrated : Estimator
+        The estimator with split-conformal half-widths from test A.
+    coverage : ndarray (3,)
+        Fraction of test-B images whose truth lies in the calibrated interval.
+    level : float
+        Nominal coverage.
+    """
+
+    predictions: dict
+    truth: dict
+    rows: dict
+    calibrated: Estimator
+    coverage: np.ndarray
+    level: float
+
+    def row(self, split, predictor, parameter):
+        """The error-table row of one predictor and parameter on a split."""
+        return next(r for r in self.rows[split] if r["predictor"] == predictor and r["parameter"] == parameter)
+
+    def markdown(self, split):
+        """The error table of a split as Markdown (relative error and range-normalised RMSE, 95 % bootstrap)."""
+        lines = ["| parameter | predictor | relative error | range-normalised RMSE |", "|---|---|---|---|"]
+        for r in self.rows[split]:
+            lines.append(f"| {r['parameter']} | {r['predictor']} | {100 * r['relative']:.1f} % "
+                         f"[{100 * r['relative_lo']:.1f}, {100 * r['relative_hi']:.1f}] | {r['nrmse']:.3f} "
+                         f"[{r['nrmse_lo']:.3f}, {r['nrmse_hi']:.3f}] |")
+        return "\n".join(lines)
+
+
+def evaluate_estimator(profile, estimator, datasets, *, level=0.9, n_boot=2000, seed=0):
+    """Errors of the estimator and of two baselines on test sets A and B; intervals calibrated on A, checked on B.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+        For the grid ranges and cell size (:func:`estimator_spec`).
+    estimator : Estimator
+        From :func:`train_estimator`.
+    datasets : dict
+        :func:`estimator_datasets` of the same profile and seed.
+    level : float
+        Nominal coverage of the split-conformal intervals.
+    n_boot : int
+        Bootstrap replicates over images.
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    EstimatorEvaluation
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; too few test-A images for ``level``.
+    """
+    spec = estimator_spec(profile)
+    ranges, dx = spec["ranges"], spec["film"]["dx"]
+    p_train, s_train = datasets["train"]
+    texture = TextureRegression(texture_features(s_train, dx), p_train)
+    predictions, truth, rows = {}, {}, {}
+    for split in ("test_a", "test_b"):
+        p, s = datasets[split]
+        truth[split] = np.asarray(p, dtype=np.float64)
+        predictions[split] = {"CNN": predict_images(estimator, s).mean(axis=1),
+                              "grid centre": constant_predictor(ranges, len(p)),
+                              "texture regression": texture.predict(texture_features(s, dx))}
+        rows[split] = error_table(truth[split], predictions[split], ranges, names=PARAMETER_NAMES, n_boot=n_boot,
+                                  seed=seed)
+    calibrated = calibrate(estimator, *datasets["test_a"], level=level)
+    cov = coverage(truth["test_b"], predictions["test_b"]["CNN"], calibrated.halfwidth)
+    return EstimatorEvaluation(predictions, truth, rows, calibrated, cov, float(level))
