@@ -76,22 +76,25 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mag_ml.analysis.estimator_errors import (TextureRegression, constant_predictor, coverage, error_table,
+from mag_ml.analysis.estimator_errors import (TextureRegression, constant_predictor, coverage, error_table, nrmse,
                                               texture_features)
 from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
+from mag_ml.data.windows import sliding_windows
 from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, predict_images,
-                               window_dataset, write_spin_png)
+                               predict_windows, window_dataset, write_spin_png)
 from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
 from mag_ml.physics.hysteresis import hysteresis_loop
+from mag_ml.physics.imaging import MicroscopeImage, out_of_plane_image, resample
 from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_run, thermal_state
 from mag_ml.training import fit
 
 __all__ = ["GRID_RANGES", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNETICS_PROFILES", "micromagnetics_spec",
            "thermal_images", "ESTIMATOR_PROFILES", "train_estimator", "EstimatorEvaluation", "evaluate_estimator",
+           "DOMAIN_SHIFTS", "imaged", "domain_shift_study",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
            "estimator_observation", "resimulation", "hysteresis_loops"]
@@ -732,3 +735,88 @@ def evaluate_estimator(profile, estimator, datasets, *, level=0.9, n_boot=2000, 
     calibrated = calibrate(estimator, *datasets["test_a"], level=level)
     cov = coverage(truth["test_b"], predictions["test_b"]["CNN"], calibrated.halfwidth)
     return EstimatorEvaluation(predictions, truth, rows, calibrated, cov, float(level))
+
+
+#: Imaging conditions of the domain-shift study: label -> (pixel [m], PSF FWHM [m], noise [units of m_z]).
+#: The microscope samples the film at ``pixel`` after a Gaussian blur, adds white noise, and the image is
+#: resampled back onto the training cell (:mod:`mag_ml.physics.imaging`).
+DOMAIN_SHIFTS = {
+    "clean": (4e-9, 0.0, 0.0),
+    "blur 8 nm": (4e-9, 8e-9, 0.0),
+    "blur 16 nm": (4e-9, 16e-9, 0.0),
+    "noise 0.1": (4e-9, 0.0, 0.1),
+    "noise 0.3": (4e-9, 0.0, 0.3),
+    "pixel 2.34 nm": (2.34e-9, 0.0, 0.0),
+    "pixel 6 nm": (6e-9, 0.0, 0.0),
+    "2.34 nm pixel + 10 nm blur + noise 0.2": (2.34e-9, 10e-9, 0.2),
+}
+
+
+def imaged(spins, cell, *, pixel, psf_fwhm, noise, seed=0):
+    """m_z images as an out-of-plane microscope records them, back on the training cell.
+
+    Parameters
+    ----------
+    spins : array_like, shape (n, 3, H, W)
+        Simulated states on cells of side ``cell`` [m].
+    cell : float
+        Training cell [m].
+    pixel, psf_fwhm, noise : float
+        Microscope pixel [m], Gaussian PSF FWHM [m] and noise standard deviation (units of m_z).
+    seed : int
+        Image ``i`` uses the noise stream ``(seed, i)``.
+
+    Returns
+    -------
+    ndarray, shape (n, 1, H', W'), float32
+        The contrast on the training cell (H' = H up to rounding).
+    """
+    out = []
+    for i, state in enumerate(np.asarray(spins)):
+        img = out_of_plane_image(state, pixel=cell, psf_fwhm=psf_fwhm)
+        if pixel != cell:
+            img = resample(img, pixel)
+        data = img.data + noise * np.random.default_rng([int(seed), i]).standard_normal(img.data.shape)
+        img = MicroscopeImage(data, img.pixel, img.kind, img.settings)
+        out.append((resample(img, cell) if pixel != cell else img).data)
+    h, w = min(a.shape[0] for a in out), min(a.shape[1] for a in out)
+    return np.stack([a[:h, :w] for a in out])[:, None].astype(np.float32)
+
+
+def domain_shift_study(profile, estimator, datasets, *, shifts=None, seed=0):
+    """Range-normalised RMSE on test set B of an estimator trained on clean images, for each imaging condition.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    estimator : Estimator
+        Trained on clean m_z images (``channels=1``).
+    datasets : dict
+        :func:`estimator_datasets`.
+    shifts : dict, optional
+        Label -> (pixel, PSF FWHM, noise); default :data:`DOMAIN_SHIFTS`.
+    seed : int
+        Noise streams.
+
+    Returns
+    -------
+    dict of str to ndarray (3,)
+        Label -> range-normalised RMSE of (A_ex, D, M_s).
+
+    Raises
+    ------
+    ValueError
+        An estimator that reads three components (an out-of-plane microscope gives m_z only).
+    """
+    if estimator.channels != 1:
+        raise ValueError("the domain-shift study needs an m_z estimator (channels=1)")
+    spec = estimator_spec(profile)
+    p, s = datasets["test_b"]
+    out = {}
+    for label, (pixel, psf, noise) in (DOMAIN_SHIFTS if shifts is None else shifts).items():
+        x = imaged(s, spec["film"]["dx"], pixel=pixel, psf_fwhm=psf, noise=noise, seed=seed)
+        windows, _ = sliding_windows(x, estimator.size, estimator.stride)
+        n, n_win = windows.shape[:2]
+        pred = predict_windows(estimator, windows.reshape(n * n_win, *windows.shape[2:])).reshape(n, n_win, 3)
+        out[label] = nrmse(p, pred.mean(axis=1), spec["ranges"])
+    return out
