@@ -2,6 +2,7 @@
 
 import concurrent.futures as cf
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,8 +14,9 @@ import numpy as np
 import pytest
 
 from mag_ml import AnnealSchedule, Hamiltonian, anneal, topological_charge
-from mag_ml.data import (DatasetCorruptError, DatasetMismatchError, dataset_params, generate_dataset,
-                         load_observables, load_states, open_dataset)
+from mag_ml.data import (DatasetBusyError, DatasetCorruptError, DatasetMismatchError, dataset_params,
+                         generate_dataset, load_observables, load_states, open_dataset)
+from mag_ml.data import generation
 from mag_ml.data.generation import work_path
 
 H = Hamiltonian(J=1.0, D=0.3, B=0.05)
@@ -205,3 +207,125 @@ def test_bad_input(tmp_path):
     with pytest.raises(DatasetCorruptError, match="cannot be opened"):
         generate_dataset(p, executor="serial", **KW)
     assert p.read_bytes() == b"junk"
+
+
+# -- issue 15: exclusive creation, prompt writes, stale temporaries, verified results ----------------
+SERIAL_CHILD = CHILD.replace("executor=None", "executor='serial'")
+
+
+def test_race_for_the_work_file_keeps_the_first_runs_work(reference, tmp_path, monkeypatch):
+    """Another run creates the work file between our existence check and our creation: it is left alone."""
+    path = tmp_path / "race.h5"
+    script = SERIAL_CHILD.format(shape=SHAPE, n_steps=SCHEDULE.n_steps, sweeps=SCHEDULE.sweeps_per_step, n=N,
+                                 splits=SPLITS, seed=SEED, relax_tol=RELAX_TOL)
+    children = []
+    real_create = generation.create_dataset_file
+
+    def widened_gap(work, params):  # called after this run found no work file, before it creates one
+        child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(script), str(path)],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        children.append(child)
+        deadline = time.monotonic() + 120
+        while child.poll() is None and time.monotonic() < deadline and not (work.exists() and _done_count(work) >= 2):
+            time.sleep(0.005)
+        assert child.poll() is None, "the other run finished before the race"
+        return real_create(work, params)
+
+    monkeypatch.setattr(generation, "create_dataset_file", widened_gap)
+    try:
+        with pytest.raises(DatasetBusyError, match="in use by another process") as info:
+            generate_dataset(path, executor="serial", **KW)
+        assert str(work_path(path)) in str(info.value) and not isinstance(info.value, BlockingIOError)
+        children[0].wait(timeout=120)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert children[0].returncode == 0, children[0].stderr.read().decode()[-2000:]
+    assert_same_dataset(reference, path)  # the other run finished every state, undamaged
+    assert generate_dataset(path, executor="serial", **KW) == path
+
+
+def test_serial_interrupt_keeps_finished_states(reference, tmp_path, monkeypatch):
+    """Ctrl-C half-way through a serial run: the states finished so far are on disk, and a rerun resumes."""
+    path, k = tmp_path / "interrupted.h5", 5
+    real_task, asked = generation.anneal_samples, []
+
+    def interrupted_after_k(*args):
+        if len(asked) == k:
+            raise KeyboardInterrupt
+        asked.extend(args[-1])
+        return real_task(*args)
+
+    monkeypatch.setattr(generation, "anneal_samples", interrupted_after_k)
+    with pytest.raises(KeyboardInterrupt):
+        generate_dataset(path, executor="serial", **KW)
+    with h5py.File(work_path(path), "r") as f:
+        assert f["done"][()].tolist() == [True] * k + [False] * (N - k)
+    asked.clear()
+    monkeypatch.setattr(generation, "anneal_samples", lambda *args: asked.extend(args[-1]) or real_task(*args))
+    generate_dataset(path, executor="serial", **KW)
+    assert asked == list(range(k, N))  # only the unfinished states are computed
+    assert_same_dataset(reference, path)
+
+
+def test_resume_recomputes_a_damaged_finished_state(reference, tmp_path):
+    path = tmp_path / "damaged_work.h5"
+    with pytest.raises(RuntimeError, match="cluster lost"):
+        generate_dataset(path, executor=CountingExecutor(fail_after=4), max_in_flight=1, **KW)
+    with h5py.File(work_path(path), "r+") as f:
+        f["energy"][2] += 1.0
+    counter = CountingExecutor()
+    with pytest.warns(RuntimeWarning, match=r"1 finished item\(s\) fail verification and are computed again"):
+        generate_dataset(path, executor=counter, **KW)
+    assert counter.samples == N - 4 + 1
+    assert_same_dataset(reference, path)
+
+
+def test_stale_temporaries_are_removed(reference, tmp_path):
+    fcntl = pytest.importorskip("fcntl")
+    path = tmp_path / "ref.h5"
+    shutil.copyfile(reference, path)
+    stale = [tmp_path / ".ref.h5.0123abcd.tmp.h5", tmp_path / ".ref.h5.partial.89abcdef.tmp.partial"]
+    kept = [tmp_path / ".other.h5.0123abcd.tmp.h5", tmp_path / "ref.h5.tmp"]
+    held = tmp_path / ".ref.h5.fedcba98.tmp.h5"  # open and locked: another process is writing it
+    for p in stale + kept + [held]:
+        p.write_bytes(b"half written")
+    fd = os.open(held, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert generate_dataset(path, executor="serial", **KW) == path
+        assert not any(p.exists() for p in stale) and all(p.exists() for p in kept) and held.exists()
+    finally:
+        os.close(fd)
+    assert generation.remove_stale_temporaries(path) == [held]
+
+
+def test_finished_file_is_verified_and_fsynced(reference, tmp_path, monkeypatch):
+    moved = []
+    real_move = generation.move_into_place
+    monkeypatch.setattr(generation, "move_into_place", lambda src, dst: moved.append((src, dst)) or real_move(src, dst))
+    path = generate_dataset(tmp_path / "small.h5", executor="serial", **{**KW, "n_states": 2, "splits": None})
+    assert moved == [(work_path(path), path)]  # move_into_place: fsync, then rename
+    # a result that a task computed wrongly never becomes a complete file
+    real_task = generation.anneal_samples
+
+    def wrong_energy(*args):
+        return [(i, s, e + 0.5, q) for i, s, e, q in real_task(*args)]
+
+    monkeypatch.setattr(generation, "anneal_samples", wrong_energy)
+    with pytest.raises(DatasetCorruptError, match=r"state 0: energy .* recomputed from its spins"):
+        generate_dataset(tmp_path / "wrong.h5", executor="serial", **{**KW, "n_states": 2, "splits": None})
+    assert not (tmp_path / "wrong.h5").exists()
+
+
+def test_task_returning_other_indices_and_directory_path(tmp_path, monkeypatch):
+    real_task = generation.anneal_samples
+    monkeypatch.setattr(generation, "anneal_samples",
+                        lambda *args: [(i + 1, s, e, q) for i, s, e, q in real_task(*args)])
+    with pytest.raises(ValueError, match=r"returned items for the indices \[1\] when asked for \[0\]"):
+        generate_dataset(tmp_path / "shifted.h5", executor="serial", **{**KW, "n_states": 2, "splits": None})
+    (tmp_path / "folder.h5").mkdir()
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        generate_dataset(tmp_path / "folder.h5", executor="serial", **KW)

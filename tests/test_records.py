@@ -90,3 +90,67 @@ def test_wrong_record_shape_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="field 'x' has shape"):
         generate_records(tmp_path / "r.h5", params={}, fields={"x": ((3,), "float64"), "n": ((), "int64")},
                          n_items=2, task=draws, task_args=(0,), executor="serial", progress=False)
+
+
+def interrupting_after(limit, seed, indices):
+    if max(indices) >= limit:
+        raise KeyboardInterrupt
+    return draws(seed, indices)
+
+
+def test_serial_interrupt_keeps_finished_records(tmp_path):
+    path = tmp_path / "r.h5"
+    with pytest.raises(KeyboardInterrupt):
+        generate_records(path, params={"seed": 3}, fields=FIELDS, n_items=6, task=interrupting_after,
+                         task_args=(3, 3), executor="serial", progress=False)
+    with h5py.File(work_path(path), "r") as f:
+        assert f["done"][()].tolist() == [True] * 3 + [False] * 3
+    make(path)
+    make(tmp_path / "ref.h5")
+    np.testing.assert_array_equal(load_records(path)[1]["x"], load_records(tmp_path / "ref.h5")[1]["x"])
+
+
+def wrong_index(seed, indices):
+    return [(i + 100, values) for i, values in draws(seed, indices)]
+
+
+def float_count(seed, indices):
+    return [(i, {**values, "n": 4.5}) for i, values in draws(seed, indices)]
+
+
+@pytest.mark.parametrize("task, error, match", [
+    (wrong_index, ValueError, r"returned items for the indices \[100\] when asked for \[0\]"),
+    (float_count, ValueError, r"field 'n' has dtype float64, which cannot be stored as int64"),
+])
+def test_bad_task_results_are_clear_errors(tmp_path, task, error, match):
+    with pytest.raises(error, match=match):
+        generate_records(tmp_path / "r.h5", params={}, fields=FIELDS, n_items=2, task=task, task_args=(0,),
+                         executor="serial", progress=False)
+
+
+def test_reserved_names(tmp_path):
+    with pytest.raises(ValueError, match="other than 'done' and 'digest'"):
+        generate_records(tmp_path / "r.h5", params={}, fields={"digest": ((), "uint64")}, n_items=2, task=draws,
+                         task_args=(0,), executor="serial", progress=False)
+    with pytest.raises(ValueError, match=r"parameter names \['params_hash'\] are reserved"):
+        generate_records(tmp_path / "r.h5", params={"params_hash": 1}, fields=FIELDS, n_items=2, task=draws,
+                         task_args=(0,), executor="serial", progress=False)
+    assert not (tmp_path / "r.h5").exists() and not work_path(tmp_path / "r.h5").exists()
+
+
+def failing_at(bad, seed, indices):
+    if bad in indices:
+        raise RuntimeError(f"record {bad} failed")
+    return draws(seed, indices)
+
+
+def test_a_failed_task_does_not_lose_the_others(tmp_path):
+    path = tmp_path / "r.h5"
+    with cf.ThreadPoolExecutor(2) as ex, pytest.raises(RuntimeError, match="record 2 failed") as info:
+        generate_records(path, params={"seed": 3}, fields=FIELDS, n_items=6, task=failing_at, task_args=(2, 3),
+                         executor=ex, progress=False)
+    assert "1 of 6 tasks failed" in "".join(getattr(info.value, "__notes__", ["1 of 6 tasks failed"]))
+    with h5py.File(work_path(path), "r") as f:
+        assert f["done"][()].tolist() == [True, True, False, True, True, True]
+    make(path)
+    np.testing.assert_array_equal(load_records(path)[1]["x"][2], np.random.default_rng([3, 2]).normal(size=4))

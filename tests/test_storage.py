@@ -154,3 +154,31 @@ def test_incomplete_allowed_for_resume(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="no spin dataset"):
         open_dataset(tmp_path / "nothing.h5")
+
+
+def test_layout_has_checksums_and_digests(done_file):
+    with h5py.File(done_file, "r") as f:
+        assert all(f[name].fletcher32 and f[name].chunks for name in f)
+        assert f.attrs["format_version"] == storage.FORMAT_VERSION == 2
+        spins, e, eps, q = f["spins"][1], f["energy"][1], f["energy_per_spin"][1], f["topological_charge"][1]
+        assert f["digest"][1] == storage.item_digest(1, (spins, e, eps, q))
+        assert f["digest"][1] != storage.item_digest(2, (spins, e, eps, q))  # the index is part of the digest
+
+
+def test_creation_is_exclusive_and_writes_are_checked(done_file, tmp_path):
+    before = done_file.read_bytes()
+    with pytest.raises(FileExistsError):
+        create_dataset_file(done_file, make_params())
+    assert done_file.read_bytes() == before
+    s = states()[0]
+    with create_dataset_file(tmp_path / "new.h5", make_params()) as f:
+        with pytest.raises(ValueError, match="non-finite spins"):
+            write_state(f, 0, np.full((3, 16, 16), np.nan), energy=0.0, topological_charge=0.0)
+        with pytest.raises(ValueError, match=r"index must be in \[0, 5\), got 5"):
+            write_state(f, 5, s, energy=H.energy(s), topological_charge=0.0)
+        assert not f["done"][()].any()
+
+
+def test_directory_is_not_a_dataset(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        load_states(tmp_path)

@@ -16,8 +16,11 @@ cluster, in one run or in several interrupted ones.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import multiprocessing
 import os
+import queue
+import re
 import warnings
 from pathlib import Path
 
@@ -26,21 +29,25 @@ from tqdm.auto import tqdm
 
 from mag_ml.files import move_into_place
 from mag_ml.checks import check_int
-from mag_ml.data.storage import (DatasetCorruptError, DatasetError, create_dataset_file, create_records_file,
-                                 dataset_params, load_records, open_dataset, open_records, records_params,
-                                 write_record, write_state)
+from mag_ml.data.storage import (DatasetBusyError, DatasetCorruptError, DatasetError, create_dataset_file,
+                                 create_records_file, dataset_params, find_bad_records, find_bad_states, load_records,
+                                 open_dataset, open_records, records_params, write_record, write_state)
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, anneal
 from mag_ml.physics.topology import topological_charge
 
 __all__ = ["generate_dataset", "generate_records", "load_records", "work_path", "anneal_samples",
-           "SerialExecutor"]
+           "SerialExecutor", "remove_stale_temporaries"]
 
 
 class SerialExecutor(cf.Executor):
     """Executor that runs each task at once in the calling thread.
 
     For debugging and small runs: no processes, tracebacks point at the task.
+    The generators write each result as soon as its ``submit`` returns, so an
+    interruption (Ctrl-C) keeps every finished item.  Exceptions of a task
+    are stored in its future; ``KeyboardInterrupt`` and ``SystemExit``
+    propagate from ``submit`` at once.
     """
 
     def submit(self, fn, /, *args, **kwargs):
@@ -91,6 +98,60 @@ def work_path(path):
     return path.with_name(path.name + ".partial")
 
 
+def _is_locked(path):
+    """Whether another open file description holds a lock on ``path`` (HDF5 writers hold ``flock``)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock: treat every temporary as possibly in use
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(path):
+    """Remove temporary files a killed run left beside ``path``; return the paths removed.
+
+    Temporaries are the names :func:`mag_ml.files.atomic_path` gives for
+    ``path`` and for its work file (``.<name>.<8 hex>.tmp<suffix>``).  One
+    that another process holds locked (an open HDF5 writer) is left alone.
+    The work file itself is not a temporary: it is resumed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The artifact (dataset or record table) about to be (re)generated.
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    path = Path(path)
+    removed = []
+    if not path.parent.is_dir():
+        return removed
+    names = {path.name, work_path(path).name}
+    pattern = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp[^/]*")
+    for candidate in path.parent.iterdir():
+        match = pattern.fullmatch(candidate.name)
+        if match is None or match.group(1) not in names or not candidate.is_file() or _is_locked(candidate):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
 def _single_thread_worker():
     """Initializer of the default worker processes: one numba thread each (no oversubscription)."""
     import numba
@@ -106,21 +167,50 @@ def _default_executor(n_tasks):
                                   initializer=_single_thread_worker)
 
 
-def _open_work_file(work, params, overwrite, *, open_file, create):
-    """Open the work file for resuming, or create it; return an h5py.File in write mode."""
+def _open_work_file(work, params, overwrite, *, open_file, find_bad, create):
+    """Open the work file for resuming, or create it exclusively; return an h5py.File in write mode.
+
+    Finished items of a resumed work file are verified; those that fail are
+    computed again (with a warning).  A damaged work file is discarded.
+    Returns None when another process created the work file between the
+    existence check and the creation (the caller looks again).
+    """
     if work.exists():
         try:
-            return open_file(work, params, require_complete=False, mode="r+",
-                             hint=" It holds an unfinished run with other parameters: pass "
-                                  "overwrite=True to discard it, or use another path.")
+            f = open_file(work, params, require_complete=False, mode="r+",
+                          hint=" It holds an unfinished run with other parameters: pass "
+                               "overwrite=True to discard it, or use another path.")
         except DatasetCorruptError as err:
             warnings.warn(f"discarding the unreadable work file {work} and starting again ({err})",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=4)
         except DatasetError:
             if not overwrite:
                 raise
-        work.unlink()
-    return create(work, params)
+        else:
+            try:
+                bad = find_bad(f, work)
+                if bad:
+                    warnings.warn(f"work file {work}: {len(bad)} finished item(s) fail verification and are "
+                                  f"computed again ({'; '.join(f'{i}: {why}' for i, why in bad[:3])})",
+                                  RuntimeWarning, stacklevel=4)
+                    done = f["done"][()]
+                    done[[i for i, _ in bad]] = False
+                    f["done"][...] = done
+                    f.flush()
+                return f
+            except DatasetCorruptError as err:
+                f.close()
+                warnings.warn(f"discarding the unreadable work file {work} and starting again ({err})",
+                              RuntimeWarning, stacklevel=4)
+            except BaseException:
+                f.close()
+                raise
+        with contextlib.suppress(FileNotFoundError):
+            work.unlink()
+    try:
+        return create(work, params)
+    except FileExistsError:  # another process created it in the meantime
+        return None
 
 
 def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=None, seed, dtype="float32",
@@ -188,20 +278,36 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     TypeError
         ``hamiltonian`` not a Hamiltonian, ``schedule`` not an AnnealSchedule,
         ``executor`` not an Executor.
+    IsADirectoryError
+        ``path`` is a directory.
     DatasetMismatchError
         A file or work file at ``path`` was made with other parameters (names
         the attribute) and ``overwrite`` is False.
     DatasetCorruptError
-        A damaged or incomplete file sits at ``path`` and ``overwrite`` is False.
+        A damaged, edited, older-format or incomplete file sits at ``path``
+        and ``overwrite`` is False (the message names the file and what
+        failed).
+    DatasetBusyError
+        Another process is writing the work file of ``path`` (an ``OSError``;
+        its work is left untouched).
 
     Notes
     -----
-    Resuming: results are written to ``<path>.partial`` as they arrive, each
-    state's ``done`` flag flushed after its data.  After an interruption
-    (Ctrl-C, a killed kernel or job) the same call skips the states already
-    done and ends with exactly the file an uninterrupted run gives.  The work
-    file is renamed to ``path`` (atomically) once every state is done.  A
-    complete file at ``path`` with the same parameters is returned at once.
+    Resuming: results are written to ``<path>.partial`` as they arrive (with
+    ``"serial"`` right after each task), each state's digest and ``done``
+    flag flushed after its data.  After an interruption (Ctrl-C, a killed
+    kernel or job) the same call skips the states already done, after
+    verifying them (one that fails is computed again, with a warning; an
+    unreadable work file is discarded), and ends with exactly the file an
+    uninterrupted run gives.  The work file is created exclusively (never
+    truncating a file another process holds), verified completely
+    (checksums, digests, energies and charges recomputed from the stored
+    spins, see :mod:`mag_ml.data.storage`), flushed to disk and renamed to
+    ``path`` (atomically) once every state is done.  A file at ``path`` with
+    the same parameters is verified the same way and returned.  Temporary
+    files a killed run left beside ``path`` are removed first.  A task that
+    raises does not stop the others: every other state is still written, then
+    the first error is raised, and the same call computes only what is missing.
     """
     if not isinstance(hamiltonian, Hamiltonian):
         raise TypeError(f"hamiltonian must be a Hamiltonian, got {type(hamiltonian).__name__}")
@@ -215,9 +321,10 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         i, spins, energy, charge = item
         write_state(f, i, spins, energy=energy, topological_charge=charge)
 
-    return _generate(path, params, params["n_states"], open_file=open_dataset, create=create_dataset_file,
-                     task=anneal_samples, task_args=task_args, write_item=write_item, chunk=chunk, executor=executor,
-                     max_in_flight=max_in_flight, progress=progress, overwrite=overwrite, desc=None, unit="state")
+    return _generate(path, params, params["n_states"], open_file=open_dataset, find_bad=find_bad_states,
+                     create=create_dataset_file, task=anneal_samples, task_args=task_args, write_item=write_item,
+                     chunk=chunk, executor=executor, max_in_flight=max_in_flight, progress=progress,
+                     overwrite=overwrite, desc=None, unit="state")
 
 
 def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk=1, executor=None,
@@ -266,41 +373,54 @@ def generate_records(path, *, params, fields, n_items, task, task_args=(), chunk
     ------
     ValueError
         Bad ``fields``, ``n_items``, ``chunk`` or ``max_in_flight``; a record
-        of the wrong shape or missing a field.
+        of the wrong shape, dtype or index, or missing a field; a task that
+        returns other indices than it was given.
     TypeError
         ``task`` not callable, ``params`` not a dict, a bad ``executor``.
     DatasetMismatchError, DatasetCorruptError
-        A file at ``path`` made with other parameters, or damaged, and
+        A file at ``path`` made with other parameters, or damaged (a failing
+        checksum, a record not matching its digest, an edited attribute), and
         ``overwrite`` is False.
+    DatasetBusyError, IsADirectoryError
+        As in :func:`generate_dataset`.
     """
     stored = records_params(params, fields, n_items)
     if not callable(task):
         raise TypeError(f"task must be callable, got {task!r}")
-    return _generate(path, stored, stored["n_items"], open_file=open_records,
+    return _generate(path, stored, stored["n_items"], open_file=open_records, find_bad=find_bad_records,
                      create=lambda p, st: create_records_file(p, st["params"], st["fields"], st["n_items"]),
                      task=task, task_args=tuple(task_args), write_item=lambda f, item: write_record(f, *item),
                      chunk=chunk, executor=executor, max_in_flight=max_in_flight, progress=progress,
                      overwrite=overwrite, desc=desc, unit="item")
 
 
-def _generate(path, params, n, *, open_file, create, task, task_args, write_item, chunk, executor, max_in_flight,
-              progress, overwrite, desc, unit):
+def _generate(path, params, n, *, open_file, find_bad, create, task, task_args, write_item, chunk, executor,
+              max_in_flight, progress, overwrite, desc, unit):
     """Shared body of the generators: return a complete file, resume a work file, or start one; run the tasks."""
     for name, value in (("chunk", chunk), ("max_in_flight", max_in_flight)):
         check_int(value, name, minimum=1)
     if not (executor is None or executor == "serial" or isinstance(executor, cf.Executor)):
         raise TypeError(f"executor must be None, 'serial' or a concurrent.futures.Executor, got {executor!r}")
     path = Path(path)
-    if path.exists():
-        try:
-            open_file(path, params, hint=" Pass overwrite=True to regenerate it, or use another path.").close()
-            return path
-        except DatasetError:
-            if not overwrite:
-                raise
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(f"path must be a file name, but {path} is a directory")
     work = work_path(path)
-    f = _open_work_file(work, params, overwrite, open_file=open_file, create=create)
+    remove_stale_temporaries(path)
+    for _ in range(3):  # look again if another process creates the work file under our feet
+        if path.exists():
+            try:
+                open_file(path, params, verify_data=True,
+                          hint=" Pass overwrite=True to regenerate it, or use another path.").close()
+                return path
+            except DatasetError:
+                if not overwrite:
+                    raise
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = _open_work_file(work, params, overwrite, open_file=open_file, find_bad=find_bad, create=create)
+        if f is not None:
+            break
+    else:
+        raise DatasetBusyError(f"{work} is in use by another process, which keeps creating and removing it")
     try:
         todo = np.flatnonzero(~f["done"][()])
         tasks = [todo[k:k + chunk].tolist() for k in range(0, len(todo), chunk)]
@@ -315,40 +435,91 @@ def _generate(path, params, n, *, open_file, create, task, task_args, write_item
                 _run(task, task_args, tasks, write, executor, max_in_flight)
     finally:
         f.close()
-    open_file(work, params).close()  # every item done, file sound
-    move_into_place(work, path)
+    open_file(work, params, verify_data=True).close()  # every item done and verified, checksums included
+    move_into_place(work, path)  # fsync, then atomic rename
     return path
 
 
+def _indices(result, samples, fn):
+    """The item indices of a task's result; they must be exactly the samples it was given."""
+    try:
+        got = [item[0] for item in result]
+    except (TypeError, IndexError, KeyError):
+        raise TypeError(f"task {getattr(fn, '__name__', fn)!r} must return a list of (index, ...) items, got "
+                        f"{type(result).__name__}") from None
+    integers = [int(i) for i in got if isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_))]
+    if len(integers) != len(got) or sorted(integers) != sorted(samples):
+        raise ValueError(f"task {getattr(fn, '__name__', fn)!r} returned items for the indices {got} when asked "
+                         f"for {samples}; it must return one item per index asked")
+
+
 def _run(fn, task_args, tasks, write, executor, max_in_flight):
-    """Submit ``fn(*task_args, samples)`` per task with at most ``max_in_flight`` pending; ``write`` each result."""
+    """Submit ``fn(*task_args, samples)`` per task with at most ``max_in_flight`` pending; ``write`` each result.
+
+    Results are written as soon as they complete, also while tasks are still
+    being submitted (a :class:`SerialExecutor` completes each task inside
+    ``submit``), so an interruption keeps every finished item.  A task that
+    raises does not stop the others: every other result is still written,
+    then the first task error is raised (a rerun computes only what failed).
+    An error of the executor itself (``submit`` raising, a lost cluster) and
+    ``KeyboardInterrupt`` stop at once.
+    """
     own = executor is None
     if own:
         executor = _default_executor(len(tasks))
     elif executor == "serial":
         executor = SerialExecutor()
-    pending = set()
-    queue = iter(tasks)
+    pending = {}  # future -> samples
+    completed = queue.SimpleQueue()  # futures, put by their done-callbacks (in any thread)
+    remaining = iter(tasks)
+    errors = []  # (samples, exception) of failed tasks
     failed = True
-    try:
+
+    def drain(block):
+        """Write every completed result (waiting for one first if ``block``)."""
+        batch = [completed.get()] if block else []
         while True:
-            for samples in queue:
-                pending.add(executor.submit(fn, *task_args, samples))
-                if len(pending) >= max_in_flight:
+            try:
+                batch.append(completed.get_nowait())
+            except queue.Empty:
+                break
+        for future in batch:
+            samples = pending.pop(future)
+            if future.cancelled():
+                errors.append((samples, cf.CancelledError(f"the task for samples {samples} was cancelled")))
+            elif future.exception() is not None:
+                errors.append((samples, future.exception()))
+            else:
+                result = future.result()
+                try:
+                    _indices(result, samples, fn)
+                except (TypeError, ValueError) as err:
+                    errors.append((samples, err))
+                    continue
+                write(result)  # keep every finished item
+
+    try:
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < max_in_flight:
+                samples = next(remaining, None)
+                if samples is None:
+                    exhausted = True
                     break
+                future = executor.submit(fn, *task_args, samples)
+                pending[future] = samples
+                future.add_done_callback(completed.put)
+                future = None
+                drain(block=False)
             if not pending:
                 break
-            finished, pending = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            error = None
-            while finished:  # pop: a written result is no longer referenced
-                future = finished.pop()
-                if future.exception() is not None:
-                    error = error or future.exception()
-                    continue
-                write(future.result())  # keep every finished item
-            future = None
-            if error is not None:
-                raise error
+            drain(block=True)
+        if errors:
+            samples, error = errors[0]
+            if hasattr(error, "add_note"):
+                error.add_note(f"{len(errors)} of {len(tasks)} tasks failed (first: samples {samples}); every other "
+                               "result was written, and the same call computes only the missing ones")
+            raise error
         failed = False
     finally:
         for future in pending:

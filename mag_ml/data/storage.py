@@ -1,11 +1,11 @@
-"""HDF5 files of spin states: layout, verification on open, and a torch-free reader.
+"""HDF5 files of spin states: layout, verification on open and on load, and a torch-free reader.
 
 One file holds one dataset of ``N`` annealed spin states, the E-VAE dataset of
 Kwon et al., Adv. Sci. 2021 (39,300 metastable states of the 2D Heisenberg
 model with interfacial DMI, 30,000 / 5,000 / 4,300 for training / validation /
 test) or its quick-profile miniature.
 
-Layout (format ``"mag_ml.spin_dataset"``, version 1)
+Layout (format ``"mag_ml.spin_dataset"``, version 2)
 -----------------------------------------------------
 ``spins``
     ``(N, 3, H, W)``, channels first, unit vectors, row index y.  Stored as
@@ -21,6 +21,10 @@ Layout (format ``"mag_ml.spin_dataset"``, version 1)
 ``topological_charge``
     ``(N,)`` float64, Berg-Luscher charge of the float64 state (an integer up to
     rounding on a periodic lattice).
+``digest``
+    ``(N,)`` uint64, BLAKE2b-64 digest of state ``i``'s index and stored bytes
+    (``spins[i]``, ``energy[i]``, ``energy_per_spin[i]``,
+    ``topological_charge[i]``), written with the state.
 ``done``
     ``(N,)`` bool, per-state completion record (a generation run that is
     interrupted and restarted skips the states marked done).
@@ -29,27 +33,47 @@ Layout (format ``"mag_ml.spin_dataset"``, version 1)
     contiguous blocks in this order; state ``i`` is Monte Carlo sample ``i``,
     and samples are independent, so a block is as random as any subset.
 
-File attributes: ``format``, ``format_version``, ``mag_ml_version``,
+Every dataset is chunked (``spins`` one state per chunk) and written with
+HDF5's ``fletcher32`` checksum filter, so a flipped bit on disk makes the read
+fail.  File attributes: ``format``, ``format_version``, ``mag_ml_version``,
 ``params_json`` (canonical JSON of the creation parameters, see
 :func:`dataset_params`), ``params_hash`` (of those parameters and the version)
 and, for people reading the file with other tools, one flat attribute per
 parameter (``hamiltonian.D``, ``schedule.T_end``, ``seed``, ``shape``,
 ``n_states``, ``splits.train``, ...).
+
+Verification
+------------
+:func:`open_dataset` checks the header (format, version, ``params_hash``,
+every readable attribute against ``params_json``), the layout, the checksum
+filters and the checksums of the per-state records.  :func:`load_states`,
+:func:`load_observables` and :func:`mag_ml.data.generation.generate_dataset`
+(before it returns a file as complete) also read every state they use, in
+blocks of 256, and check that the spins are finite unit vectors, that their
+bytes match their digest (this catches edits written through h5py, which
+recompute the HDF5 checksums: a changed value, swapped states) and that the
+energy and topological charge recomputed from the stored spins with the stored
+Hamiltonian agree with the stored ones (within the rounding of the storage
+dtype).  Anything else raises :class:`DatasetCorruptError` naming the file and
+what failed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
 from pathlib import Path
 
 import h5py
+import numba
 import numpy as np
 
 from mag_ml.artifacts import canonical_json, package_version, params_hash
 from mag_ml.files import MismatchError, check_matches
 from mag_ml.checks import check_int
+from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.lattice import check_shape
 from mag_ml.physics.monte_carlo import anneal
 from mag_ml.physics.rng import check_seed
@@ -62,6 +86,7 @@ __all__ = [
     "DatasetError",
     "DatasetMismatchError",
     "DatasetCorruptError",
+    "DatasetBusyError",
     "dataset_params",
     "create_dataset_file",
     "write_state",
@@ -70,16 +95,28 @@ __all__ = [
     "split_slice",
     "load_states",
     "load_observables",
+    "item_digest",
 ]
 
 FORMAT = "mag_ml.spin_dataset"
-FORMAT_VERSION = 1
+#: Version 2: fletcher32 checksums on every dataset and a per-state digest (version 1 files are refused).
+FORMAT_VERSION = 2
 #: Split names, in the order of their blocks and of their int8 codes in ``split``.
 SPLITS = ("train", "validation", "test")
 #: Allowed storage dtypes of ``spins``.
 SPIN_DTYPES = ("float32", "float64")
 _OBSERVABLES = ("energy", "energy_per_spin", "topological_charge")
 _UNIT_ATOL = {"float32": 1e-5, "float64": 1e-10}
+#: Unit roundoff of the storage dtypes (the rounding of a float64 state stored in them).
+_ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
+#: States (records) read and verified at a time: verification never holds a whole file in memory.
+_BLOCK = 256
+#: Rows per chunk of the one-dimensional per-state datasets (8 kB of float64).
+_ROW_CHUNK = 1024
+_HEADER_ATTRS = ("format", "format_version", "mag_ml_version", "params_json", "params_hash")
+_REMEDY = (" Delete the file and rerun the generation, or pass overwrite=True to generate_dataset / "
+           "generate_records to regenerate it.")
+_OLD_FORMAT = " (written by an older mag_ml, before checksums: regenerate it)"
 
 
 class DatasetError(ValueError):
@@ -91,7 +128,24 @@ class DatasetMismatchError(DatasetError, MismatchError):
 
 
 class DatasetCorruptError(DatasetError):
-    """The file is unreadable, not a spin dataset, inconsistent or incomplete."""
+    """The file is unreadable, not a spin dataset, inconsistent, edited or incomplete.
+
+    The message names the file and what failed (a checksum, a digest, a
+    recomputed energy, an attribute, ...) and says what to do.
+    """
+
+
+class DatasetBusyError(OSError):
+    """The file is open for writing in another process (HDF5's file lock is held).
+
+    Not a :class:`DatasetError`: nothing is wrong with the file; wait for the
+    other process to finish or stop it.
+    """
+
+
+def _corrupt(path, what):
+    """A :class:`DatasetCorruptError` naming the file, what failed and what to do."""
+    return DatasetCorruptError(f"{path}: {what}.{_REMEDY}")
 
 
 # -- parameters ---------------------------------------------------------------
@@ -195,20 +249,186 @@ def _flatten(d, prefix=""):
             yield f"{prefix}{key}", value
 
 
+# -- integrity primitives ---------------------------------------------------------
+def item_digest(index, arrays):
+    """Digest of one stored item: its index and the bytes of its values, in order.
+
+    BLAKE2b with an 8-byte digest over ``index`` (int64) and each array's
+    little-endian, C-ordered bytes in the dtype it is stored in.  Written
+    beside every state and record and compared on verification, so any value
+    changed after writing (even one written through h5py, which recomputes the
+    HDF5 checksums) and any item moved to another index is detected.
+
+    Parameters
+    ----------
+    index : int
+        Item index in the file.
+    arrays : sequence of array_like
+        The item's values, already in their storage dtypes.
+
+    Returns
+    -------
+    numpy.uint64
+    """
+    h = hashlib.blake2b(int(index).to_bytes(8, "little", signed=True), digest_size=8, person=b"mag_ml.item")
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype.byteorder == ">":
+            a = a.astype(a.dtype.newbyteorder("<"))
+        h.update(np.ascontiguousarray(a).tobytes())
+    return np.frombuffer(h.digest(), dtype="<u8")[0]
+
+
+def _chunk_rows(item_bytes, n):
+    """Items per chunk: about 64 kB, at least one, at most ``n``."""
+    return int(max(1, min(n, 65536 // max(1, item_bytes))))
+
+
+def _create_checked(f, name, shape, dtype, *, chunks=None, **kw):
+    """``f.create_dataset`` with the fletcher32 checksum filter (chunked; auto chunks for zero-size items)."""
+    if chunks is not None and 0 in shape[1:]:
+        chunks = True
+    return f.create_dataset(name, shape, dtype=dtype, chunks=chunks or True, fletcher32=True, **kw)
+
+
+def _read(f, path, name, sel=(), what=""):
+    """``f[name][sel]``; a failing checksum (or any read error) becomes :class:`DatasetCorruptError`."""
+    try:
+        return f[name][sel]
+    except OSError as err:
+        raise _corrupt(path, f"dataset {name!r}{what} fails its HDF5 checksum (fletcher32) or cannot be read: "
+                             f"bytes of the file changed on disk ({err})") from None
+
+
+def _read_rows(f, path, name, a, b):
+    """Items ``[a, b)`` of ``name``; on a read failure, name the first item whose chunk fails."""
+    try:
+        return f[name][a:b]
+    except OSError:
+        for i in range(a, b):
+            _read(f, path, name, i, f", item {i},")
+        return _read(f, path, name, np.s_[a:b], f" (items {a} to {b - 1})")
+
+
+def _plain(value):
+    """An attribute value as plain Python (lists, str, numbers) for comparison."""
+    if isinstance(value, (list, tuple)):
+        value = np.asarray(value)  # as h5py stores a list: one array, numbers promoted together
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()] if value.ndim else _plain(value.item())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _same_attr(got, want):
+    try:
+        return json.dumps(_plain(got), sort_keys=True) == json.dumps(_plain(want), sort_keys=True)
+    except (TypeError, ValueError):
+        return False
+
+
+@numba.njit(inline="always")
+def _solid_angle(ax, ay, az, bx, by, bz, cx, cy, cz):
+    """Signed solid angle of the triangle (a, b, c), as in :mod:`mag_ml.physics.topology`."""
+    num = ax * (by * cz - bz * cy) + ay * (bz * cx - bx * cz) + az * (bx * cy - by * cx)
+    den = 1.0 + (ax * bx + ay * by + az * bz) + (bx * cx + by * cy + bz * cz) + (cx * ax + cy * ay + cz * az)
+    return 2.0 * np.arctan2(num, den)
+
+
+@numba.njit(cache=True, nogil=True)
+def _charges(spins, periodic):
+    """Berg-Luscher charge of each state of a (n, 3, H, W) block (float32 or float64), computed in float64.
+
+    The same triangulation as :func:`mag_ml.physics.topology.charge_density`
+    (triangles (i, i + x, i + x + y) and (i, i + x + y, i + y)), compiled: the
+    verification of a paper-size file must not take minutes.
+    """
+    n, _, h, w = spins.shape
+    out = np.empty(n)
+    rows = h if periodic else h - 1
+    cols = w if periodic else w - 1
+    for k in range(n):
+        q = 0.0
+        for y in range(rows):
+            y1 = (y + 1) % h
+            for x in range(cols):
+                x1 = (x + 1) % w
+                ax, ay, az = float(spins[k, 0, y, x]), float(spins[k, 1, y, x]), float(spins[k, 2, y, x])
+                bx, by, bz = float(spins[k, 0, y, x1]), float(spins[k, 1, y, x1]), float(spins[k, 2, y, x1])
+                cx, cy, cz = float(spins[k, 0, y1, x1]), float(spins[k, 1, y1, x1]), float(spins[k, 2, y1, x1])
+                dx, dy, dz = float(spins[k, 0, y1, x]), float(spins[k, 1, y1, x]), float(spins[k, 2, y1, x])
+                q += _solid_angle(ax, ay, az, bx, by, bz, cx, cy, cz)
+                q += _solid_angle(ax, ay, az, cx, cy, cz, dx, dy, dz)
+        out[k] = q / (4.0 * np.pi)
+    return out
+
+
+def _tolerances(hamiltonian, n_sites, dtype_name):
+    """Largest honest differences between the stored observables and those recomputed from the stored spins.
+
+    The observables were computed on the float64 state; the stored spins are
+    that state rounded to ``dtype`` (unit roundoff u).  The energy changes by
+    at most ``sum_i |h_i| |dS_i| <= n_sites h_max u`` (h_max bounds the
+    effective field), the charge by a similar sum of solid-angle derivatives;
+    both get a margin of 4 (energy) and 32 (charge) and a floor for float64
+    summation order.  ``energy[i] += 1`` or a swapped state is far outside.
+    """
+    u = _ROUNDOFF[dtype_name]
+    h_max = max(1.0, 4 * abs(hamiltonian.J) + 4 * abs(hamiltonian.D) + abs(hamiltonian.B) + 2 * abs(hamiltonian.K))
+    return n_sites * h_max * (4 * u + 1e-13), n_sites * (32 * u + 1e-13) + 1e-9
+
+
+def _check_readable(f, path, readable):
+    """Every flat readable attribute must equal its canonical value in ``params_json`` (else it was edited)."""
+    for key, value in _flatten(readable):
+        want = "null" if value is None else value
+        if key not in f.attrs:
+            raise _corrupt(path, f"the readable attribute {key!r} is missing (its canonical value is {want!r})")
+        got = f.attrs[key]
+        if not _same_attr(got, want):
+            raise _corrupt(path, f"the readable attribute {key} = {_plain(got)!r} disagrees with the canonical "
+                                 f"parameter record params_json ({key} = {want!r}): edited or damaged")
+
+
 # -- writing --------------------------------------------------------------------
 def _write_header(f, fmt, version, stored, readable):
     """The attributes every mag_ml HDF5 format has: format, versions, ``stored`` as JSON and its hash.
 
     ``readable`` is also written as flat attributes, one per (nested) key, for
-    people reading the file with other tools; ``params_json`` is what is verified.
+    people reading the file with other tools; ``params_json`` is canonical and
+    the readable attributes are verified against it on open.
     """
+    flat = _readable_attrs(readable)
     f.attrs["format"] = fmt
     f.attrs["format_version"] = version
     f.attrs["mag_ml_version"] = package_version()
     f.attrs["params_json"] = canonical_json(stored)
     f.attrs["params_hash"] = params_hash(stored)
-    for key, value in _flatten(readable):
+    for key, value in flat.items():
         f.attrs[key] = "null" if value is None else value
+
+
+def _readable_attrs(readable):
+    """The flat readable attributes of ``readable``; refuse names that would overwrite the header."""
+    flat = dict(_flatten(readable))
+    clash = sorted(set(flat) & set(_HEADER_ATTRS))
+    if clash:
+        raise ValueError(f"parameter names {clash} are reserved for the file header; rename them")
+    return flat
+
+
+def _create_exclusive(path):
+    """Create a new HDF5 file, failing (``FileExistsError``) if anything exists at ``path``.
+
+    Never ``"w"``: truncating a path that another process holds would destroy
+    its work before HDF5's lock refuses the second writer.
+    """
+    return h5py.File(path, "x")
 
 
 def create_dataset_file(path, params):
@@ -217,8 +437,9 @@ def create_dataset_file(path, params):
     Parameters
     ----------
     path : str or os.PathLike
-        File to create; an existing file is truncated (callers write to a
-        work file and rename it, see :func:`mag_ml.data.generation.generate_dataset`).
+        File to create; it must not exist (created exclusively, HDF5 mode
+        ``"x"``: callers write to a work file and rename it, see
+        :func:`mag_ml.data.generation.generate_dataset`).
     params : dict
         From :func:`dataset_params`.
 
@@ -226,32 +447,42 @@ def create_dataset_file(path, params):
     -------
     h5py.File
         Open in read/write mode; the caller closes it.
+
+    Raises
+    ------
+    FileExistsError
+        Something exists at ``path`` (possibly another process's work file).
     """
     n = params["n_states"]
     h, w = params["shape"]
-    f = h5py.File(path, "w")
+    f = _create_exclusive(path)
     try:
         _write_header(f, FORMAT, FORMAT_VERSION, params, params)
-        spins = f.create_dataset("spins", (n, 3, h, w), dtype=params["spins_dtype"], chunks=(1, 3, h, w))
+        rows = (min(n, _ROW_CHUNK),)
+        spins = _create_checked(f, "spins", (n, 3, h, w), params["spins_dtype"], chunks=(1, 3, h, w))
         spins.attrs["description"] = "unit spin vectors, channels (Sx, Sy, Sz), row index y, column index x"
         for name, unit in (("energy", "J"), ("energy_per_spin", "J per site")):
-            ds = f.create_dataset(name, (n,), dtype="float64", fillvalue=np.nan)
+            ds = _create_checked(f, name, (n,), "float64", chunks=rows, fillvalue=np.nan)
             ds.attrs["units"] = f"{unit} (reduced units, float64 state before storage rounding)"
-        ds = f.create_dataset("topological_charge", (n,), dtype="float64", fillvalue=np.nan)
+        ds = _create_checked(f, "topological_charge", (n,), "float64", chunks=rows, fillvalue=np.nan)
         ds.attrs["definition"] = "Berg-Luscher lattice charge of the float64 state"
-        f.create_dataset("done", (n,), dtype=bool, fillvalue=False)
+        ds = _create_checked(f, "digest", (n,), "uint64", chunks=rows, fillvalue=0)
+        ds.attrs["definition"] = "BLAKE2b-64 of the index and stored bytes of spins, energy, energy_per_spin, " \
+                                 "topological_charge (mag_ml.data.storage.item_digest)"
+        _create_checked(f, "done", (n,), bool, chunks=rows, fillvalue=False)
         codes = np.repeat(np.arange(3, dtype=np.int8), [params["splits"][k] for k in SPLITS])
-        ds = f.create_dataset("split", data=codes)
+        ds = _create_checked(f, "split", (n,), "int8", chunks=rows, data=codes)
         ds.attrs["labels"] = ",".join(SPLITS)
         f.flush()
-    except BaseException:
+    except BaseException:  # the file is ours (created exclusively): leave nothing half-made behind
         f.close()
+        Path(path).unlink(missing_ok=True)
         raise
     return f
 
 
 def write_state(f, index, spins, *, energy, topological_charge):
-    """Store state ``index`` and mark it done (data first, then the flag, both flushed).
+    """Store state ``index`` with its digest and mark it done (data first, then the flag, both flushed).
 
     Parameters
     ----------
@@ -266,15 +497,31 @@ def write_state(f, index, spins, *, energy, topological_charge):
         Total energy of the float64 state, units of J.
     topological_charge : float
         Topological charge of the float64 state.
+
+    Raises
+    ------
+    ValueError
+        Index out of range, wrong shape, or non-finite spins, energy or charge
+        (nothing is stored).
     """
-    h, w = f["spins"].shape[2:]
+    n, _, h, w = f["spins"].shape
+    index = check_int(index, "index", minimum=0)
+    if index >= n:
+        raise ValueError(f"index must be in [0, {n}), got {index}")
     spins = np.asarray(spins)
     if spins.shape != (3, h, w):
         raise ValueError(f"spins must have shape {(3, h, w)}, got {spins.shape}")
-    f["spins"][index] = spins.astype(f["spins"].dtype)
+    stored = np.ascontiguousarray(spins, dtype=f["spins"].dtype)
+    energy, charge = np.float64(energy), np.float64(topological_charge)
+    per_spin = np.float64(energy / (h * w))
+    if not (np.isfinite(stored).all() and np.isfinite(energy) and np.isfinite(charge)):
+        raise ValueError(f"state {index}: non-finite spins, energy ({energy}) or topological charge ({charge}); "
+                         "not stored")
+    f["spins"][index] = stored
     f["energy"][index] = energy
-    f["energy_per_spin"][index] = energy / (h * w)
-    f["topological_charge"][index] = topological_charge
+    f["energy_per_spin"][index] = per_spin
+    f["topological_charge"][index] = charge
+    f["digest"][index] = item_digest(index, (stored, energy, per_spin, charge))
     f.flush()
     f["done"][index] = True
     f.flush()
@@ -292,23 +539,39 @@ def read_params(f):
     try:
         return json.loads(f.attrs["params_json"])
     except (KeyError, TypeError, ValueError) as err:
-        raise DatasetCorruptError(f"{f.filename} has no readable params_json attribute ({err})") from None
+        raise _corrupt(f.filename, f"no readable params_json attribute ({err})") from None
 
 
-def _check_header(f, path, fmt, format_version):
+def _check_header(f, path, fmt, format_version, readable=lambda params: params):
     """Check the attributes of :func:`_write_header`; return the stored parameters and mag_ml version."""
     attrs = f.attrs
     if attrs.get("format") != fmt:
-        raise DatasetCorruptError(f"{path} is not a {fmt} file (format attribute {attrs.get('format')!r})")
-    if attrs.get("format_version") != format_version:
-        raise DatasetCorruptError(
-            f"{path} has format_version {attrs.get('format_version')!r}; this mag_ml reads {format_version}"
-        )
+        raise DatasetCorruptError(f"{path} is not a {fmt} file (format attribute {_plain(attrs.get('format'))!r})."
+                                  f"{_REMEDY}")
+    got = _plain(attrs.get("format_version"))
+    if got != format_version or isinstance(got, bool):
+        old = _OLD_FORMAT if isinstance(got, int) and got < format_version else ""
+        raise DatasetCorruptError(f"{path} has format_version {got!r}; this mag_ml reads {format_version}{old}."
+                                  f"{_REMEDY}")
     params = read_params(f)
     version = attrs.get("mag_ml_version")
     if attrs.get("params_hash") != params_hash(params, version=version):
-        raise DatasetCorruptError(f"{path}: params_hash does not match the stored parameters (edited or damaged)")
+        raise _corrupt(path, "params_hash does not match the stored parameters (edited or damaged)")
+    _check_readable(f, path, readable(params))
     return params, version
+
+
+def _check_datasets(f, path, want):
+    """Every dataset of ``want`` ({name: (shape, dtype)}) present, of that shape and dtype, with checksums."""
+    for name, (shape, dtype) in want.items():
+        if name not in f or not isinstance(f[name], h5py.Dataset):
+            raise _corrupt(path, f"no dataset {name!r}")
+        ds = f[name]
+        if ds.shape != tuple(shape) or ds.dtype != np.dtype(dtype):
+            raise _corrupt(path, f"dataset {name!r} has shape {ds.shape} and dtype {ds.dtype}, expected "
+                                 f"{tuple(shape)} and {np.dtype(dtype)}")
+        if not ds.fletcher32:
+            raise _corrupt(path, f"dataset {name!r} was written without checksums{_OLD_FORMAT}")
 
 
 def _check_expected(path, stored, version, expected, check_version, hint):
@@ -328,12 +591,15 @@ def _open_checked(path, mode, verify, what):
         raise ValueError(f"mode must be 'r' or 'r+', got {mode!r}")
     if not path.exists():
         raise FileNotFoundError(f"no {what} at {path}")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not a {what} file")
     try:
         f = h5py.File(path, mode)
     except OSError as err:
         if "unable to lock file" in str(err).lower():  # held open by another process: busy, not damaged
-            raise OSError(f"{path} is open for writing in another process ({err})") from None
-        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err})") from None
+            raise DatasetBusyError(f"{path} is in use by another process, which holds it open for writing "
+                                   f"(wait for that run to finish, or stop it): {err}") from None
+        raise DatasetCorruptError(f"{path} cannot be opened as HDF5 ({err}).{_REMEDY}") from None
     try:
         verify(f, path)
     except DatasetError:
@@ -341,42 +607,145 @@ def _open_checked(path, mode, verify, what):
         raise
     except (OSError, KeyError, TypeError, ValueError) as err:
         f.close()
-        raise DatasetCorruptError(f"{path} is damaged ({type(err).__name__}: {err})") from None
+        raise _corrupt(path, f"damaged ({type(err).__name__}: {err})") from None
+    except BaseException:
+        f.close()
+        raise
     return f
 
 
-def _verify(f, path, expected_params, require_complete, check_version, hint):
-    params, version = _check_header(f, path, FORMAT, FORMAT_VERSION)
+def _spin_layout(params):
     n = params["n_states"]
     h, w = params["shape"]
-    want = {
-        "spins": ((n, 3, h, w), np.dtype(params["spins_dtype"])),
-        "energy": ((n,), np.dtype("float64")),
-        "energy_per_spin": ((n,), np.dtype("float64")),
-        "topological_charge": ((n,), np.dtype("float64")),
-        "done": ((n,), np.dtype(bool)),
-        "split": ((n,), np.dtype("int8")),
+    return {
+        "spins": ((n, 3, h, w), params["spins_dtype"]),
+        "energy": ((n,), "float64"),
+        "energy_per_spin": ((n,), "float64"),
+        "topological_charge": ((n,), "float64"),
+        "digest": ((n,), "uint64"),
+        "done": ((n,), "bool"),
+        "split": ((n,), "int8"),
     }
-    for name, (shape, dtype) in want.items():
-        if name not in f or not isinstance(f[name], h5py.Dataset):
-            raise DatasetCorruptError(f"{path} has no dataset {name!r}")
-        if f[name].shape != shape or f[name].dtype != dtype:
-            raise DatasetCorruptError(
-                f"{path}: dataset {name!r} has shape {f[name].shape} and dtype {f[name].dtype}, "
-                f"expected {shape} and {dtype}"
-            )
+
+
+def _verify(f, path, expected_params, require_complete, check_version, hint, verify_data=False):
+    params, version = _check_header(f, path, FORMAT, FORMAT_VERSION)
+    n = params["n_states"]
+    _check_datasets(f, path, _spin_layout(params))
     codes = np.repeat(np.arange(3, dtype=np.int8), [params["splits"][k] for k in SPLITS])
-    if not np.array_equal(f["split"][()], codes):
-        raise DatasetCorruptError(f"{path}: dataset 'split' disagrees with the splits attribute")
-    done = f["done"][()]
-    if not np.isfinite(f["energy"][()][done]).all():
-        raise DatasetCorruptError(f"{path}: non-finite energy of a state marked done")
+    if not np.array_equal(_read(f, path, "split"), codes):
+        raise _corrupt(path, "dataset 'split' disagrees with the splits attribute")
+    done = _read(f, path, "done")
+    for name in (*_OBSERVABLES, "digest"):  # small: read whole, which checks their checksums
+        values = _read(f, path, name)
+        if name != "digest" and not np.isfinite(values[done]).all():
+            raise _corrupt(path, f"non-finite {name} of a state marked done")
     if require_complete and not done.all():
-        raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} states done")
+        raise _corrupt(path, f"incomplete: {int(done.sum())} of {n} states done")
     _check_expected(path, params, version, expected_params, check_version, hint)
+    if verify_data:
+        _scan_states(f, path, 0, n, only_done=True)
 
 
-def open_dataset(path, expected_params=None, *, require_complete=True, check_version=True, mode="r", hint=""):
+def _scan_states(f, path, start, stop, *, out=None, collect=False, only_done=False):
+    """Read states ``[start, stop)`` in blocks of :data:`_BLOCK` and verify each one.
+
+    Per state: finite unit spins (within the storage dtype's rounding), bytes
+    matching the stored digest, ``energy_per_spin == energy / (H W)``, and
+    energy and topological charge recomputed from the stored spins with the
+    stored Hamiltonian within :func:`_tolerances` of the stored ones.
+
+    Parameters
+    ----------
+    out : ndarray, optional
+        ``(stop - start, 3, H, W)``: the spins are also copied here.
+    collect : bool
+        Return the failures instead of raising at the first failing block.
+    only_done : bool
+        Skip states not marked done (work files).
+
+    Returns
+    -------
+    observables : dict of str to ndarray
+        ``energy``, ``energy_per_spin``, ``topological_charge`` of the range.
+    bad : list of (int, str)
+        ``(index, reason)`` per failing state (empty unless ``collect``).
+    """
+    params = read_params(f)
+    h, w = params["shape"]
+    dtype = params["spins_dtype"]
+    try:
+        ham = Hamiltonian.from_dict(params["hamiltonian"])
+    except (TypeError, ValueError) as err:
+        raise _corrupt(path, f"the stored Hamiltonian cannot be rebuilt ({err})") from None
+    tol_e, tol_q = _tolerances(ham, h * w, dtype)
+    sl = np.s_[start:stop]
+    obs = {name: _read(f, path, name, sl) for name in _OBSERVABLES}
+    digests, done = _read(f, path, "digest", sl), _read(f, path, "done", sl)
+    bad = []
+    for a in range(start, stop, _BLOCK):
+        b = min(stop, a + _BLOCK)
+        spins = _read_rows(f, path, "spins", a, b)
+        if out is not None:
+            out[a - start:b - start] = spins
+        problems = _check_block(spins, a, start, obs, digests, done if only_done else None, ham, tol_e, tol_q,
+                                h * w, _UNIT_ATOL[dtype])
+        if problems and not collect:
+            listed = "; ".join(f"state {i}: {why}" for i, why in problems[:4])
+            more = f" (and {len(problems) - 4} more in states {a} to {b - 1})" if len(problems) > 4 else ""
+            raise _corrupt(path, f"{listed}{more}")
+        bad += problems
+    return obs, bad
+
+
+def _check_block(spins, a, start, obs, digests, done, ham, tol_e, tol_q, n_sites, unit_atol):
+    """Reasons why states of one block (spins from index ``a``) are not what was written."""
+    with np.errstate(invalid="ignore", over="ignore"):  # damaged values may be NaN or huge: reported below
+        s64 = spins.astype(np.float64)
+        finite = np.isfinite(s64).all(axis=(1, 2, 3))
+        unit = (np.abs(np.sqrt((s64 ** 2).sum(axis=1)) - 1.0) <= unit_atol).all(axis=(1, 2))
+    charges = _charges(np.ascontiguousarray(spins), ham.periodic)
+    problems = []
+    for k in range(len(spins)):
+        i, j = a + k, a + k - start
+        if done is not None and not done[j]:
+            continue
+        e, eps, q = obs["energy"][j], obs["energy_per_spin"][j], obs["topological_charge"][j]
+        if not (finite[k] and unit[k]):
+            problems.append((i, "non-finite or non-unit spins"))
+        elif item_digest(i, (spins[k], e, eps, q)) != digests[j]:
+            problems.append((i, "the stored values do not match the digest written with them (changed after "
+                                "writing, or moved from another index)"))
+        elif eps != e / n_sites:
+            problems.append((i, f"energy_per_spin {float(eps)!r} is not energy / sites = {float(e / n_sites)!r}"))
+        else:
+            try:
+                e_spins = ham.energy(s64[k])
+            except ValueError as err:
+                problems.append((i, f"spins rejected by the Hamiltonian ({err})"))
+                continue
+            if not abs(e - e_spins) <= tol_e:
+                problems.append((i, f"energy {float(e)!r} in the file, {e_spins!r} recomputed from its spins "
+                                    f"(tolerance {tol_e:.2g})"))
+            elif not abs(q - charges[k]) <= tol_q:
+                problems.append((i, f"topological_charge {float(q)!r} in the file, {float(charges[k])!r} recomputed "
+                                    f"from its spins (tolerance {tol_q:.2g})"))
+    return problems
+
+
+def find_bad_states(f, path):
+    """States marked done in an open (work) file that fail verification, as ``[(index, reason), ...]``.
+
+    Raises
+    ------
+    DatasetCorruptError
+        A checksum fails (the file itself is damaged).
+    """
+    return _scan_states(f, path, 0, read_params(f)["n_states"], collect=True, only_done=True)[1]
+
+
+def open_dataset(path, expected_params=None, *, require_complete=True, check_version=True, mode="r", hint="",
+                 verify_data=False):
     """Open a spin-dataset file after checking that it is sound and the one expected.
 
     Parameters
@@ -395,30 +764,42 @@ def open_dataset(path, expected_params=None, *, require_complete=True, check_ver
         Read-only (default) or read/write (resuming generation).
     hint : str, optional
         Appended to a mismatch message (e.g. how to regenerate).
+    verify_data : bool, optional
+        Also read and verify every state marked done, in blocks of 256
+        (digest, unit spins, recomputed energy and charge; see the module
+        notes).  Default False: the header, the layout and the checksums of
+        the per-state records are always checked; :func:`load_states` and
+        :func:`load_observables` verify the states they read.
 
     Returns
     -------
     h5py.File
         Open file; use it as a context manager (``with open_dataset(...) as f``).
         Datasets: ``spins`` (N, 3, H, W), ``energy``, ``energy_per_spin``,
-        ``topological_charge``, ``done``, ``split``, all (N,).
+        ``topological_charge``, ``digest``, ``done``, ``split``, all (N,).
+        Reading a chunk whose checksum fails raises ``OSError``.
 
     Raises
     ------
     FileNotFoundError
         No file at ``path``.
-    OSError
-        The file is locked by another process that is writing it.
+    IsADirectoryError
+        ``path`` is a directory.
+    DatasetBusyError
+        The file is open for writing in another process (an ``OSError``).
     DatasetCorruptError
-        Unreadable HDF5, wrong format, parameters not matching their hash,
-        missing or misshapen datasets, or (with ``require_complete``) missing
-        states.
+        Unreadable HDF5, wrong format or an older format version, parameters
+        not matching their hash, a readable attribute disagreeing with
+        ``params_json``, missing, misshapen or unchecksummed datasets, a
+        failing checksum, (with ``require_complete``) missing states, (with
+        ``verify_data``) a state that fails verification.  The message names
+        the file and what failed.
     DatasetMismatchError
         Stored parameters differ from ``expected_params``; the message and
         ``.differences`` name each differing attribute.
     """
     return _open_checked(path, mode, lambda f, p: _verify(f, p, expected_params, require_complete, check_version,
-                                                          hint), "spin dataset")
+                                                          hint, verify_data), "spin dataset")
 
 
 def split_slice(params, split):
@@ -451,7 +832,7 @@ def split_slice(params, split):
 
 
 def load_states(path, split="train", *, expected_params=None):
-    """Spin states of one split, read into memory (no torch needed).
+    """Spin states of one split, read into memory and verified (no torch needed).
 
     Parameters
     ----------
@@ -470,22 +851,30 @@ def load_states(path, split="train", *, expected_params=None):
 
     Raises
     ------
-    DatasetCorruptError, DatasetMismatchError, FileNotFoundError
-        See :func:`open_dataset`; also non-finite or non-unit spins.
+    DatasetCorruptError, DatasetMismatchError, DatasetBusyError, FileNotFoundError
+        See :func:`open_dataset`; also, for any state of the split: a failing
+        checksum, non-finite or non-unit spins, values that do not match
+        their digest, or a stored energy or charge that disagrees with the one
+        recomputed from the spins.
     ValueError
         Unknown split name.
+
+    Notes
+    -----
+    The states are read and verified in blocks of 256; the cost is about
+    that of computing each state's energy and charge once.
     """
     with open_dataset(path, expected_params) as f:
         params = read_params(f)
-        states = f["spins"][split_slice(params, split)]
-    norm = np.sqrt((states.astype(np.float64) ** 2).sum(axis=1))
-    if not np.isfinite(states).all() or not np.allclose(norm, 1.0, atol=_UNIT_ATOL[params["spins_dtype"]], rtol=0):
-        raise DatasetCorruptError(f"{path}: split {split!r} holds non-finite or non-unit spins")
+        sl = split_slice(params, split)
+        h, w = params["shape"]
+        states = np.empty((sl.stop - sl.start, 3, h, w), dtype=params["spins_dtype"])
+        _scan_states(f, path, sl.start, sl.stop, out=states)
     return states
 
 
 def load_observables(path, split="train", *, expected_params=None):
-    """Per-state energy and topological charge of one split.
+    """Per-state energy and topological charge of one split, verified against the stored spins.
 
     Parameters
     ----------
@@ -497,15 +886,23 @@ def load_observables(path, split="train", *, expected_params=None):
     dict of str to ndarray, float64, shape (n,)
         ``"energy"`` (units of J), ``"energy_per_spin"`` and
         ``"topological_charge"``, all computed on the float64 states.
+
+    Raises
+    ------
+    DatasetCorruptError, DatasetMismatchError, DatasetBusyError, FileNotFoundError, ValueError
+        As in :func:`load_states` (the spins of the split are read, in blocks,
+        to verify the observables).
     """
     with open_dataset(path, expected_params) as f:
         sl = split_slice(read_params(f), split)
-        return {name: f[name][sl] for name in _OBSERVABLES}
+        return _scan_states(f, path, sl.start, sl.stop)[0]
 
 
 # -- record tables --------------------------------------------------------------
 RECORDS_FORMAT = "mag_ml.records"
-RECORDS_FORMAT_VERSION = 1
+#: Version 2: fletcher32 checksums on every dataset and a per-record digest (version 1 files are refused).
+RECORDS_FORMAT_VERSION = 2
+_RESERVED_FIELDS = ("done", "digest")
 
 
 def check_fields(fields):
@@ -515,14 +912,15 @@ def check_fields(fields):
     ------
     ValueError
         No fields, a reserved or non-identifier name (``done`` is the completion
-        record), a negative dimension or an unknown dtype.
+        record, ``digest`` the per-record digest), a negative dimension or an
+        unknown dtype.
     """
     if not isinstance(fields, dict) or not fields:
         raise ValueError(f"fields must be a non-empty dict {{name: (item_shape, dtype)}}, got {fields!r}")
     out = {}
     for name, spec in fields.items():
-        if not isinstance(name, str) or not name.isidentifier() or name == "done":
-            raise ValueError(f"field name must be an identifier other than 'done', got {name!r}")
+        if not isinstance(name, str) or not name.isidentifier() or name in _RESERVED_FIELDS:
+            raise ValueError(f"field name must be an identifier other than 'done' and 'digest', got {name!r}")
         try:
             shape, dtype = spec
             shape = [int(n) for n in shape]
@@ -538,17 +936,21 @@ def check_fields(fields):
 def create_records_file(path, params, fields, n_items):
     """Create an empty record table (every ``done`` False) and return it open for writing.
 
-    Layout (format ``"mag_ml.records"``, version 1): one dataset per field,
-    shape ``(n_items, *item_shape)``, NaN-filled for floating dtypes; ``done``
-    ``(n_items,)`` bool; attributes ``format``, ``format_version``,
+    Layout (format ``"mag_ml.records"``, version 2): one dataset per field,
+    shape ``(n_items, *item_shape)``, NaN-filled for floating dtypes; ``digest``
+    ``(n_items,)`` uint64 (:func:`item_digest` of each record's fields in the
+    stored order); ``done`` ``(n_items,)`` bool; every dataset chunked with
+    the fletcher32 checksum filter; attributes ``format``, ``format_version``,
     ``mag_ml_version``, ``params_json`` (canonical JSON of ``params``, which
     also records the fields and ``n_items``), ``params_hash`` and one flat,
-    human-readable attribute per parameter.
+    human-readable attribute per parameter (verified against
+    ``params_json`` on open).
 
     Parameters
     ----------
     path : str or os.PathLike
-        File to create (truncated if it exists: callers write a work file).
+        File to create; it must not exist (created exclusively, HDF5 mode
+        ``"x"``: callers write a work file).
     params : dict
         JSON-able creation parameters, verified on every later open.
     fields : dict
@@ -559,46 +961,99 @@ def create_records_file(path, params, fields, n_items):
     Returns
     -------
     h5py.File
+
+    Raises
+    ------
+    FileExistsError
+        Something exists at ``path``.
+    ValueError
+        Bad fields or ``n_items``; a parameter named like a header attribute.
     """
     stored = records_params(params, fields, n_items)
-    f = h5py.File(path, "w")
+    n = stored["n_items"]
+    f = _create_exclusive(path)
     try:
         _write_header(f, RECORDS_FORMAT, RECORDS_FORMAT_VERSION, stored, stored["params"])
         for name, (shape, dtype) in stored["fields"].items():
             fill = np.nan if np.issubdtype(np.dtype(dtype), np.floating) else 0
-            f.create_dataset(name, (stored["n_items"], *shape), dtype=dtype, fillvalue=fill,
-                             chunks=(1, *shape) if shape and all(shape) else None)
-        f.create_dataset("done", (stored["n_items"],), dtype=bool, fillvalue=False)
+            item_bytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            _create_checked(f, name, (n, *shape), dtype, fillvalue=fill,
+                            chunks=(_chunk_rows(item_bytes, n), *shape))
+        rows = (min(n, _ROW_CHUNK),)
+        _create_checked(f, "digest", (n,), "uint64", chunks=rows, fillvalue=0)
+        _create_checked(f, "done", (n,), bool, chunks=rows, fillvalue=False)
         f.flush()
-    except BaseException:
+    except BaseException:  # the file is ours (created exclusively): leave nothing half-made behind
         f.close()
+        Path(path).unlink(missing_ok=True)
         raise
     return f
 
 
 def records_params(params, fields, n_items):
-    """What a record table stores and verifies: ``{"params", "fields", "n_items"}`` in plain JSON types."""
+    """What a record table stores and verifies: ``{"params", "fields", "n_items"}`` in plain JSON types.
+
+    Raises
+    ------
+    TypeError
+        ``params`` not a dict, or holding values that are not JSON-able.
+    ValueError
+        Bad ``fields`` or ``n_items``; a parameter named like a header
+        attribute (``format``, ``format_version``, ``mag_ml_version``,
+        ``params_json``, ``params_hash``).
+    """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    return json.loads(canonical_json({"params": params, "fields": check_fields(fields),
-                                      "n_items": check_int(n_items, "n_items", minimum=1)}))
+    stored = json.loads(canonical_json({"params": params, "fields": check_fields(fields),
+                                        "n_items": check_int(n_items, "n_items", minimum=1)}))
+    _readable_attrs(stored["params"])
+    return stored
 
 
 def write_record(f, index, values):
-    """Store record ``index`` (a dict with every field) and mark it done, data flushed before the flag."""
-    for name in read_params(f)["fields"]:
+    """Store record ``index`` (a dict with every field) with its digest and mark it done.
+
+    Data and digest are flushed before the flag.  Values are converted to the
+    field's dtype with NumPy's ``same_kind`` casting (float64 to float32 is
+    fine, a float into an integer field is refused).
+
+    Raises
+    ------
+    ValueError
+        ``index`` not an integer in ``[0, n_items)``; a missing field, a wrong
+        shape or a dtype that cannot be cast.
+    """
+    stored = read_params(f)
+    n = stored["n_items"]
+    if (not isinstance(index, (int, np.integer)) or isinstance(index, (bool, np.bool_))
+            or not 0 <= index < n):
+        raise ValueError(f"record index must be an integer in [0, {n}), got {index!r} (returned by the task)")
+    index = int(index)
+    if not isinstance(values, dict):
+        raise ValueError(f"record {index} must be a dict of field values, got {type(values).__name__}")
+    arrays = []
+    for name, (shape, dtype) in stored["fields"].items():
         if name not in values:
             raise ValueError(f"record {index} lacks the field {name!r}")
         value = np.asarray(values[name])
-        if value.shape != f[name].shape[1:]:
-            raise ValueError(f"record {index}: field {name!r} has shape {value.shape}, expected {f[name].shape[1:]}")
+        if value.shape != tuple(shape):
+            raise ValueError(f"record {index}: field {name!r} has shape {value.shape}, expected {tuple(shape)}")
+        try:
+            value = np.ascontiguousarray(value.astype(dtype, casting="same_kind"))
+        except TypeError:
+            raise ValueError(f"record {index}: field {name!r} has dtype {value.dtype}, which cannot be stored as "
+                             f"{dtype}") from None
+        arrays.append(value)
+    for (name, _), value in zip(stored["fields"].items(), arrays):
         f[name][index] = value
+    f["digest"][index] = item_digest(index, arrays)
     f.flush()
     f["done"][index] = True
     f.flush()
 
 
-def open_records(path, expected=None, *, require_complete=True, check_version=True, mode="r", hint=""):
+def open_records(path, expected=None, *, require_complete=True, check_version=True, mode="r", hint="",
+                 verify_data=False):
     """Open a record table after checking that it is sound and, optionally, the one expected.
 
     Parameters
@@ -608,6 +1063,9 @@ def open_records(path, expected=None, *, require_complete=True, check_version=Tr
         From :func:`records_params`; every entry must equal the stored one.
     require_complete, check_version, mode, hint
         As in :func:`open_dataset`.
+    verify_data : bool, optional
+        Also read every record marked done, in blocks, and check its
+        checksums and digest.
 
     Returns
     -------
@@ -615,27 +1073,71 @@ def open_records(path, expected=None, *, require_complete=True, check_version=Tr
 
     Raises
     ------
-    FileNotFoundError, DatasetCorruptError, DatasetMismatchError
+    FileNotFoundError, IsADirectoryError, DatasetBusyError, DatasetCorruptError, DatasetMismatchError
         As in :func:`open_dataset` (the mismatch names each differing parameter).
     """
     return _open_checked(path, mode, lambda f, p: _verify_records(f, p, expected, require_complete, check_version,
-                                                                  hint), "record table")
+                                                                  hint, verify_data), "record table")
 
 
-def _verify_records(f, path, expected, require_complete, check_version, hint):
-    stored, version = _check_header(f, path, RECORDS_FORMAT, RECORDS_FORMAT_VERSION)
+def _verify_records(f, path, expected, require_complete, check_version, hint, verify_data=False):
+    stored, version = _check_header(f, path, RECORDS_FORMAT, RECORDS_FORMAT_VERSION,
+                                    readable=lambda st: st["params"])
     n = stored["n_items"]
-    for name, (shape, dtype) in {**stored["fields"], "done": [[], "bool"]}.items():
-        if name not in f or f[name].shape != (n, *shape) or f[name].dtype != np.dtype(dtype):
-            raise DatasetCorruptError(f"{path}: dataset {name!r} missing or not {(n, *shape)} {dtype}")
-    done = f["done"][()]
+    want = {name: ((n, *shape), dtype) for name, (shape, dtype) in stored["fields"].items()}
+    _check_datasets(f, path, {**want, "digest": ((n,), "uint64"), "done": ((n,), "bool")})
+    done = _read(f, path, "done")
+    _read(f, path, "digest")
     if require_complete and not done.all():
-        raise DatasetCorruptError(f"{path} is incomplete: {int(done.sum())} of {n} records done")
+        raise _corrupt(path, f"incomplete: {int(done.sum())} of {n} records done")
     _check_expected(path, stored, version, expected, check_version, hint)
+    if verify_data:
+        _scan_records(f, path, only_done=True)
+
+
+def _scan_records(f, path, *, out=None, collect=False, only_done=False):
+    """Read every record in blocks (at most 256 and about 64 MB) and check its digest.
+
+    Returns ``[(index, reason), ...]`` with ``collect``; otherwise raises at
+    the first failing block.  ``out`` (dict of arrays) receives the fields.
+    """
+    stored = read_params(f)
+    n, fields = stored["n_items"], stored["fields"]
+    item_bytes = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+                     for shape, dtype in fields.values())
+    block = int(max(1, min(_BLOCK, (64 << 20) // max(1, item_bytes))))
+    digests, done = _read(f, path, "digest"), _read(f, path, "done")
+    bad = []
+    for a in range(0, n, block):
+        b = min(n, a + block)
+        arrays = {name: _read_rows(f, path, name, a, b) for name in fields}
+        if out is not None:
+            for name in fields:
+                out[name][a:b] = arrays[name]
+        problems = [(i, "the stored values do not match the digest written with them (changed after writing, "
+                        "or moved from another index)")
+                    for i in range(a, b) if (done[i] or not only_done)
+                    and item_digest(i, [arrays[name][i - a] for name in fields]) != digests[i]]
+        if problems and not collect:
+            listed = ", ".join(str(i) for i, _ in problems[:8])
+            raise _corrupt(path, f"record(s) {listed}{' ...' if len(problems) > 8 else ''}: {problems[0][1]}")
+        bad += problems
+    return bad
+
+
+def find_bad_records(f, path):
+    """Records marked done in an open (work) table that fail verification, as ``[(index, reason), ...]``.
+
+    Raises
+    ------
+    DatasetCorruptError
+        A checksum fails (the file itself is damaged).
+    """
+    return _scan_records(f, path, collect=True, only_done=True)
 
 
 def load_records(path, expected_params=None):
-    """Every field of a complete record table, read into memory.
+    """Every field of a complete record table, read into memory and verified.
 
     Parameters
     ----------
@@ -653,10 +1155,14 @@ def load_records(path, expected_params=None):
 
     Raises
     ------
-    FileNotFoundError, DatasetCorruptError, DatasetMismatchError
-        See :func:`open_records`.
+    FileNotFoundError, DatasetBusyError, DatasetCorruptError, DatasetMismatchError
+        See :func:`open_records`; also a failing checksum or a record whose
+        values do not match its digest (read in blocks).
     """
     with open_records(path) as f:
         stored = read_params(f)
         _check_expected(path, stored["params"], None, expected_params, False, "")
-        return stored["params"], {name: f[name][()] for name in stored["fields"]}
+        n = stored["n_items"]
+        arrays = {name: np.empty((n, *shape), dtype=dtype) for name, (shape, dtype) in stored["fields"].items()}
+        _scan_records(f, path, out=arrays)
+        return stored["params"], arrays
