@@ -55,7 +55,7 @@ class HysteresisLoop:
     saturation_field : float
         [T]: :func:`saturation_field` of the up branch (threshold 0.95).
     knee_field : float
-        [T]: :func:`knee_field` of the up branch.
+        [T]: :func:`knee_field` of the up branch (nan below 5 steps per branch).
     final_state : ndarray (3, H, W) float64
         The state at the end of the up branch.
     """
@@ -276,5 +276,5 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
         B=fields, m_z=m_z, n_steps=n_steps,
         coercive_fields=(coercive_field(fields[down], m_z[down]), coercive_field(fields[up], m_z[up])),
         saturation_field=saturation_field(fields[up], m_z[up]), final_state=state,
-        knee_field=knee_field(fields[up], m_z[up]),
+        knee_field=knee_field(fields[up], m_z[up]) if n_steps >= 5 else float("nan"),  # plateau + 2 points
     )
