@@ -342,6 +342,6 @@ def test_chapter_spec_films_are_resolved_by_the_cells_and_ordered_at_300_K():
         assert characteristic_lengths(p).cell_ratios["dmi_length"] <= 1.0 + 1e-12, label
         assert temperature_to_reduced(quick["T"], p.energy_scale) < 0.3, label
     quick["films"]["labyrinth"]["D"] = 0.0  # a copy: the module's table is unchanged
-    assert micromagnetics_spec("quick")["films"]["labyrinth"]["D"] == 5e-3
+    assert micromagnetics_spec("quick")["films"]["labyrinth"]["D"] == 4.5e-3
     with pytest.raises(ValueError, match="profile"):
         micromagnetics_spec("huge")

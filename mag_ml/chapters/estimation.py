@@ -18,44 +18,35 @@ midpoints of the grid, never seen in training.
 
 The grid of this book
 ---------------------
-The paper quotes :math:`A_{ex}` = 1-5 pJ/m and D = 1-5 mJ/m^2.  With
-4 nm cells and t = 1 nm that range cannot be imaged by a finite-difference
-model at 300 K (:func:`mag_ml.physics.micromagnetics.characteristic_lengths`):
+The paper quotes :math:`A_{ex}` = 1-5 pJ/m and D = 1-5 mJ/m^2 (its appendix
+writes the DMI unit as micro-J/m^2; with micro-J/m^2 the spiral period
+:math:`4\pi A_{ex}/D` would be micrometres, thousands of cells, and no
+texture would fit an image, so it must be mJ/m^2).  With 4 nm cells that
+range cannot be imaged by a finite-difference model at 300 K
+(:func:`mag_ml.physics.micromagnetics.characteristic_lengths`; chapter 7
+computes the numbers): at its corner A = 1 pJ/m, D = 5 mJ/m^2 the period is
+below one cell, and the reduced temperature :math:`k_BT/(2A_{ex}t)` of a
+1 nm film is above the lattice's ordering crossover (about 0.7).
 
-* the reduced temperature :math:`k_BT/(2A_{ex}t)` is 0.41-2.1, at or above
-  the ordering crossover of the lattice (about 0.7-1): the film would be
-  paramagnetic noise;
-* the reduced DMI :math:`D\,\Delta x/(2A_{ex})` reaches 10, a spiral period
-  :math:`4\pi A_{ex}/D` of 2.5 nm, below one cell.
+We keep the paper's cell side, field and temperature and the structure of
+the grid, and choose the widest ranges (a factor 3 for each parameter) whose
+physics the cells resolve everywhere on the grid:
 
-We therefore keep the paper's cell, field, temperature and the structure of
-the grid, and choose ranges with the same physics resolved by the cells:
+* a film of t = 2 nm, so that the reduced temperature stays at or below
+  0.12 down to A_ex = 9 pJ/m (ordered, visibly thermal);
+* A_ex 9-27 pJ/m and D 1.5-4.5 mJ/m^2: spiral period at least 6 cells
+  (at A_ex = 9 pJ/m, D = 4.5 mJ/m^2) and up to 57 cells;
+* M_s 0.3-0.9 MA/m: exchange length :math:`\sqrt{2A_{ex}/\mu_0M_s^2}` at
+  least one cell at the corner A_ex = 9 pJ/m, M_s = 0.9 MA/m;
+* K_u = 0.3 MJ/m^3 (fixed): :math:`K_{eff} = K_u - \mu_0M_s^2/2` changes
+  sign inside the M_s range (at 0.69 MA/m), the spin-reorientation regime of
+  room-temperature skyrmion multilayers (Soumyanarayanan et al., Nat. Mater.
+  16, 898 (2017)), so that M_s acts through both the Zeeman energy and the
+  anisotropy and is visible in m_z images.
 
-==============  ==================  ==================================================
-parameter       range               why
-==============  ==================  ==================================================
-A_ex            10-20 pJ/m          :math:`k_BT/(2A_{ex}t)` = 0.21-0.10: ordered but
-                                    visibly thermal (the noise carries A_ex)
-D               3-5 mJ/m^2          :math:`D\Delta x/(2A_{ex})` = 0.3-1.0: period
-                                    :math:`4\pi A_{ex}/D` = 25-84 nm, 6-21 cells
-M_s             0.6-1.0 MA/m        straddles the spin reorientation (below)
-K_u             0.4 MJ/m^3 (fixed)  perpendicular anisotropy of a Co/Pt-type stack
-==============  ==================  ==================================================
-
-Why :math:`K_u`: with thin-film demagnetisation (the local shape
-anisotropy :math:`-\mu_0 M_s^2/2`) and :math:`K_u = 0`, a film with
-:math:`M_s \gtrsim 0.5` MA/m is easy-plane and 0.18 T barely tilts it out
-of the plane: the :math:`m_z` images are grey and hardly depend on
-:math:`M_s`.  Room-temperature skyrmion multilayers are tuned close to the
-spin reorientation, :math:`K_{eff} = K_u - \mu_0M_s^2/2 \approx 0`
-(Soumyanarayanan et al., Nat. Mater. 16, 898 (2017)).  With
-:math:`K_u` = 0.4 MJ/m^3 the grid crosses :math:`K_{eff} = 0` at
-:math:`M_s` = 0.80 MA/m, so that :math:`M_s` changes both the Zeeman energy
-(reduced field :math:`2A_{ex}M_sB/D^2` = 0.09-0.8) and the anisotropy
-(:math:`2A_{ex}K_{eff}/D^2` = -1 to +0.8).  Over the grid the
-images go from labyrinths (large D/A_ex) to isolated skyrmions and bubbles
-in a +z background (small D/A_ex, large M_s), the morphologies of the
-paper's Figures 1-3.
+Over the grid the images go from isolated skyrmions (small D) to labyrinths
+(large D/A_ex) and dense skyrmions (large M_s); chapter 7 shows the corners
+and the tests check these conditions on every grid point.
 
 Images are thermal snapshots from
 :func:`mag_ml.physics.micromagnetics.thermal_state` (Monte Carlo of the
@@ -99,22 +90,20 @@ __all__ = ["GRID_RANGES", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNE
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
            "estimator_observation", "resimulation", "hysteresis_loops"]
 
-#: The fixed part of the films of chapters 6 and 7: the cell and field of
-#: Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T) with our K_u
-#: (module notes), and their temperature [K].
-FILM = dict(K_u=0.4e6, B=0.18, dx=4e-9, thickness=1e-9, demag="thin_film")
+#: The fixed part of the films of chapters 6 and 7: the cell side and field of
+#: Wang et al. (Adv. Sci. 2020; 4 nm cells, 0.18 T) with our thickness and K_u
+#: (module notes: why), and their temperature [K].
+FILM = dict(K_u=0.3e6, B=0.18, dx=4e-9, thickness=2e-9, demag="thin_film")
 FILM_TEMPERATURE = 300.0
 
-#: Films of the finite-temperature images of chapter 6: the cell, field and
-#: temperature of Wang et al. (Adv. Sci. 2020; 4 nm x 4 nm x 1 nm, 0.18 T,
-#: 300 K) with K_u = 0.4 MJ/m^3, and (A_ex, D, M_s) chosen from the range of
-#: chapter 7's grid so that the cells resolve the textures (reduced D
-#: 0.3-1.0, T_red 0.10-0.21).  Labels name the morphology seen at 300 K.
+#: Films of the finite-temperature images of chapter 6: :data:`FILM` at
+#: :data:`FILM_TEMPERATURE`, with (A_ex, D, M_s) points of chapter 7's grid.
+#: Labels name the morphology seen at 300 K.
 FILM_IMAGES = {
-    "isolated skyrmions": dict(A_ex=20e-12, D=3e-3, M_s=0.6e6),
-    "dense skyrmions": dict(A_ex=10e-12, D=3e-3, M_s=1.0e6),
-    "skyrmions and stripes": dict(A_ex=20e-12, D=5e-3, M_s=1.0e6),
-    "labyrinth": dict(A_ex=10e-12, D=5e-3, M_s=0.6e6),
+    "isolated skyrmions": dict(A_ex=9e-12, D=1.5e-3, M_s=0.3e6),
+    "dense skyrmions": dict(A_ex=9e-12, D=3e-3, M_s=0.9e6),
+    "skyrmions and stripes": dict(A_ex=27e-12, D=4.5e-3, M_s=0.6e6),
+    "labyrinth": dict(A_ex=9e-12, D=4.5e-3, M_s=0.3e6),
 }
 
 #: Sizes of chapter 6 per profile (see :func:`micromagnetics_spec`).
@@ -183,7 +172,7 @@ def thermal_images(profile, *, seed=0, progress=True, root=None):
     dict of str to ndarray, shape (3, H, W), float64
         Unit spin vectors per film label, in the order of
         :data:`FILM_IMAGES`; ``(H, W)`` is the profile's ``shape`` (cells of
-        4 nm x 4 nm x 1 nm).
+        :data:`FILM`: 4 nm x 4 nm x 2 nm).
 
     Raises
     ------
@@ -212,7 +201,7 @@ def thermal_images(profile, *, seed=0, progress=True, root=None):
 
 
 #: (low, high) of each parameter over the grid (module notes: why these).
-GRID_RANGES = ((10e-12, 20e-12), (3e-3, 5e-3), (0.6e6, 1.0e6))
+GRID_RANGES = ((9e-12, 27e-12), (1.5e-3, 4.5e-3), (0.3e6, 0.9e6))
 #: Sizes per profile.  ``shape``: image cells; ``n_grid``: grid points per
 #: parameter (train and test A ``n_grid**3`` sets, test B ``(n_grid-1)**3``
 #: midpoints); ``n_anneal``/``n_sweeps``: Monte Carlo sweeps of
