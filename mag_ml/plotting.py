@@ -63,6 +63,11 @@ VACANCY_RGB = (0.5, 0.5, 0.5)
 # --------------------------------------------------------------------------
 # input checks
 # --------------------------------------------------------------------------
+def _short_repr(value, limit=60):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _as_spins(spins, name="spins", *, batch=None):
     """Return ``spins`` as a finite float64 array of shape (..., 3, H, W).
 
@@ -1047,7 +1052,18 @@ def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
     Returns
     -------
     (Axes, Axes)
+
+    Raises
+    ------
+    TypeError
+        ``real`` is not a DefectRealisation (anything without its wall,
+        dispersion and occupation, e.g. None).
     """
+    missing = [a for a in ("x", "wall", "occupied", "dispersion", "sigma", "tau", "realisation")
+               if not hasattr(real, a)]
+    if missing:
+        raise TypeError(f"real must be a DefectRealisation (from mag_ml.chapters.defects.defect_realisation), "
+                        f"got {type(real).__name__} {_short_repr(real)} without {', '.join(missing)}")
     if axes is None:
         import matplotlib.pyplot as plt
 
@@ -1100,7 +1116,7 @@ def _offline_player(html):
                   lambda m: _PLAYER_GLYPHS.get(m.group(1), "&#8226;"), html)
 
 
-def plot_series_losses(series, parameter, *, axes=None, regions=None, title=None, figsize=(10.5, 2.8)):
+def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title=None, figsize=(10.5, 2.8)):
     r"""Loss terms against ``beta`` or ``gamma``: the panels of Fig. 2 of Kwon et al. 2021.
 
     Three panels, ``L_RC``, ``L_KL`` and ``L_H`` (log x axis), each with the
@@ -1113,6 +1129,7 @@ def plot_series_losses(series, parameter, *, axes=None, regions=None, title=None
     series : SeriesResult or sequence of SeriesResult
         Several series (e.g. E-VAEs from two ``beta``) are drawn in turn.
     parameter : {"beta", "gamma"}
+        Required (the default None is refused after ``series`` is checked).
     axes : sequence of 3 Axes, optional
     regions : list of (lo, hi, label), optional
         Shaded spans of the x axis with their names (e.g. posterior
@@ -1123,12 +1140,25 @@ def plot_series_losses(series, parameter, *, axes=None, regions=None, title=None
     Returns
     -------
     matplotlib.figure.Figure
+
+    Raises
+    ------
+    TypeError
+        ``series`` is not a SeriesResult or a sequence of them (e.g. None).
+    ValueError
+        An empty sequence, or ``parameter`` not "beta" or "gamma".
     """
     import matplotlib.pyplot as plt
 
-    if parameter not in ("beta", "gamma"):
-        raise ValueError(f"parameter must be 'beta' or 'gamma', got {parameter!r}")
     many = list(series) if isinstance(series, (list, tuple)) else [series]
+    if not many:
+        raise ValueError("series must hold at least one SeriesResult, got an empty sequence")
+    for s in many:
+        if not all(hasattr(s, a) for a in ("values", "loss", "history", "steps")):
+            raise TypeError(f"series must be a SeriesResult (from mag_ml.chapters.evae) or a sequence of them, "
+                            f"got {type(s).__name__} {_short_repr(s)}")
+    if not isinstance(parameter, str) or parameter not in ("beta", "gamma"):
+        raise ValueError(f"parameter must be 'beta' or 'gamma' (required), got {parameter!r}")
     if axes is None:
         fig, axes = plt.subplots(1, 3, figsize=figsize, layout="constrained")
     fig = axes[0].figure

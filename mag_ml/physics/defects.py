@@ -54,6 +54,7 @@ import math
 
 import numpy as np
 
+from ..checks import check_int, check_memory, is_real
 from .rng import check_seed
 
 __all__ = ["occupied_fraction", "correlation_length", "telegraph_autocovariance", "telegraph_spectrum",
@@ -63,7 +64,7 @@ __all__ = ["occupied_fraction", "correlation_length", "telegraph_autocovariance"
 
 # ----------------------------------------------------------------------------- validation
 def _check_length_scale(value, name):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    ok = is_real(value)
     if not ok or not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be a finite positive number (a mean segment length in units of the "
                          f"lattice constant a), got {value!r}")
@@ -92,8 +93,7 @@ def check_defect_parameters(n, sigma, tau):
     """
     sigma = _check_length_scale(sigma, "sigma")
     tau = _check_length_scale(tau, "tau")
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-        raise ValueError(f"n (number of sites) must be an integer >= 2, got {n!r}")
+    n = check_int(n, "n (number of sites)", minimum=2)
     if n < sigma + tau:
         raise ValueError(f"n (number of sites) must be at least sigma + tau = {sigma + tau:g} (the chain must "
                          f"hold one mean occupied and one mean vacant segment), got n = {n}")
@@ -257,6 +257,17 @@ def site_run_means(sigma, tau):
 
 
 # ----------------------------------------------------------------------------- sampling
+_BYTES_PER_PAIR = 96  # a block of exponential pairs, its scaled copy and cumulative sums, and the kept switches
+
+
+def _check_segment_memory(request, length, sigma, tau, extra=0):
+    """Refuse a draw whose segments (many, where they are much shorter than the chain) would not fit in memory."""
+    pairs = length / (sigma + tau) + 8  # expected occupied + vacant pairs on [0, length), plus the block slack
+    check_memory(_BYTES_PER_PAIR * pairs + extra, f"{request} ({pairs:.3g} segment pairs)",
+                 hint="sigma and tau are mean segment lengths in units of the lattice constant a; segments much "
+                      "shorter than one site are not resolved by the sampling anyway")
+
+
 def telegraph_segments(length, sigma, tau, rng):
     """Draw the continuous telegraph process on [0, length).
 
@@ -288,6 +299,8 @@ def telegraph_segments(length, sigma, tau, rng):
     ------
     ValueError
         Bad ``length``, ``sigma`` or ``tau``.
+    TooLargeError
+        Too many segments (``length / (sigma + tau)``) for this machine's memory.
 
     Notes
     -----
@@ -295,6 +308,7 @@ def telegraph_segments(length, sigma, tau, rng):
     """
     length = _check_length_scale(length, "length")
     sigma, tau = _check_length_scale(sigma, "sigma"), _check_length_scale(tau, "tau")
+    _check_segment_memory(f"telegraph_segments(length={length:g}, sigma={sigma:g}, tau={tau:g})", length, sigma, tau)
     first = bool(rng.random() < sigma / (sigma + tau))
     means = (sigma, tau) if first else (tau, sigma)  # even segments have the first state
     block = int(length / (sigma + tau)) + 8  # pairs per block: about the expected number, plus slack
@@ -339,6 +353,10 @@ def telegraph_vacancies(n, sigma, tau, *, seed=0, realisation=0):
         ``sigma`` or ``tau`` not positive, ``n < 2``, ``n < sigma + tau``, or
         a negative or non-integer ``seed`` or ``realisation`` (the message
         names the argument, its value and the allowed values).
+    TooLargeError
+        ``n`` or ``n / (sigma + tau)`` (the number of segments) so large that
+        the draw would not fit in this machine's memory (checked before
+        drawing; about 100 bytes per segment pair and 17 per site).
 
     Notes
     -----
@@ -354,6 +372,9 @@ def telegraph_vacancies(n, sigma, tau, *, seed=0, realisation=0):
     n, sigma, tau = check_defect_parameters(n, sigma, tau)
     seed = check_seed(seed, "seed")
     realisation = check_seed(realisation, "realisation")
+    # the segments, then the site centres, their segment indices and the occupation (17 bytes a site)
+    _check_segment_memory(f"telegraph_vacancies(n={n}, sigma={sigma:g}, tau={tau:g})", float(n), sigma, tau,
+                          extra=17 * n)
     rng = np.random.default_rng([seed, realisation])
     first, switches = telegraph_segments(float(n), sigma, tau, rng)
     centres = np.arange(n) + 0.5

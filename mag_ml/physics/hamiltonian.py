@@ -21,12 +21,12 @@ they agree to rounding and that torch's gradient equals minus the field.
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numba
 import numpy as np
 
+from ..checks import check_real, describe
 from .lattice import BOUNDARIES, check_boundary, check_mask, check_spins
 
 DMI_KINDS = ("interfacial", "bulk")
@@ -115,7 +115,10 @@ class Hamiltonian:
     Raises
     ------
     ValueError
-        Non-finite couplings, unknown ``dmi`` or ``boundary``.
+        Non-finite couplings, unknown ``dmi`` or ``boundary``; couplings
+        that are not real numbers (bools included) raise
+        :class:`mag_ml.checks.ArgumentTypeError`, a TypeError that is also a
+        ValueError.
     """
 
     J: float = 1.0
@@ -126,13 +129,10 @@ class Hamiltonian:
     boundary: str = "periodic"
 
     def __post_init__(self):
-        for name in ("J", "D", "B", "K"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite real number, got {value!r}")
-            object.__setattr__(self, name, float(value))
-        if self.dmi not in DMI_KINDS:
-            raise ValueError(f"dmi must be one of {DMI_KINDS}, got {self.dmi!r}")
+        for name in ("J", "D", "B", "K"):  # Python or NumPy reals; bools are not numbers
+            object.__setattr__(self, name, check_real(getattr(self, name), name))
+        if not isinstance(self.dmi, str) or self.dmi not in DMI_KINDS:
+            raise ValueError(f"dmi must be one of {DMI_KINDS}, got {describe(self.dmi)}")
         check_boundary(self.boundary)
 
     # -- description -------------------------------------------------------

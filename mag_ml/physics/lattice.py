@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..checks import ArgumentTypeError, check_shape as _check_shape, describe
+
 BOUNDARIES = ("periodic", "open")
 
 
-def check_spins(spins, *, name="spins", mask=None, batched=False, atol=1e-6):
+def check_spins(spins, *, name="spins", mask=None, batched=False, atol=None, even=True, vacancies="zero"):
     """Validate a spin configuration and return it as a float64 array.
 
     Parameters
@@ -33,8 +35,14 @@ def check_spins(spins, *, name="spins", mask=None, batched=False, atol=1e-6):
         Occupied sites.
     batched : bool
         Expect a leading batch axis.
-    atol : float
-        Allowed deviation of ``|S|`` from 1.
+    atol : float, optional
+        Allowed deviation of ``|S|`` from 1; default 1e-6, or 32 machine
+        epsilons of a lower-precision float input (float32: 3.8e-6).
+    even : bool
+        Require even lattice sides (the checkerboard updates need them).
+    vacancies : {"zero", "any"}
+        Vacant sites must hold 0 (the default), or may hold any finite value
+        (for functions that ignore them).
 
     Returns
     -------
@@ -43,51 +51,68 @@ def check_spins(spins, *, name="spins", mask=None, batched=False, atol=1e-6):
     Raises
     ------
     TypeError
-        If ``spins`` is not a real numeric array.
+        If ``spins`` is not a real numeric array (an ArgumentTypeError, also a ValueError).
     ValueError
-        Wrong shape, odd lattice sides, NaN/inf, or non-unit spins.
+        Wrong shape, odd lattice sides, NaN/inf, or non-unit spins (zero
+        vectors and rescaled spins included).
     """
-    arr = np.asarray(spins)
-    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
-        raise TypeError(f"{name} must be a real float array, got dtype {arr.dtype}")
+    arr = as_real_array(spins, name)
     ndim = 4 if batched else 3
     layout = "(N, 3, H, W)" if batched else "(3, H, W)"
     if arr.ndim != ndim or arr.shape[-3] != 3:
         raise ValueError(f"{name} must have shape {layout} (channels first), got {arr.shape}")
-    check_shape(arr.shape[-2:], name=f"{name}.shape[-2:]")
+    if even:
+        check_shape(arr.shape[-2:], name=f"{name}.shape[-2:]")
     mask = check_mask(mask, arr.shape[-2:])
+    if atol is None:
+        atol = max(1e-6, 32 * float(np.finfo(arr.dtype).eps)) if np.issubdtype(arr.dtype, np.floating) else 1e-6
     arr = np.ascontiguousarray(arr, dtype=np.float64)
     if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf values")
+        raise ValueError(f"{name} contains NaN or inf values (spins must be finite unit vectors)")
     norm = np.sqrt(np.einsum("...chw,...chw->...hw", arr, arr))
     expected = np.ones(arr.shape[-2:]) if mask is None else mask.astype(np.float64)
+    if mask is not None and vacancies == "any":
+        norm = np.where(mask, norm, 0.0)
     bad = np.abs(norm - expected) > atol
     if np.any(bad):
         worst = float(np.max(np.abs(norm - expected)))
+        where = ("on every site (no mask given)" if mask is None else
+                 "on occupied sites and 0 on vacancies" if vacancies == "zero" else "on occupied sites")
         raise ValueError(
-            f"{name} must be unit vectors on occupied sites and 0 on vacancies; "
-            f"{int(bad.sum())} sites deviate (max ||S| - 1| = {worst:.3g} > atol={atol})"
+            f"{name} must be unit vectors {where}; "
+            f"{int(bad.sum())} sites deviate (max ||S| - 1| = {worst:.3g} > atol={atol:.3g}; "
+            f"|S| ranges over [{float(norm.min()):.3g}, {float(norm.max()):.3g}])"
         )
     return arr
 
 
+def as_real_array(values, name):
+    """``values`` as an ndarray of a real (integer or float) dtype, else ArgumentTypeError naming ``name``."""
+    try:
+        arr = np.asarray(values)
+    except (TypeError, ValueError) as err:  # ragged nesting
+        raise ArgumentTypeError(f"{name} must be a real float array, got {describe(values)} ({err})") from None
+    if not (np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)):
+        raise ArgumentTypeError(f"{name} must be a real float array, got dtype {arr.dtype} "
+                                f"(from {describe(values, 60)})")
+    return arr
+
+
 def check_shape(shape, *, name="shape"):
-    """Validate a lattice shape ``(H, W)``: two even integers >= 2.
+    """Validate a lattice shape ``(H, W)``: two even integers >= 2 (:func:`mag_ml.checks.check_shape`).
+
+    Returns
+    -------
+    tuple (int, int)
 
     Raises
     ------
+    ArgumentTypeError
+        Not a tuple (or list) of two integers (a TypeError and a ValueError).
     ValueError
         If the shape is not two positive even integers.
     """
-    try:
-        h, w = (int(s) for s in shape)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be (H, W), two even integers, got {shape!r}") from None
-    if h < 2 or w < 2 or h % 2 or w % 2:
-        raise ValueError(
-            f"{name} must be two even integers >= 2 (checkerboard updates), got {tuple(shape)}"
-        )
-    return h, w
+    return _check_shape(shape, name, minimum=2, even=True, note=" (checkerboard updates)")
 
 
 def check_mask(mask, shape, *, name="mask"):
@@ -107,15 +132,15 @@ def check_mask(mask, shape, *, name="mask"):
         raise ValueError(f"{name} must have the lattice shape {tuple(shape)}, got {arr.shape}")
     if arr.dtype != bool:
         if not np.issubdtype(arr.dtype, np.integer) or not np.isin(arr, (0, 1)).all():
-            raise TypeError(f"{name} must be boolean (True = occupied site), got dtype {arr.dtype}")
+            raise ArgumentTypeError(f"{name} must be boolean (True = occupied site), got dtype {arr.dtype}")
         arr = arr.astype(bool)
     return arr
 
 
 def check_boundary(boundary):
     """Raise ValueError unless ``boundary`` is one of :data:`BOUNDARIES`."""
-    if boundary not in BOUNDARIES:
-        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {boundary!r}")
+    if not isinstance(boundary, str) or boundary not in BOUNDARIES:
+        raise ValueError(f"boundary must be one of {BOUNDARIES}, got {describe(boundary)}")
     return boundary
 
 

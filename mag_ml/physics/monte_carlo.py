@@ -30,8 +30,9 @@ import numpy as np
 from numba import prange
 from tqdm.auto import tqdm
 
+from ..checks import check_int, check_memory, check_real, format_bytes
 from .hamiltonian import Hamiltonian, pair_field
-from .lattice import check_mask, check_shape, check_spins, pack, unpack
+from .lattice import as_real_array, check_mask, check_shape, check_spins, pack, unpack
 from .rng import check_seed, random_direction, random_spins, site_draw, stream_key, sweep_key, uniform53
 from .topology import topological_charge
 
@@ -210,12 +211,40 @@ def _threads_for(n_sites):
 
 
 def check_temperature(T, name="T", allow_zero=False):
-    """Raise ValueError unless ``T`` is a finite temperature > 0 (>= 0 if allowed)."""
-    ok = isinstance(T, (int, float, np.integer, np.floating)) and math.isfinite(T)
-    if not ok or T < 0 or (T == 0 and not allow_zero):
-        allowed = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite temperature {allowed} (units of J/k_B), got {T!r}")
-    return float(T)
+    """Return ``T`` as a float after checking it is a finite temperature > 0 (>= 0 if allowed).
+
+    Python and NumPy reals are accepted, bools are not.
+
+    Raises
+    ------
+    ValueError
+        Out of range or not finite; a value that is not a real number raises
+        :class:`mag_ml.checks.ArgumentTypeError` (a TypeError and a ValueError).
+    """
+    allowed = f"a finite temperature {'>= 0' if allow_zero else '> 0'} (units of J/k_B)"
+    T = check_real(T, name, allowed=allowed)
+    if T < 0 or (T == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {allowed}, got {T!r}")
+    return T
+
+
+def _check_n_sweeps(n_sweeps, name="n_sweeps"):
+    """A positive integer number of sweeps (``1e11`` is a float and refused; an int is checked against memory)."""
+    return check_int(n_sweeps, name, minimum=1, allowed="a positive integer")
+
+
+def _check_delta(delta):
+    """A positive finite cone width (Python or NumPy real)."""
+    allowed = "a positive finite cone width"
+    delta = check_real(delta, "delta", allowed=allowed)
+    if delta <= 0:
+        raise ValueError(f"delta must be {allowed}, got {delta!r}")
+    return delta
+
+
+def _is_shape(spins):
+    """A flat tuple or list (of scalars): a lattice shape, never a spin array, which has three axes."""
+    return isinstance(spins, (tuple, list)) and all(np.ndim(e) == 0 for e in spins)
 
 
 class MonteCarloChain:
@@ -237,8 +266,10 @@ class MonteCarloChain:
     spins : ndarray (3, H, W) float64 or tuple (H, W)
         Initial state (not modified; unit vectors, 0 on vacancies), or a
         lattice shape for the random start ``random_spins(shape, seed, sample)``.
+        A flat list ``[H, W]`` is read as a shape too, as in
+        :func:`mag_ml.checks.check_shape`.
     mask : ndarray of bool (H, W), optional
-        Occupied sites; vacancies carry no moment.
+        Occupied sites (at least one); vacancies carry no moment.
     seed, sample : int
         Key of the random stream: sweep ``s`` draws from (seed, sample, s).
     sweep_offset : int
@@ -265,7 +296,8 @@ class MonteCarloChain:
         is not boolean.
     ValueError
         Bad seed, sample, sweep offset, shape (two even integers), mask shape,
-        or spins that are not unit vectors (0 on vacancies).
+        an all-False mask (nothing to sample), or spins that are not unit
+        vectors (0 on vacancies).
 
     Notes
     -----
@@ -281,11 +313,19 @@ class MonteCarloChain:
         self.hamiltonian = hamiltonian
         self._key = stream_key(check_seed(seed, "seed"), check_seed(sample, "sample"))
         self.sweep_index = check_seed(sweep_offset, "sweep_offset")
-        if isinstance(spins, tuple) and len(spins) == 2:
+        if _is_shape(spins):
             spins = random_spins(check_shape(spins, name="shape"), seed, sample)
-        spins = np.asarray(spins, dtype=np.float64)
+        else:
+            spins = as_real_array(spins, "spins")
+            if spins.ndim != 3 or spins.shape[0] != 3:
+                raise ValueError(f"spins must be a state of shape (3, H, W) (channels first) or a lattice shape "
+                                 f"tuple (H, W), got an array of shape {spins.shape}")
+            spins = spins.astype(np.float64)
         self.mask = check_mask(mask, spins.shape[-2:])
         if self.mask is not None:
+            if not self.mask.any():
+                raise ValueError(f"mask must mark at least one occupied site, got an all-False mask of shape "
+                                 f"{self.mask.shape} (nothing to sample)")
             spins = spins * self.mask
         self._packed, self._occupied = pack(check_spins(spins, mask=self.mask), self.mask)
         self.n_sites = int(self._occupied.sum())
@@ -337,14 +377,16 @@ class MonteCarloChain:
         Raises
         ------
         ValueError
-            Bad temperature, sweep count or cone width.
+            Bad temperature, sweep count (a float such as ``1e11`` is not a
+            count) or cone width (Python or NumPy reals are accepted).
+        TooLargeError
+            The per-sweep records would not fit in memory.
         """
         beta = 1.0 / check_temperature(T)
-        if not isinstance(n_sweeps, (int, np.integer)) or n_sweeps < 1:
-            raise ValueError(f"n_sweeps must be a positive integer, got {n_sweeps!r}")
-        if not (isinstance(delta, (int, float)) and 0 < delta < math.inf):
-            raise ValueError(f"delta must be a positive finite cone width, got {delta!r}")
-        n = int(n_sweeps)
+        n = _check_n_sweeps(n_sweeps)
+        delta = _check_delta(delta)
+        check_memory(_SWEEP_RECORD_BYTES * n, f"sweep(n_sweeps={n})",
+                     hint=f"the per-sweep records take {_SWEEP_RECORD_BYTES} bytes a sweep: run the sweeps in blocks")
         dE, dM, accepted = np.zeros(n), np.zeros((n, 3)), np.zeros(n, dtype=np.int64)
         with _threads_for(self._packed[0, 0].size):
             _sweeps(self._packed, self._occupied, *self._couplings, beta, float(delta), self._key,
@@ -375,16 +417,28 @@ class MonteCarloChain:
         ValueError
             Bad tolerance, relaxation factor or sweep count.
         """
-        if not (tol > 0 and math.isfinite(tol)):
-            raise ValueError(f"tol must be a positive finite number, got {tol!r}")
-        if not 0 < omega < 2:
-            raise ValueError(f"omega must lie in (0, 2), got {omega!r}")
-        if not isinstance(max_sweeps, (int, np.integer)) or max_sweeps < 1:
-            raise ValueError(f"max_sweeps must be a positive integer, got {max_sweeps!r}")
+        tol, omega, max_sweeps = _check_relax_arguments(omega, tol, max_sweeps)
         with _threads_for(self._packed[0, 0].size):
             n = _align(self._packed, self._occupied, *self._couplings, float(omega), float(tol), int(max_sweeps))
         self._recount()
         return int(n)
+
+
+_SWEEP_RECORD_BYTES = 40  # dE, dM (3) and accepted of one sweep
+_METROPOLIS_RECORD_BYTES = 104  # the sweep records plus the energy, magnetisation and acceptance series
+
+
+def _check_relax_arguments(omega, tol, max_sweeps, tol_name="tol"):
+    """Validated (tol, omega, max_sweeps) of a T = 0 relaxation."""
+    allowed = "a positive finite number"
+    tol = check_real(tol, tol_name, allowed=allowed)
+    if tol <= 0:
+        raise ValueError(f"{tol_name} must be {allowed}, got {tol!r}")
+    omega = check_real(omega, "omega", allowed="a real number in (0, 2) (1: plain field alignment)")
+    if not 0 < omega < 2:
+        raise ValueError(f"omega must lie in (0, 2) (1: plain field alignment), got {omega!r}")
+    max_sweeps = check_int(max_sweeps, "max_sweeps", minimum=1, allowed="a positive integer")
+    return tol, omega, max_sweeps
 
 
 @dataclass
@@ -420,11 +474,12 @@ def metropolis(hamiltonian, spins, T, n_sweeps, *, seed=0, sample=0, sweep_offse
     ----------
     hamiltonian : Hamiltonian
     spins : ndarray (3, H, W) float64 or tuple (H, W)
-        Initial state (not modified), or a lattice shape for a random start.
+        Initial state (not modified), or a lattice shape for a random start
+        (a flat list ``[H, W]`` is a shape too).
     T : float
         Temperature in units of J/k_B, > 0.
     n_sweeps : int
-        Number of sweeps, >= 1.
+        Number of sweeps, >= 1 (an integer: ``1e11`` is refused).
     seed, sample : int
         Key of the random stream; results depend only on (seed, sample,
         sweep_offset) and the inputs, not on the thread count.
@@ -442,15 +497,24 @@ def metropolis(hamiltonian, spins, T, n_sweeps, *, seed=0, sample=0, sweep_offse
     Raises
     ------
     ValueError
-        Bad temperature, sweep count, cone width, seed or spins.
+        Bad temperature, sweep count, cone width, seed, spins or mask (an
+        all-False mask leaves nothing to sample).
     TypeError
         If ``hamiltonian`` is not a :class:`mag_ml.Hamiltonian`.
+    TooLargeError
+        The per-sweep series would not fit in memory (104 bytes a sweep).
 
     References
     ----------
     Metropolis et al., J. Chem. Phys. 21, 1087 (1953); checkerboard updates as
     in Spirit and Vampire.
     """
+    check_temperature(T)
+    n = _check_n_sweeps(n_sweeps)
+    delta = _check_delta(delta)
+    check_memory(_METROPOLIS_RECORD_BYTES * n, f"metropolis(n_sweeps={n})",
+                 hint=f"the per-sweep series take {_METROPOLIS_RECORD_BYTES} bytes a sweep: run the chain in blocks "
+                      "(sweep_offset continues it)")
     chain = MonteCarloChain(hamiltonian, spins, mask=mask, seed=seed, sample=sample, sweep_offset=sweep_offset)
     e0, m0 = chain.energy, chain.moment
     dE, dM, acc = chain.sweep(T, n_sweeps, delta)
@@ -486,9 +550,7 @@ class AnnealSchedule:
         if self.T_end > self.T_start:
             raise ValueError(f"T_end must not exceed T_start={self.T_start}, got {self.T_end}")
         for name in ("n_steps", "sweeps_per_step"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_int(getattr(self, name), name, minimum=1, allowed="a positive integer")
 
     def temperatures(self):
         """Temperatures of the steps, ndarray (n_steps,) float64, decreasing."""
@@ -556,10 +618,11 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
         The result depends only on (seed, sample) and the inputs.
     mask : ndarray of bool (H, W), optional
     n_snapshots : int
-        Number of states to keep for animations (0 keeps none).
+        Number of states to keep for animations, >= 0 (0 keeps none).
     target_acceptance : float in (0, 1)
     relax_tol : float
-        Convergence threshold of the final relaxation.
+        Convergence threshold of the final relaxation, a positive finite
+        number (checked before the anneal starts).
     progress : bool
         Show a tqdm progress bar over temperature steps.
 
@@ -570,13 +633,27 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
     Raises
     ------
     ValueError, TypeError
-        Bad schedule, seed, shape, spins, mask or relax_tol.
+        Bad schedule, seed, shape, spins, mask, n_snapshots, target_acceptance
+        or relax_tol.
+    TooLargeError
+        The histories and snapshots would not fit in memory.
     """
     if not isinstance(schedule, AnnealSchedule):
         raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
+    target_acceptance = check_real(target_acceptance, "target_acceptance", allowed="a real number in (0, 1)")
     if not 0 < target_acceptance < 1:
         raise ValueError(f"target_acceptance must lie in (0, 1), got {target_acceptance!r}")
+    n_snapshots = check_int(n_snapshots, "n_snapshots", minimum=0)
+    relax_tol, _, _ = _check_relax_arguments(_OMEGA, relax_tol, 1, tol_name="relax_tol")
+    n = int(schedule.n_steps)
+    check_memory(32 * n + 8 * n_snapshots, f"anneal(n_steps={n}, n_snapshots={n_snapshots})",
+                 hint="the histories take 32 bytes per temperature step")
     chain = MonteCarloChain(hamiltonian, spins, mask=mask, seed=seed, sample=sample)
+    lattice = chain.spins.shape[1:]
+    state_bytes = 24 * lattice[0] * lattice[1]
+    kept = min(n_snapshots, n + 1)  # at most one snapshot per temperature step, plus the relaxed state
+    check_memory(2 * kept * state_bytes, f"anneal(n_snapshots={n_snapshots}) on a {lattice} lattice",
+                 hint=f"each snapshot takes {format_bytes(state_bytes)}")
     temps = schedule.temperatures()
     n = len(temps)
     energy, charge, acceptance = np.empty(n), np.empty(n), np.empty(n)
@@ -648,8 +725,11 @@ def relax(hamiltonian, spins, *, mask=None, omega=_OMEGA, tol=1e-6, max_sweeps=1
     Raises
     ------
     ValueError
-        Bad spins, mask, tolerance or sweep count.
+        Bad spins, mask, tolerance, relaxation factor or sweep count (values
+        that are not numbers, ``tol="a"`` or ``omega=None``, raise
+        :class:`mag_ml.checks.ArgumentTypeError`, a TypeError and a ValueError).
     """
+    tol, omega, max_sweeps = _check_relax_arguments(omega, tol, max_sweeps)
     chain = MonteCarloChain(hamiltonian, spins, mask=mask)
     n = chain.relax(omega, tol, max_sweeps)
     return chain.spins, n

@@ -139,7 +139,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from ..checks import check_real
+from ..checks import check_int, check_memory, check_real
 
 __all__ = ["GAMMA", "KERNELS", "VACANCY_MODELS", "DEFAULT_DT_FRACTION", "wavevectors", "exchange_kernel",
            "derivative_kernel", "rk4_stability_radius", "PSLLChain", "Trajectory", "RelaxResult", "uniform_state",
@@ -154,6 +154,7 @@ _ZERO3 = np.zeros(3)
 _PS = 1e-12  # s per ps
 _NM = 1e-9  # m per nm
 _COMPONENTS = {"x": 0, "y": 1, "z": 2}
+_CHAIN_BYTES_PER_SITE = 256  # kernels, the state and the RK4 work buffers of a PSLLChain (about 250 bytes a site)
 DEFAULT_DT_FRACTION = 0.1
 """Default RK4 step of :meth:`PSLLChain.evolve` as a fraction of the stability limit."""
 
@@ -173,6 +174,19 @@ def _vector(value, name, *, unit=False):
             raise ValueError(f"{name} must be a non-zero 3-vector, got {value!r}")
         v = v / norm
     return v
+
+
+def _check_sites(n, minimum, function, *, name="n", bytes_per_site=24):
+    """The number of sites ``n`` as an int: an integer >= ``minimum`` whose arrays fit in memory."""
+    n = check_int(n, name, minimum=minimum)
+    check_memory(bytes_per_site * n, f"{function}(n={n})", hint=f"about {bytes_per_site} bytes per site")
+    return n
+
+
+def _check_step_count(duration, dt):
+    if not math.isfinite(duration / dt):
+        raise ValueError(f"duration / dt = {duration:g} ps / {dt:g} ps is not a finite number of steps; "
+                         "use a larger dt")
 
 
 def _kind(kernel):
@@ -353,10 +367,9 @@ def uniform_state(n, direction=(0.0, 0.0, 1.0)):
     ValueError
         ``n`` < 1 or a zero / non-finite direction.
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
+    n = _check_sites(n, 1, "uniform_state")
     u = _vector(direction, "direction", unit=True)
-    return np.repeat(u[:, None], int(n), axis=1)
+    return np.repeat(u[:, None], n, axis=1)
 
 
 def domain_wall_state(n, a, width, *, kind="neel", chirality=1, centres=None):
@@ -394,8 +407,7 @@ def domain_wall_state(n, a, width, *, kind="neel", chirality=1, centres=None):
     ValueError
         Bad ``n``, ``a``, ``width``, ``kind`` or ``chirality``.
     """
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 4:
-        raise ValueError(f"n must be an integer >= 4, got {n!r}")
+    n = _check_sites(n, 4, "domain_wall_state", bytes_per_site=64)
     a = check_real(a, "a", positive=True)
     width = check_real(width, "width", positive=True)
     if kind not in ("neel", "bloch"):
@@ -564,6 +576,9 @@ class PSLLChain:
     ValueError
         Any parameter outside the ranges above (message names it), or an
         ``occupied`` mask of the wrong shape or with no occupied site.
+    TooLargeError
+        ``n`` so large that the chain's arrays (about 256 bytes per site)
+        would not fit in this machine's memory.
 
     Notes
     -----
@@ -591,9 +606,7 @@ class PSLLChain:
 
     def __init__(self, n, a, A_ex, M_s, *, K_u=0.0, B=0.0, D=0.0, alpha=0.0, axis=(0.0, 0.0, 1.0),
                  kernel="discrete", occupied=None, vacancy_model="cut", gamma=GAMMA):
-        if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 2:
-            raise ValueError(f"n (number of sites) must be an integer >= 2, got {n!r}")
-        self.n = int(n)
+        self.n = _check_sites(n, 2, "PSLLChain", name="n (number of sites)", bytes_per_site=_CHAIN_BYTES_PER_SITE)
         self.a = check_real(a, "a", positive=True)
         self.A_ex = check_real(A_ex, "A_ex", nonneg=True)
         self.M_s = check_real(M_s, "M_s", positive=True)
@@ -1001,6 +1014,10 @@ class PSLLChain:
             stability limit (the message gives the limit), bad
             ``sample_every``, ``components`` or ``method``, or a chain with
             bridged vacancies (a static model).
+        TooLargeError
+            The recorded trajectory (samples x components x sites) would not
+            fit in this machine's memory; checked before anything is
+            allocated (a long run with a large ``sample_every`` is fine).
 
         Notes
         -----
@@ -1011,8 +1028,7 @@ class PSLLChain:
                              "precession dynamics (use relax for statics)")
         m = self.check_state(m0, "m0")
         duration = check_real(duration, "duration", positive=True)
-        if not isinstance(sample_every, (int, np.integer)) or sample_every < 1:
-            raise ValueError(f"sample_every must be an integer >= 1, got {sample_every!r}")
+        sample_every = check_int(sample_every, "sample_every", minimum=1)
         if (not isinstance(components, str) or not components or len(set(components)) != len(components)
                 or not set(components) <= set("xyz")):
             raise ValueError(f"components must be a non-empty subset of 'xyz', got {components!r}")
@@ -1023,9 +1039,12 @@ class PSLLChain:
             return self._evolve_ivp(m, duration, dt, sample_every, components, comp, track_energy, rtol, atol,
                                     method.upper())
         dt = self._check_dt(DEFAULT_DT_FRACTION * self.stable_dt() if dt is None else dt)
+        _check_step_count(duration, dt)
         n_steps = max(1, math.ceil(duration / dt - 1e-9))
         dt = duration / n_steps
         n_samples = n_steps // sample_every + 1
+        self._check_trajectory_memory(n_samples, 8 * (len(comp) * self.n + 1 + bool(track_energy)), duration, dt,
+                                      sample_every)
         samples = np.empty((n_samples, len(comp), self.n))
         energy = np.empty(n_samples) if track_energy else None
         samples[0] = m[comp]
@@ -1047,12 +1066,22 @@ class PSLLChain:
         return Trajectory(t=t, samples=samples, components=components, m=m, dt=dt, steps=n_steps,
                           energy=energy, max_norm_error=worst)
 
+    def _check_trajectory_memory(self, n_samples, bytes_per_sample, duration, dt, sample_every):
+        """Refuse, before allocating, a trajectory that would not fit in memory."""
+        check_memory(n_samples * bytes_per_sample,
+                     f"evolve(duration={duration:g} ps) with dt = {dt:.3g} ps and sample_every={sample_every} "
+                     f"({n_samples:.3g} samples of {self.n} sites)",
+                     hint="record fewer samples (a larger sample_every, fewer components) or a shorter duration")
+
     def _evolve_ivp(self, m, duration, dt, sample_every, components, comp, track_energy, rtol, atol, method):
         from scipy.integrate import solve_ivp
 
         max_step = self.stable_dt() if dt is None else self._check_dt(dt)
         out_dt = sample_every * (DEFAULT_DT_FRACTION * self.stable_dt() if dt is None else dt)
+        _check_step_count(duration, out_dt)
         n_samples = int(math.floor(duration / out_dt + 1e-9)) + 1
+        # solve_ivp's solution (3N a sample), its renormalised copies and the norms: about 10 N floats a sample
+        self._check_trajectory_memory(n_samples, 8 * (10 * self.n + 2), duration, out_dt / sample_every, sample_every)
         t_eval = np.arange(n_samples) * out_dt
         extra = not np.isclose(t_eval[-1], duration, rtol=1e-12, atol=0.0)
         if extra:  # also evaluate at the end, for the final state
@@ -1115,10 +1144,8 @@ class PSLLChain:
         """
         m = self.check_state(m0, "m0")
         torque_tol = check_real(torque_tol, "torque_tol", positive=True)
-        if not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
-            raise ValueError(f"max_steps must be an integer >= 1, got {max_steps!r}")
-        if not isinstance(check_every, (int, np.integer)) or check_every < 1:
-            raise ValueError(f"check_every must be an integer >= 1, got {check_every!r}")
+        max_steps = check_int(max_steps, "max_steps", minimum=1)
+        check_every = check_int(check_every, "check_every", minimum=1)
         free = np.ones(self.n, dtype=bool)
         if fixed is not None:
             fixed = np.asarray(fixed)

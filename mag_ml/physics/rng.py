@@ -14,6 +14,8 @@ import math
 import numba
 import numpy as np
 
+from ..checks import check_int, check_memory, check_shape
+
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
@@ -116,7 +118,8 @@ def random_spins(shape, seed=0, sample=0):
     Parameters
     ----------
     shape : tuple of int
-        Lattice shape (H, W).
+        Lattice shape (H, W): two positive integers (a list is accepted the
+        same way; :func:`mag_ml.checks.check_shape`).
     seed, sample : int
         Non-negative; the state depends only on (seed, sample).
 
@@ -127,20 +130,28 @@ def random_spins(shape, seed=0, sample=0):
     Raises
     ------
     ValueError
-        Negative ``seed`` or ``sample``, or a bad shape.
+        Negative ``seed`` or ``sample``, or a bad shape (a shape that is not
+        a tuple of integers raises :class:`mag_ml.checks.ArgumentTypeError`,
+        a TypeError and a ValueError).
+    TooLargeError
+        The state (24 bytes per site) would not fit in this machine's memory.
     """
     check_seed(seed, "seed")
     check_seed(sample, "sample")
-    h, w = (int(s) for s in shape)
-    if h < 1 or w < 1:
-        raise ValueError(f"shape must be two positive integers, got {shape!r}")
+    h, w = check_shape(shape, "shape")
+    check_memory(3 * 8 * h * w, f"random_spins(shape={(h, w)})", hint="the state takes 24 bytes per site")
     # the initial state has its own stream: sweep index 2**63 is never reached by Monte Carlo
     key = np.uint64(splitmix64(stream_key(seed, sample) ^ np.uint64(1 << 63)))
     return _random_unit(key, h * w).reshape(3, h, w)
 
 
 def check_seed(value, name):
-    """Raise ValueError unless ``value`` is an integer in [0, 2**63)."""
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or not 0 <= value < 2**63:
-        raise ValueError(f"{name} must be an integer in [0, 2**63), got {value!r}")
-    return int(value)
+    """Return ``value`` as an int after checking it is an integer in [0, 2**63) (NumPy ints accepted, bools not).
+
+    Raises
+    ------
+    ValueError
+        Out of range; a non-integer raises :class:`mag_ml.checks.ArgumentTypeError`
+        (a TypeError and a ValueError).
+    """
+    return check_int(value, name, minimum=0, maximum=2**63 - 1, allowed="an integer in [0, 2**63)")

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lattice import check_boundary, check_mask
+from .lattice import as_real_array, check_boundary, check_mask, check_spins
 
 
 def _solid_angle(s1, s2, s3):
@@ -35,6 +35,9 @@ def charge_density(spins, mask=None, boundary="periodic"):
     Parameters
     ----------
     spins : ndarray, shape (3, H, W) or (N, 3, H, W)
+        Finite unit vectors (to 1e-6, or 32 epsilons of a float32 input) on
+        every site, or on the occupied sites where ``mask`` is given (vacant
+        sites may hold anything finite; they do not enter).
     mask : ndarray of bool (H, W), optional
         Plaquettes touching a vacancy contribute 0.
     boundary : {"periodic", "open"}
@@ -48,13 +51,20 @@ def charge_density(spins, mask=None, boundary="periodic"):
     Raises
     ------
     ValueError
-        Wrong shape, unknown boundary or mask shape.
+        Wrong shape, unknown boundary or mask shape; NaN/inf, zero or
+        non-unit spins (the Berg-Luscher angles are those of unit vectors).
+    TypeError
+        ``spins`` not a real numeric array (an ArgumentTypeError, also a ValueError).
     """
-    s = np.asarray(spins, dtype=np.float64)
+    s = as_real_array(spins, "spins")
     if s.ndim not in (3, 4) or s.shape[-3] != 3:
         raise ValueError(f"spins must have shape (3, H, W) or (N, 3, H, W), got {s.shape}")
     check_boundary(boundary)
     mask = check_mask(mask, s.shape[-2:])
+    if boundary == "open" and min(s.shape[-2:]) < 2:
+        raise ValueError(f"spins must have H, W >= 2 on an open lattice (one plaquette), got shape {s.shape}")
+    # the solid angles assume unit vectors: zero, rescaled or NaN spins would give a wrong Q silently
+    s = check_spins(s, mask=mask, batched=s.ndim == 4, even=False, vacancies="any")
     s = np.moveaxis(s, -3, -1)  # (..., H, W, 3)
     if boundary == "periodic":
         sx = np.roll(s, -1, axis=-2)
