@@ -83,23 +83,26 @@ def test_pool_workers_exit_when_the_main_process_dies(tmp_path, sig):
     started.mkdir()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path), str(ROOT),
                                                                     os.environ.get("PYTHONPATH")])))
-    child = subprocess.Popen([sys.executable, str(tmp_path / "child.py"), str(tmp_path / "t.h5"), str(started)],
-                             env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = tmp_path / "stderr.txt"  # a file, not a pipe: surviving workers hold it open and a read would block
+    with open(log, "wb") as err:
+        child = subprocess.Popen([sys.executable, str(tmp_path / "child.py"), str(tmp_path / "t.h5"),
+                                  str(started)], env=env, start_new_session=True, stdout=subprocess.DEVNULL,
+                                 stderr=err)
     try:
         assert _wait(lambda: len(list(started.iterdir())) >= 2 or child.poll() is not None, 60), "no worker started"
-        assert child.poll() is None, child.stderr.read().decode()[-2000:]
+        assert child.poll() is None, log.read_text()[-2000:]
         workers = [int(p.name) for p in started.iterdir()]
         tree = set(workers) | set(_descendants(child.pid))  # forkserver, resource tracker, workers
         assert all(_alive(p) for p in workers)
         os.kill(child.pid, sig)
         child.wait(timeout=20)
         if sig == signal.SIGTERM:  # handled like Ctrl-C: an interrupt, the pool shut down
-            assert "KeyboardInterrupt" in child.stderr.read().decode()
+            assert "KeyboardInterrupt" in log.read_text(), log.read_text()[-2000:]
         else:
             assert child.returncode == -signal.SIGKILL
         assert _wait(lambda: not any(_alive(p) for p in tree), 10), \
             f"still running after the main process died: {sorted(p for p in tree if _alive(p))}"
-    finally:  # never leave anything behind, whatever failed
+    finally:  # never leave anything behind, whatever failed (all of them are in the child's session)
         try:
             os.killpg(child.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
