@@ -4,26 +4,47 @@ The base layer of the package: every writer of the book goes through
 :func:`atomic_path`, so an interrupted or failed run never leaves a
 half-written file and never destroys an old one.  The artifact cache
 (:mod:`mag_ml.artifacts`) and every file format of the package build on it.
+
+Integrity and ownership, for files that are read back to continue work
+(training checkpoints, weights, finished histories):
+
+* :func:`atomic_path` with ``digest=True`` (or :func:`write_digest` after any
+  writer) records the file's SHA-256 beside it in ``<file>.sha256``
+  (``sha256sum`` format), and :func:`check_digest` verifies it before the
+  file is read; a changed, flipped or truncated byte, a missing or unreadable
+  digest raises :class:`CorruptFileError` naming the file, what failed and
+  what to do.  A file without a digest (written by an older version) is
+  refused, never trusted (whoever knows such a file is intact can adopt it
+  with :func:`write_digest`);
+* :func:`directory_lock` makes one process at a time the writer of a folder
+  (``fcntl.flock`` on ``<folder>/.lock``; the second gets
+  :class:`InUseError` at once) and removes the temporary files that a killed
+  writer left there (:func:`remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import hashlib
 import json
 import math
 import os
+import re
 import secrets
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["atomic_path", "move_into_place", "atomic_write", "to_jsonable", "save_npz", "load_npz", "save_json",
-           "load_json", "MismatchError", "differences", "check_matches"]
+           "load_json", "MismatchError", "differences", "check_matches", "CorruptFileError", "file_digest",
+           "digest_path", "write_digest", "check_digest", "InUseError", "directory_lock", "remove_stale_temporaries",
+           "DIGEST_SUFFIX", "LOCK_FILE"]
 
 
 @contextlib.contextmanager
-def atomic_path(path):
+def atomic_path(path, *, digest=False):
     """Write a file atomically: yield a temporary path, rename it on success.
 
     The temporary file lies in the same folder as ``path`` (so the final
@@ -36,6 +57,12 @@ def atomic_path(path):
     ----------
     path : str or os.PathLike
         Final location.
+    digest : bool
+        Also record the SHA-256 of the new file in ``<path>.sha256`` (see
+        :func:`check_digest`).  The digest file is never behind the file: it
+        first lists the new digest next to the old one, then the file is
+        renamed, then the old digest is dropped, so a kill at any moment
+        leaves a file that verifies (old or new content).
 
     Yields
     ------
@@ -55,7 +82,12 @@ def atomic_path(path):
         yield tmp
         if not tmp.exists():
             raise FileNotFoundError(f"nothing was written to the temporary file {tmp} for {path}")
+        if digest:
+            new = file_digest(tmp)
+            _write_digests(path, [new, *_recorded_digests(path)])  # old and new content both verify
         move_into_place(tmp, path)
+        if digest:
+            _write_digests(path, [new])
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -103,6 +135,272 @@ def atomic_write(path, mode="w", **open_kwargs):
     with atomic_path(path) as tmp:
         with open(tmp, mode, **open_kwargs) as f:
             yield f
+
+
+# ----------------------------------------------------------------------------- integrity: SHA-256 beside the file
+#: Suffix of the digest file beside a verified file: ``checkpoint.pt`` -> ``checkpoint.pt.sha256``.
+DIGEST_SUFFIX = ".sha256"
+_HEX = re.compile(r"[0-9a-f]{64}")
+_DEFAULT_HINT = "Delete it and rerun (or use another directory)."
+
+
+class CorruptFileError(ValueError):
+    """A file cannot be trusted: its digest does not match, it is missing or unreadable.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The file.
+    reason : str
+        What failed (``"digest mismatch"``, ``"no digest"``, ``"unreadable digest"``, ``"unreadable"``).
+    """
+
+    def __init__(self, path, reason, message):
+        self.path, self.reason = Path(path), reason
+        super().__init__(message)
+
+
+def digest_path(path):
+    """The digest file of ``path``: ``<path>.sha256`` in the same folder."""
+    path = Path(path)
+    return path.with_name(path.name + DIGEST_SUFFIX)
+
+
+def file_digest(path, *, block=1 << 20):
+    """SHA-256 of a file's bytes, as 64 lowercase hex digits (read in blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(block), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _write_digests(path, digests):
+    """Write ``digests`` (first: the current content) to ``path``'s digest file, atomically, ``sha256sum`` style."""
+    unique = list(dict.fromkeys(digests))[:3]
+    with atomic_write(digest_path(path), encoding="ascii") as f:
+        f.writelines(f"{d}  {Path(path).name}\n" for d in unique)
+
+
+def _read_digests(side):
+    """The digests listed in a digest file; ValueError for a malformed one."""
+    lines = Path(side).read_text(encoding="ascii").splitlines()
+    digests = [line.split()[0] if line.split() else "" for line in lines]
+    if not digests or not all(_HEX.fullmatch(d) for d in digests):
+        raise ValueError(f"expected lines '<64 hex digits>  <name>', got {lines[:3]!r}")
+    return digests
+
+
+def _recorded_digests(path):
+    """The digests in ``path``'s digest file, or [] when there is none or it is unreadable."""
+    try:
+        return _read_digests(digest_path(path))
+    except (OSError, ValueError):
+        return []
+
+
+def write_digest(path):
+    """Record the SHA-256 of the finished file ``path`` in ``<path>.sha256`` (atomically); return it.
+
+    For writers that do not use :func:`atomic_path` with ``digest=True``:
+    call it after the file is complete and in place.
+    """
+    value = file_digest(path)
+    _write_digests(path, [value])
+    return value
+
+
+def check_digest(path, *, what="file", hint=_DEFAULT_HINT):
+    """Verify ``path`` against its recorded SHA-256 before it is read; return the digest.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An existing file written with a digest (:func:`atomic_path` with
+        ``digest=True`` or :func:`write_digest`).
+    what : str
+        What the file is, for the message (``"checkpoint"``, ...).
+    hint : str
+        What to do, appended to the message.
+
+    Returns
+    -------
+    str
+        The file's SHA-256 (hex).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    CorruptFileError
+        Naming the file: its digest does not match the recorded one (a
+        changed, flipped or truncated byte), the digest file is missing (a
+        file from an older version, never trusted) or malformed, or the file
+        cannot be read.
+    """
+    path = Path(path)
+    side = digest_path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} {path} is missing. {hint}")
+    if not side.exists():
+        raise CorruptFileError(path, "no digest",
+                               f"{what} {path} has no SHA-256 digest file {side.name} (it was written by an older "
+                               f"version of mag_ml, or the digest was deleted), so its content cannot be verified "
+                               f"and it is not used. {hint} (If you know it is intact, record its digest "
+                               f"with mag_ml.files.write_digest({str(path)!r}).)")
+    try:
+        recorded = _read_digests(side)
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise CorruptFileError(path, "unreadable digest",
+                               f"{what} {path} cannot be verified: its digest file {side} is unreadable "
+                               f"({type(err).__name__}: {err}). {hint}") from err
+    try:
+        actual = file_digest(path)
+    except OSError as err:
+        raise CorruptFileError(path, "unreadable", f"{what} {path} cannot be read ({type(err).__name__}: {err}). "
+                                                   f"{hint}") from err
+    if actual not in recorded:
+        raise CorruptFileError(path, "digest mismatch",
+                               f"{what} {path} is damaged: digest mismatch, its SHA-256 {actual[:16]}... is not the "
+                               f"{recorded[0][:16]}... recorded in {side.name} when it was written (a changed, "
+                               f"flipped or truncated byte; size now {path.stat().st_size} bytes). {hint}")
+    return actual
+
+
+# ----------------------------------------------------------------------------- one writer per folder
+#: Lock file of :func:`directory_lock`, inside the locked folder.
+LOCK_FILE = ".lock"
+_TEMPORARY = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp(\.[^.]+)?")
+
+
+class InUseError(RuntimeError):
+    """Another process holds the folder's lock (:func:`directory_lock`)."""
+
+    def __init__(self, directory, message):
+        self.directory = Path(directory)
+        super().__init__(message)
+
+
+def _is_locked(path):
+    """Whether another open file description holds a ``flock`` on ``path`` (HDF5 writers hold one)."""
+    try:
+        import fcntl
+    except ImportError:  # no flock: treat every temporary as possibly in use
+        return True
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(directory, names=None):
+    """Remove the temporary files of :func:`atomic_path` (``.<name>.<8 hex>.tmp<suffix>``) left in ``directory``.
+
+    Such files are leftovers of a writer killed before its rename.  One that
+    another process holds locked (an open HDF5 writer) is left alone.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+    names : collection of str, optional
+        Only temporaries of these final file names (default: all).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The removed files.
+    """
+    removed = []
+    directory = Path(directory)
+    if not directory.is_dir():
+        return removed
+    for entry in directory.iterdir():
+        match = _TEMPORARY.fullmatch(entry.name)
+        if (match is None or (names is not None and match.group(1) not in names) or not entry.is_file()
+                or _is_locked(entry)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+@contextlib.contextmanager
+def directory_lock(directory, *, what="writing", clean=True):
+    """Hold the exclusive lock of ``directory`` (created) for the body: one writer per folder.
+
+    The lock is ``fcntl.flock`` on ``<directory>/.lock`` (released by the
+    system when the process ends, kill -9 included; the file itself stays).
+    A second holder, another process or another thread of this one, fails at
+    once.  With ``clean`` the temporary files that a killed writer left in
+    the folder are removed once the lock is held.
+
+    Parameters
+    ----------
+    directory : str or os.PathLike
+    what : str
+        What the holder does there, for the message (``"training"``).
+    clean : bool
+        Remove stale temporaries (:func:`remove_stale_temporaries`).
+
+    Raises
+    ------
+    InUseError
+        Another process (or thread) holds the lock.
+
+    Notes
+    -----
+    In a read-only folder (the lock file cannot be created) the body runs
+    without a lock: nothing can be written there by anyone.
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    lock = directory / LOCK_FILE
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as err:
+        if err.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or not directory.is_dir():
+            raise
+        yield directory  # a read-only folder: nobody can write there, so there is no writer to exclude
+        return
+    try:
+        try:
+            _lock_fd(fd)
+        except OSError as err:
+            raise InUseError(directory, f"{directory} is in use: another process is {what} there (it holds the "
+                                        f"lock {lock}). Wait for it to finish or stop it, or use another "
+                                        f"directory.") from err
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())  # who holds it, for people (the lock is the flock)
+        except OSError:
+            pass
+        if clean:
+            remove_stale_temporaries(directory)
+        yield directory
+    finally:
+        os.close(fd)  # releases the lock
+
+
+try:
+    import fcntl
+
+    def _lock_fd(fd):
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+except ImportError:  # Windows
+    import msvcrt
+
+    def _lock_fd(fd):
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
 
 
 def to_jsonable(obj):

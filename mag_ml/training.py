@@ -29,6 +29,20 @@ an epoch's randomness (batch order, reparameterisation noise) depends only
 on where it is in the schedule, never on what ran before in the process.
 Each step starts a fresh Adam optimiser (as re-compiling a Keras model with
 new loss weights does); its state is checkpointed within a step.
+
+Integrity: every file of a training directory (``checkpoint.pt``,
+``step_NNN.pt``, ``history.json``) is written atomically with its SHA-256 in
+``<file>.sha256`` (:func:`mag_ml.files.atomic_path` with ``digest=True``) and
+verified before it is read (:func:`load_checkpoint`,
+:func:`load_step_weights`, :func:`load_history`); a damaged, truncated or
+unverifiable file raises :class:`mag_ml.files.CorruptFileError` naming it
+and saying what to delete.  A file without a digest (written before digests
+existed) is refused the same way, never trusted: delete the directory and
+retrain.  One process at a time trains into a directory: :func:`fit` and
+:func:`train_schedule` hold ``<directory>/.lock``
+(:func:`mag_ml.files.directory_lock`) for the whole call, a second one
+fails at once with :class:`mag_ml.files.InUseError`, and the temporary files
+left by a killed run are removed when the next one starts.
 """
 
 from __future__ import annotations
@@ -43,13 +57,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from mag_ml.files import atomic_path, check_matches, load_json, save_json
+from mag_ml.files import CorruptFileError, atomic_path, check_digest, check_matches, directory_lock, save_json
 from mag_ml.checks import check_int
 from mag_ml.models.vae import LOSS_TERMS, hamiltonian_loss, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "resolve_device", "tenfold", "train_schedule", "evaluate", "fit",
-           "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "CHECKPOINT",
-           "HISTORY"]
+           "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "load_step_weights",
+           "load_history", "CHECKPOINT", "HISTORY"]
 
 _EVAL_EPOCH = 2 ** 31 - 1  # spawn-key slot of the end-of-step evaluation
 
@@ -187,8 +201,67 @@ def step_weights(directory, k):
 
 
 def _save(obj, path):
-    with atomic_path(path) as tmp:
+    with atomic_path(path, digest=True) as tmp:
         torch.save(obj, tmp)
+
+
+def _training_lock(directory):
+    return directory_lock(directory, what="training")
+
+
+def _corrupt(path, what, hint, err):
+    """A verified file that still cannot be parsed (written by something else under our name)."""
+    return CorruptFileError(path, "unreadable", f"{what} {path} cannot be read ({type(err).__name__}: {err}). {hint}")
+
+
+def load_step_weights(directory, k):
+    """The verified ``state_dict`` saved at the end of step ``k`` of :func:`train_schedule` (on the CPU).
+
+    Raises
+    ------
+    FileNotFoundError
+        No such step file.
+    mag_ml.files.CorruptFileError
+        The file does not match its digest (flipped or truncated), has no
+        digest (an older version) or cannot be read; the message names it.
+    """
+    path = step_weights(directory, k)
+    if not path.exists():
+        raise FileNotFoundError(f"no weights of step {k} in {Path(directory)}: {path} does not exist")
+    hint = f"Delete the directory {Path(directory)} and rerun to retrain the series."
+    check_digest(path, what="step weights", hint=hint)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - verified but unparsable
+        raise _corrupt(path, "step weights", hint, err) from err
+
+
+def _check_steps(directory, n):
+    """Verify the digests of ``step_000.pt`` ... ``step_{n-1}.pt`` (the finished steps of a series)."""
+    for k in range(n):
+        check_digest(step_weights(directory, k), what="step weights",
+                     hint=f"Delete the directory {Path(directory)} and rerun to retrain the series.")
+
+
+def load_history(path):
+    """The verified content (``params``, ``history``) of a finished series' ``history.json``.
+
+    Raises
+    ------
+    mag_ml.files.CorruptFileError
+        Digest mismatch (an edited or truncated file), no digest, or not
+        the JSON of a finished series; the message names the file.
+    """
+    path = Path(path)
+    hint = f"Delete the directory {path.parent} and rerun to retrain the series."
+    check_digest(path, what="series history", hint=hint)
+    try:
+        done = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(done, dict) or not {"params", "history"} <= set(done):
+            raise ValueError("expected an object with 'params' and 'history'")
+    except Exception as err:  # noqa: BLE001 - verified but unparsable
+        raise _corrupt(path, "series history", hint, err) from err
+    return done
 
 
 def _jsonable(params):
@@ -218,20 +291,25 @@ def load_checkpoint(path, settings=None):
 
     Raises
     ------
+    mag_ml.files.CorruptFileError
+        A ``ValueError`` naming the file: it does not match the SHA-256
+        recorded beside it (``checkpoint.pt.sha256``: a flipped, zeroed or
+        truncated byte), it has no digest (written by an older version: it
+        is not trusted) or it cannot be read; delete it to restart.
     ValueError
-        The file cannot be read (names it; delete it to restart), or
         :class:`mag_ml.files.MismatchError` naming each differing setting.
     """
     path = Path(path)
     if not path.exists():
         return None
+    hint = "Delete it to restart the training, or use another directory."
+    check_digest(path, what="checkpoint", hint=hint)
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as err:  # noqa: BLE001 - any unreadable file is a corrupted artifact
-        raise ValueError(f"checkpoint {path} cannot be read ({type(err).__name__}: {err}); "
-                         "delete it to restart") from err
+        raise _corrupt(path, "checkpoint", hint, err) from err
     if not isinstance(ckpt, dict) or not isinstance(ckpt.get("settings"), dict):
-        raise ValueError(f"checkpoint {path} is not a mag_ml training checkpoint; delete it to restart")
+        raise CorruptFileError(path, "unreadable", f"checkpoint {path} is not a mag_ml training checkpoint. {hint}")
     if settings is not None:
         check_matches(path, ckpt["settings"], settings, what="checkpoint", hint=" Delete it or use another directory.")
     return ckpt
@@ -332,9 +410,10 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
         Adam's learning rate and L2 weight decay.
     adam_betas : (float, float)
     directory : str or os.PathLike, optional
-        Checkpoint folder (:data:`CHECKPOINT`, written atomically every
-        ``checkpoint_every`` epochs and after the last); None trains without
-        checkpoints.
+        Checkpoint folder (:data:`CHECKPOINT`, written atomically with its
+        digest every ``checkpoint_every`` epochs and after the last, verified
+        when resuming); None trains without checkpoints.  The folder is
+        locked for the whole call (one training per folder).
     seed : int
     device : str or torch.device
         ``"auto"``: CUDA when available, else CPU.
@@ -370,12 +449,26 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
     ValueError
         Mismatched row counts, empty data, ``epochs`` or ``batch_size`` < 1,
         a checkpoint written for other data or settings
-        (:class:`mag_ml.files.MismatchError`).
+        (:class:`mag_ml.files.MismatchError`), a damaged or unverifiable
+        checkpoint (:class:`mag_ml.files.CorruptFileError`).
+    mag_ml.files.InUseError
+        Another process is training in ``directory``.
     TrainingDivergedError
         A non-finite loss (the last checkpoint is kept).
     """
     for arg, value in (("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
         check_int(value, arg, minimum=1)
+    if directory is None:
+        return _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, None, seed,
+                    device, progress, desc, name, step, checkpoint_every, settings, extra, callback)
+    with _training_lock(directory):
+        return _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, directory,
+                    seed, device, progress, desc, name, step, checkpoint_every, settings, extra, callback)
+
+
+def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, directory, seed, device,
+         progress, desc, name, step, checkpoint_every, settings, extra, callback):
+    """:func:`fit` with its arguments checked, ``directory`` (if any) locked by the caller."""
     device = resolve_device(device)
     train = [t.to(device) for t in _as_tensors(train, "train")]
     validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]
@@ -479,7 +572,12 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
       step it is rewritten for the start of the next one;
     * ``step_NNN.pt``: the model's ``state_dict`` at the end of step NNN;
     * ``history.json``: the complete history, written last: its presence
-      marks the series as finished, and a call then only loads it.
+      marks the series as finished, and a call then only loads it;
+    * ``<file>.sha256`` beside each: its SHA-256, verified before any of
+      them is read (a damaged file raises
+      :class:`mag_ml.files.CorruptFileError`);
+    * ``.lock``: held for the whole call (a second training into the same
+      directory raises :class:`mag_ml.files.InUseError` at once).
 
     A call finding a ``checkpoint.pt`` resumes from it; on the CPU the
     resumed run ends with exactly the history and weights of an
@@ -537,7 +635,11 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         last checkpoint is left untouched.
     ValueError
         Bad arguments, or a checkpoint written for other parameters
-        (:class:`mag_ml.files.MismatchError`).
+        (:class:`mag_ml.files.MismatchError`), or a damaged or unverifiable
+        file in ``directory`` (:class:`mag_ml.files.CorruptFileError`: the
+        message names it and says what to delete).
+    mag_ml.files.InUseError
+        Another process is training in ``directory``.
     """
     steps = [s if isinstance(s, Step) else Step(**s) for s in steps]
     if not steps:
@@ -551,12 +653,21 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         params = dict(steps=[s.as_dict() for s in steps], seed=seed, name=name, batch_size=batch_size, lr=lr,
                       adam_betas=list(adam_betas), hamiltonian=hamiltonian.as_dict(), model=model.config())
     params = _jsonable(params)
+    with _training_lock(directory):
+        return _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr,
+                               adam_betas, device, checkpoint_every, params, callback, progress)
+
+
+def _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr, adam_betas,
+                    device, checkpoint_every, params, callback, progress):
+    """:func:`train_schedule` with its arguments checked, under the directory's lock."""
     history_path = directory / HISTORY
     if history_path.exists():
-        done = load_json(history_path)
+        done = load_history(history_path)
         check_matches(history_path, done.get("params"), params, what="series",
                       hint=f" Delete {directory} to retrain.")
-        model.load_state_dict(torch.load(step_weights(directory, len(steps) - 1), map_location="cpu"))
+        _check_steps(directory, len(steps) - 1)  # every finished file verified, the last one loaded
+        model.load_state_dict(load_step_weights(directory, len(steps) - 1))
         return done["history"]
 
     device = resolve_device(device)
@@ -578,6 +689,7 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
                       hint=f" Delete {directory} to restart the series.")
         history, start = ckpt["extra"]["history"], ckpt["settings"]["step"]
         model.load_state_dict(ckpt["model"])
+        _check_steps(directory, start)  # the finished steps' files are kept: verify them before going on
     energies = dict(train_energy=_mean_energy(train, hamiltonian), validation_energy=_mean_energy(validation,
                                                                                                   hamiltonian))
     bar = tqdm(total=sum(s.epochs for s in steps), desc=name, unit="epoch", disable=not progress,
@@ -586,14 +698,12 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         for k in range(start, len(steps)):
             step = steps[k]
             bar.set_description(f"{name}: beta={step.beta:g}, gamma={step.gamma:g}")
-            result = fit(model, (train,), loss=_vae_loss(hamiltonian, step.beta, step.gamma),
-                         epochs=step.epochs, batch_size=batch_size, lr=lr, adam_betas=adam_betas,
-                         directory=directory, seed=seed, device=device, progress=bar, name=name, step=k,
-                         desc=f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})",
-                         checkpoint_every=checkpoint_every or step.epochs,
-                         settings=dict(params=params, step=k), extra=dict(history=history),
-                         callback=None if callback is None else
-                         lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history))
+            result = _fit(model, (train,), None, _vae_loss(hamiltonian, step.beta, step.gamma), step.epochs,
+                          batch_size, lr, 0.0, adam_betas, directory, seed, device, bar,
+                          f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})", name, k,
+                          checkpoint_every or step.epochs, dict(params=params, step=k), dict(history=history),
+                          None if callback is None else
+                          lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history))
             gen = torch.Generator(device=device).manual_seed(derived_seed(seed, key, k, _EVAL_EPOCH))
             entry = dict(step=k, beta=step.beta, gamma=step.gamma, epochs=step.epochs,
                          train=evaluate(model, train, hamiltonian, beta=step.beta, gamma=step.gamma,
@@ -616,6 +726,6 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
                 callback("step", k, step.epochs - 1, history)
     finally:
         bar.close()
-    with atomic_path(history_path) as tmp:
+    with atomic_path(history_path, digest=True) as tmp:
         save_json(dict(params=params, history=history), tmp)
     return history

@@ -40,7 +40,8 @@ from mag_ml.files import to_jsonable
 from mag_ml.models.vae import SpinVAE
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, relax
-from mag_ml.training import Step, derived_seed, resolve_device, series_key, step_weights, tenfold, train_schedule
+from mag_ml.training import (Step, derived_seed, load_step_weights, resolve_device, series_key, tenfold,
+                             train_schedule)
 
 __all__ = ["EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
@@ -262,7 +263,7 @@ class SeriesResult:
             step = self.index(beta=beta, gamma=gamma)
         step = range(len(self.steps))[step]
         model = SpinVAE(**self.model_config)
-        model.load_state_dict(torch.load(step_weights(self.directory, step), map_location="cpu"))
+        model.load_state_dict(load_step_weights(self.directory, step))
         return model.to(resolve_device(device)).eval()
 
 

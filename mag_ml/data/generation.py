@@ -20,13 +20,13 @@ import contextlib
 import multiprocessing
 import os
 import queue
-import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 from tqdm.auto import tqdm
 
+import mag_ml.files as files
 from mag_ml.files import move_into_place
 from mag_ml.checks import check_int
 from mag_ml.data.storage import (DatasetBusyError, DatasetCorruptError, DatasetError, create_dataset_file,
@@ -98,73 +98,117 @@ def work_path(path):
     return path.with_name(path.name + ".partial")
 
 
-def _is_locked(path):
-    """Whether another open file description holds a lock on ``path`` (HDF5 writers hold ``flock``)."""
-    try:
-        import fcntl
-    except ImportError:  # no flock: treat every temporary as possibly in use
-        return True
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return True
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    else:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
 def remove_stale_temporaries(path):
-    """Remove temporary files a killed run left beside ``path``; return the paths removed.
+    """Remove temporary files a killed run left beside ``path`` and its work file; return the paths removed.
 
-    Temporaries are the names :func:`mag_ml.files.atomic_path` gives for
-    ``path`` and for its work file (``.<name>.<8 hex>.tmp<suffix>``).  One
-    that another process holds locked (an open HDF5 writer) is left alone.
+    The names are those :func:`mag_ml.files.atomic_path` gives
+    (``.<name>.<8 hex>.tmp<suffix>``); one that another process holds locked
+    (an open HDF5 writer) is left alone (:func:`mag_ml.files.remove_stale_temporaries`).
     The work file itself is not a temporary: it is resumed.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The artifact (dataset or record table) about to be (re)generated.
-
-    Returns
-    -------
-    list of pathlib.Path
     """
     path = Path(path)
-    removed = []
-    if not path.parent.is_dir():
-        return removed
-    names = {path.name, work_path(path).name}
-    pattern = re.compile(r"\.(.+)\.[0-9a-f]{8}\.tmp[^/]*")
-    for candidate in path.parent.iterdir():
-        match = pattern.fullmatch(candidate.name)
-        if match is None or match.group(1) not in names or not candidate.is_file() or _is_locked(candidate):
-            continue
-        with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
-            removed.append(candidate)
-    return removed
+    return files.remove_stale_temporaries(path.parent, names={path.name, work_path(path).name})
 
 
-def _single_thread_worker():
-    """Initializer of the default worker processes: one numba thread each (no oversubscription)."""
+def _single_thread_worker(parent=None):
+    """Initializer of the default worker processes: one numba thread each (no oversubscription).
+
+    With ``parent`` (the pid of the process that made the pool) the worker
+    also exits when that process is gone (:func:`_exit_with_parent`).
+    """
     import numba
 
     numba.set_num_threads(1)
+    if parent is not None:
+        _exit_with_parent(parent)
+
+
+def _exit_with_parent(pid, interval=0.5):
+    """Start a daemon thread that ends this process (``os._exit``) once process ``pid`` has died.
+
+    The pool's workers are children of the forkserver, which lives as long as
+    they do, so neither notices a main process killed with SIGKILL (or by the
+    out-of-memory killer): this watchdog does.  It waits on a pidfd (Linux),
+    else polls ``pid`` every ``interval`` seconds (a zombie counts as dead).
+    """
+    import threading
+    import time
+
+    def alive():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+        except (OSError, IndexError):
+            return True
+
+    def watch():
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            fd = None
+        if fd is not None:
+            import select
+
+            select.select([fd], [], [])  # readable once pid has exited
+        else:
+            while alive():
+                time.sleep(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mag_ml-parent-watchdog", daemon=True).start()
+
+
+class _WorkerPool(cf.ProcessPoolExecutor):
+    """The default pool: SIGTERM interrupts like Ctrl-C while it is open, workers end with a failed run.
+
+    From creation to :meth:`shutdown` (the generating call's ``finally``)
+    SIGTERM raises :class:`KeyboardInterrupt` in the main thread, as SIGINT
+    does; the previous handler is restored at shutdown.  A shutdown that
+    does not wait (after a failure or an interruption) also terminates the
+    workers, whose results would be discarded anyway.
+    """
+
+    def __init__(self, *args, **kwargs):
+        import signal
+        import threading
+
+        super().__init__(*args, **kwargs)
+        self._sigterm = None  # (previous handler,) while ours is installed
+        if threading.current_thread() is threading.main_thread():
+            self._sigterm = (signal.signal(signal.SIGTERM, _sigterm_as_interrupt),)
+
+    def shutdown(self, wait=True, *, cancel_futures=False):
+        import signal
+
+        try:
+            workers = list((getattr(self, "_processes", None) or {}).values())
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+            if not wait:
+                for process in workers:
+                    if process.is_alive():
+                        process.terminate()
+        finally:
+            saved, self._sigterm = self._sigterm, None
+            if saved is not None:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if saved[0] is None else saved[0])
+
+
+def _sigterm_as_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"terminated by signal {signum} (SIGTERM)")
 
 
 def _default_executor(n_tasks):
     # forkserver/spawn: a forked child of a process that already ran OpenMP (numba) or torch can hang
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     workers = max(1, min(os.cpu_count() or 1, n_tasks))
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                                  initializer=_single_thread_worker)
+    return _WorkerPool(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                       initializer=_single_thread_worker, initargs=(os.getpid(),))
 
 
 def _open_work_file(work, params, overwrite, *, open_file, find_bad, create):
