@@ -25,7 +25,7 @@ import re
 import warnings
 from pathlib import Path
 
-from .files import atomic_path, to_jsonable
+from .files import atomic_path, check_digest, to_jsonable
 
 __all__ = [
     "PROFILES",
@@ -246,12 +246,15 @@ def load_or_compute(path, compute, *, save, load, recompute=False):
     Warns
     -----
     RuntimeWarning
-        When an existing file cannot be loaded and is recomputed (it is
+        When an existing file fails its SHA-256 digest (written beside it,
+        :func:`mag_ml.files.check_digest`: a changed byte, a truncation, a file
+        from an older version) or cannot be loaded, and is recomputed (it is
         replaced only once the new one is complete).
     """
     path = Path(path)
     if path.exists() and not recompute:
         try:
+            check_digest(path, what="artifact")
             return load(path)
         except (OSError, ValueError, KeyError, EOFError) as err:
             warnings.warn(
@@ -260,6 +263,7 @@ def load_or_compute(path, compute, *, save, load, recompute=False):
                 stacklevel=2,
             )
     obj = compute()
-    with atomic_path(path) as tmp:
+    with atomic_path(path, digest=True) as tmp:
         save(obj, tmp)
+    check_digest(path, what="artifact")
     return load(path)

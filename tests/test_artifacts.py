@@ -121,7 +121,7 @@ def test_load_or_compute_failure_keeps_old_and_corrupt_is_recomputed(tmp_path):
     with pytest.warns(RuntimeWarning, match="could not be loaded"):
         assert load_or_compute(path, lambda: {"v": 2}, save=save_json, load=load_json) == {"v": 2}
     assert json.loads(path.read_text()) == {"v": 2}
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json", "r.json.sha256"]  # no partial file, its digest
 
 
 def test_package_version():

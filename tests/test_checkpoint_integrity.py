@@ -361,3 +361,41 @@ def test_directory_lock_helper(tmp_path):
     with directory_lock(tmp_path):  # released
         pass
     assert remove_stale_temporaries(tmp_path / "absent") == []
+
+
+def test_cached_artifacts_and_hysteresis_checkpoints_carry_digests(tmp_path):
+    """A flipped byte in a cached npz artifact is recomputed (with a warning), never read; in a loop checkpoint, refused."""
+    import warnings
+
+    import numpy as np
+
+    from mag_ml.artifacts import load_or_compute
+    from mag_ml.files import CorruptFileError, load_npz, save_npz
+    from mag_ml.physics.hysteresis import hysteresis_loop
+    from mag_ml.physics.micromagnetics import MicromagneticParameters
+
+    path = tmp_path / "a.npz"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"x": np.arange(1000.0)}
+
+    first = load_or_compute(path, compute, save=save_npz, load=load_npz)
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    path.write_bytes(bytes(raw))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        again = load_or_compute(path, compute, save=save_npz, load=load_npz)
+    assert len(calls) == 2 and any("digest" in str(w.message) or "SHA" in str(w.message) for w in caught)
+    np.testing.assert_array_equal(first["x"], again["x"])
+
+    film = MicromagneticParameters(A_ex=10e-12, D=2e-3, M_s=0.6e6, K_u=0.5e6, dx=2e-9, thickness=1e-9)
+    ckpt = tmp_path / "loop.npz"
+    hysteresis_loop(film, (8, 8), 300.0, 1.0, 3, n_sweeps=4, n_anneal=10, checkpoint=ckpt, progress=False)
+    raw = bytearray(ckpt.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    ckpt.write_bytes(bytes(raw))
+    with pytest.raises(CorruptFileError, match="loop.npz"):
+        hysteresis_loop(film, (8, 8), 300.0, 1.0, 3, n_sweeps=4, n_anneal=10, checkpoint=ckpt, progress=False)

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..files import atomic_path, check_matches, load_npz, save_npz
+from ..files import atomic_path, check_digest, check_matches, load_npz, save_npz
 from ..checks import check_int, check_real
 from .micromagnetics import MicromagneticParameters, thermal_run
 
@@ -248,6 +248,8 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
     m_z = np.full(len(fields), np.nan)
     done, state = 0, None
     if checkpoint is not None and Path(checkpoint).exists():
+        check_digest(checkpoint, what="hysteresis checkpoint",
+                     hint=" Delete it to sweep the loop again.")
         saved = load_npz(checkpoint)
         check_matches(checkpoint, json.loads(str(saved["config"])), json.loads(config), what="hysteresis checkpoint",
                       hint=" It holds a loop for other settings: remove it or pass another path.")
@@ -266,7 +268,7 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
         state = run.spins
         m_z[i] = run.magnetisation[n_sweeps // 2:, 2].mean() if T > 0 else run.mean_magnetisation[2]
         if checkpoint is not None:
-            with atomic_path(checkpoint) as tmp:
+            with atomic_path(checkpoint, digest=True) as tmp:
                 save_npz(dict(config=np.array(config), done=np.array(i + 1), m_z=m_z, state=state,
                               delta=np.array(delta)), tmp)
         bar.update()
