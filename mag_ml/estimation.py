@@ -284,7 +284,15 @@ def predict_images(estimator, spins, *, stride=None, batch_size=1024):
     -------
     ndarray float64 (n, n_windows, 3)
         SI ``(A_ex, D, M_s)`` per window; ``.mean(axis=1)`` is each image's estimate.
+
+    Raises
+    ------
+    ValueError
+        ``spins`` not a set of images ``(n, 3, H, W)`` (one image: pass ``spins[None]`` or use :func:`estimate`).
     """
+    if np.ndim(spins) != 4:
+        raise ValueError(f"spins must be a set of images (n, 3, H, W), got shape {np.shape(spins)}; for one image "
+                         "pass spins[None] or use estimate()")
     x = model_input(spins, estimator.channels)
     windows, _ = sliding_windows(x, estimator.size, estimator.stride if stride is None else stride)
     n, n_win = windows.shape[:2]

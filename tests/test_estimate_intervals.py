@@ -61,3 +61,9 @@ def test_estimates_at_the_range_edge_are_flagged():
     inside = estimate(_spins((40, 40)), _estimator([2 * EDGE, 0.5, 1 - 2 * EDGE]))
     assert inside.flags == {}
     assert predict_images(edge, _spins((40, 40))[None]).shape == (1, 4, 3)
+
+
+def test_predict_images_needs_a_set_of_images():
+    est = _estimator([0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match=r"set of images \(n, 3, H, W\)"):
+        predict_images(est, _spins((64, 64)))
