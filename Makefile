@@ -93,7 +93,7 @@ chromium:
 
 assets: $(ASSETS_STAMP)
 
-# book/_static_offline/ (git-ignored; not named _static, see TOOLCHAIN.md):
+# book/_static_offline/ (git-ignored; not named _static: jupyter-book adds every js/css under _static to every page, which would load the widget manager twice):
 #   requirejs/require.js, html-manager/embed-amd.js (+ its font files),
 #   mathjax/tex-mml-chtml.js with input/, output/chtml/ (fonts), ui/, a11y/, adaptors/.
 $(ASSETS_STAMP):

@@ -8,7 +8,8 @@ widget state holding the PNG is saved with the notebook) and in plain Python
 (tests), and they never leave a pyplot figure behind.
 
 Offline pages. In the rendered book a widget shows and its sliders move, but
-without a kernel its output does not update (``TOOLCHAIN.md``). Every explorer
+without a kernel its output does not update (the embedded widget state holds
+the last output, no Python runs). Every explorer
 therefore runs once with its default values when it is created, and every
 widget cell of a chapter also leaves a static figure of that default run::
 
