@@ -192,3 +192,20 @@ def test_papermill_bad_type_fails_in_the_check_cell(tiny):
     assert i == _check_cell_index(nb)
     assert ename == ArgumentTypeError.__name__ and "J must be a finite real number > 0" in evalue
     assert "got 'one' (str)" in evalue
+
+
+def test_interrupt_prints_one_line_and_still_fails(capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from mag_ml.chapters import install_interrupt_message
+
+    shell = InteractiveShell.instance()
+    try:
+        install_interrupt_message(shell)
+        result = shell.run_cell("raise KeyboardInterrupt")
+    finally:
+        shell.set_custom_exc((), None)
+    err = capsys.readouterr()
+    text = err.err + err.out
+    assert "Interrupted" in text and "run the cell again to resume" in text and "Traceback" not in text
+    assert not result.success  # papermill and nbval still see the interruption

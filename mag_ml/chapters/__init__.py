@@ -28,11 +28,12 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
+import sys
 
-from mag_ml.artifacts import PROFILES, UnknownProfileError, check_profile
+from mag_ml.artifacts import PROFILES, UnknownProfileError, check_profile, data_root
 from mag_ml.checks import check_int, check_real
 
-__all__ = ["PROFILES", "UnknownProfileError", "check_profile", "profile_spec", "PARAMETER_RULES",
+__all__ = ["PROFILES", "UnknownProfileError", "check_profile", "profile_spec", "install_interrupt_message", "PARAMETER_RULES",
            "check_parameters", "injected_parameters"]
 
 
@@ -155,6 +156,40 @@ def check_parameters(namespace=None, /, **params):
                              f"papermill (-p); this chapter's parameters are {', '.join(params)}")
     for name, value in params.items():
         rules[name](value)
+    if namespace is not None:
+        install_interrupt_message()
+
+
+def install_interrupt_message(shell=None):
+    """In IPython, answer Ctrl-C (KeyboardInterrupt) with one line instead of a traceback.
+
+    The line says that the finished work is kept (datasets, checkpoints and
+    artifacts are written as they complete) and that running the cell again
+    resumes.  The cell still ends in error, so papermill and nbval see the
+    interruption.  Called by :func:`check_parameters` with a namespace; a
+    no-op outside IPython.
+
+    Parameters
+    ----------
+    shell : IPython.core.interactiveshell.InteractiveShell, optional
+        Default: the running shell.
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython is a dependency of the book
+            return
+        shell = get_ipython()
+    if shell is None:
+        return
+
+    def handler(shell, etype, evalue, tb, tb_offset=None):
+        where = data_root()
+        print(f"Interrupted{f' ({evalue})' if str(evalue) else ''}: the finished work is kept (datasets, "
+              f"checkpoints and artifacts under {where}); run the cell again to resume where it stopped.",
+              file=sys.stderr)
+
+    shell.set_custom_exc((KeyboardInterrupt,), handler)
 
 def profile_spec(table, profile):
     """A deep copy of ``table[profile]``: the one lookup of every profile table.
