@@ -76,6 +76,11 @@ $(VENV_STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (mag_ml)" >/dev/null
+	# outputs never reach git: nbstripout as the clean filter of *.ipynb (.gitattributes names it)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean '"$(PY)" -m nbstripout --keep-id' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config diff.ipynb.textconv '"$(PY)" -m nbstripout --keep-id -t'; fi
 	touch $@
 
 # Debian's Chromium for the rendered-page tests. CI runs as root; elsewhere sudo is tried

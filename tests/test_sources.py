@@ -16,3 +16,14 @@ def test_committed_chapter_is_clean(path):
     for k, cell in enumerate(nb["cells"]):
         if cell["cell_type"] == "code":
             assert cell.get("outputs") == [] and cell.get("execution_count") is None, f"{path.name} cell {k} has outputs"
+
+
+def test_outputs_are_stripped_on_commit():
+    """.gitattributes routes notebooks through nbstripout; make venv installs the filter (checked under CI)."""
+    import os
+    import subprocess
+
+    assert "*.ipynb filter=nbstripout" in (ROOT / ".gitattributes").read_text(encoding="utf-8").splitlines()
+    if os.environ.get("CI"):
+        clean = subprocess.run(["git", "config", "filter.nbstripout.clean"], cwd=ROOT, capture_output=True, text=True)
+        assert "nbstripout" in clean.stdout, "make venv did not install the nbstripout filter"
