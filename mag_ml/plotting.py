@@ -1080,7 +1080,7 @@ def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
     ax.set(xlabel="x (nm)", ylabel="$m_z$", ylim=(-1.4, 1.1))
     ax.legend(fontsize="x-small", loc="upper right")
     if title:
-        ax.set_title(rf"$\sigma$ = {real.sigma:g} a, $\tau$ = {real.tau:g} a, realisation {real.realisation}",
+        ax.set_title(rf"$\sigma$ = {real.sigma:.3g} a, $\tau$ = {real.tau:.3g} a, realisation {real.realisation}",
                      fontsize="small")
     d = real.dispersion
     p = np.log10(np.maximum(d.power, d.power.max() * 1e-6))

@@ -66,6 +66,23 @@ def _text_output(text, name="stdout"):
     return {"output_type": "stream", "name": name, "text": text}
 
 
+#: Shown above every explorer: on a rendered page the controls move but no Python runs.
+KERNEL_NOTE = ("<i>Live explorer: it recomputes only with a running Python kernel (JupyterLab). On the "
+               "rendered page the controls move but nothing runs; the figure under the explorer shows its "
+               "default run.</i>")
+
+
+def _grid(children, min_width="19em"):
+    """Controls in as many columns of at least ``min_width`` as the page affords (no fixed pixel widths)."""
+    return widgets.GridBox(children, layout=widgets.Layout(
+        grid_template_columns=f"repeat(auto-fill, minmax({min_width}, 1fr))", grid_gap="4px 16px", width="100%"))
+
+
+def _fill():
+    """Layout and style of a control that fills its grid cell with its whole label visible."""
+    return dict(layout=widgets.Layout(width="auto"), style={"description_width": "initial"})
+
+
 class AnnealExplorer(widgets.VBox):
     """Sliders for J, D, B, T_end, a "run anneal" button and the result figure.
 
@@ -104,22 +121,16 @@ class AnnealExplorer(widgets.VBox):
             lo, hi, step = ranges[name]
             self.sliders[name] = widgets.FloatSlider(
                 value=params[name], min=lo, max=hi, step=step, description=name,
-                continuous_update=False, readout_format=".3f",
-                style={"description_width": "3em"}, layout=widgets.Layout(width="24em"))
-        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed",
-                                           style={"description_width": "3em"},
-                                           layout=widgets.Layout(width="12em"))
+                continuous_update=False, readout_format=".3f", **_fill())
+        self.seed = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed", **_fill())
         self.button = widgets.Button(description="run anneal", button_style="primary",
                                      icon="play", tooltip="anneal a random state with these parameters")
         self.status = widgets.HTML()
         self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
         self.button.on_click(lambda _button: self.run())
-        controls = widgets.HBox([
-            widgets.VBox([self.sliders["J"], self.sliders["D"]]),
-            widgets.VBox([self.sliders["B"], self.sliders["T_end"]]),
-            widgets.VBox([self.seed, self.button]),
-        ])
-        super().__init__([controls, self.status, self.output])
+        self.button.layout = widgets.Layout(width="auto")
+        controls = _grid([*self.sliders.values(), self.seed, self.button])
+        super().__init__([widgets.HTML(KERNEL_NOTE), controls, self.status, self.output])
 
     @property
     def values(self):
@@ -351,23 +362,20 @@ class DefectExplorer(widgets.VBox):
         self.result, self.png = None, None
         lo_s, hi_s = spec["sigma_range"]
         lo_t, hi_t = spec["tau_range"]
-        common = dict(base=2, step=0.25, continuous_update=False, readout_format=".3g",
-                      style={"description_width": "5em"}, layout=widgets.Layout(width="26em"))
+        common = dict(base=2, step=0.25, continuous_update=False, readout_format=".3g", **_fill())
         self.sliders = {
             "sigma": widgets.FloatLogSlider(value=sigma, min=np.log2(lo_s), max=np.log2(hi_s),
                                             description="sigma (a)", **common),
             "tau": widgets.FloatLogSlider(value=tau, min=np.log2(lo_t), max=np.log2(hi_t),
                                           description="tau (a)", **common),
             "realisation": widgets.IntSlider(value=0, min=0, max=19, description="realisation",
-                                             continuous_update=False, style={"description_width": "5em"},
-                                             layout=widgets.Layout(width="26em")),
+                                             continuous_update=False, **_fill()),
         }
         self.status = widgets.HTML()
         self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
         for slider in self.sliders.values():
             slider.observe(lambda _change: self.run(), names="value")
-        super().__init__([widgets.HBox([self.sliders["sigma"], self.sliders["tau"]]), self.sliders["realisation"],
-                          self.status, self.output])
+        super().__init__([widgets.HTML(KERNEL_NOTE), _grid(list(self.sliders.values())), self.status, self.output])
 
     def _figure(self, rows):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -512,14 +520,14 @@ class LatentExplorer(widgets.HBox):
         self.state, self.png = None, None
         lo, hi = value_range
         self.sliders = [widgets.FloatSlider(value=0.0, min=lo, max=hi, step=step, description=f"PC {k + 1}",
-                                            continuous_update=False, style={"description_width": "3em"},
-                                            layout=widgets.Layout(width="20em"))
+                                            continuous_update=False, **_fill())
                         for k in range(n_sliders)]
         self.status = widgets.HTML()
         self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
         for slider in self.sliders:
             slider.observe(lambda _change: self.run(), names="value")
-        super().__init__([widgets.VBox([*self.sliders, self.status]), self.output])
+        super().__init__([widgets.VBox([widgets.HTML(KERNEL_NOTE), _grid(self.sliders), self.status],
+                                       layout=widgets.Layout(width="40%", min_width="18em")), self.output])
 
     @property
     def values(self):

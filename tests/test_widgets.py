@@ -137,3 +137,23 @@ def test_latent_explorer_static_and_validation(latent):
     ok = np.tile(np.array([0, 0, 1], np.float32)[:, None, None], (4, 1, 16, 16))
     with pytest.raises(ValueError, match="n_directions"):
         latent_explorer(model, ok, EVAE_HAMILTONIAN, n_directions=9)
+
+
+def _walk(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _walk(child)
+
+
+def test_controls_fit_the_page_and_say_they_need_a_kernel(explorer, latent):
+    """No fixed widths on controls (they fill grid columns, labels whole), and the live-kernel note on top."""
+    from mag_ml.widgets import KERNEL_NOTE
+
+    for root in (explorer, latent):
+        parts = list(_walk(root))
+        assert any(isinstance(w, ipywidgets.HTML) and w.value == KERNEL_NOTE for w in parts)
+        assert any(isinstance(w, ipywidgets.GridBox) and "minmax" in w.layout.grid_template_columns for w in parts)
+        for w in parts:
+            if isinstance(w, (ipywidgets.FloatSlider, ipywidgets.IntSlider, ipywidgets.FloatLogSlider,
+                              ipywidgets.BoundedIntText)):
+                assert w.layout.width == "auto" and w.style.description_width == "initial", w.description
