@@ -49,8 +49,8 @@ from mag_ml.files import atomic_path
 from mag_ml.models.cnn import ParameterCNN
 
 __all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset",
-           "PARAMETER_NAMES", "PARAMETER_UNITS", "EDGE", "calibrate", "predict_windows", "predict_images", "read_observation", "write_spin_png", "estimate",
-           "relative_errors"]
+           "PARAMETER_NAMES", "PARAMETER_UNITS", "EDGE", "calibrate", "predict_windows", "predict_inputs",
+           "predict_images", "read_observation", "write_spin_png", "estimate", "relative_errors"]
 
 #: Distance from either end of the scaled range [0, 1] within which an estimate is flagged (sigmoid saturation).
 EDGE = 0.02
@@ -293,7 +293,34 @@ def predict_images(estimator, spins, *, stride=None, batch_size=1024):
     if np.ndim(spins) != 4:
         raise ValueError(f"spins must be a set of images (n, 3, H, W), got shape {np.shape(spins)}; for one image "
                          "pass spins[None] or use estimate()")
-    x = model_input(spins, estimator.channels)
+    return predict_inputs(estimator, model_input(spins, estimator.channels), stride=stride, batch_size=batch_size)
+
+
+def predict_inputs(estimator, inputs, *, stride=None, batch_size=1024):
+    """Window estimates of a set of network inputs, e.g. imaged m_z maps (:func:`predict_images` without the spins).
+
+    Parameters
+    ----------
+    estimator : Estimator
+    inputs : array_like, shape (n, C, H, W), float32
+        ``C = estimator.channels`` (1: an m_z or out-of-plane contrast map).
+    stride : int, optional
+        Default the estimator's.
+    batch_size : int
+
+    Returns
+    -------
+    ndarray float64 (n, n_windows, 3)
+        SI ``(A_ex, D, M_s)`` per window.
+
+    Raises
+    ------
+    ValueError
+        ``inputs`` not ``(n, estimator.channels, H, W)``, or smaller than a window.
+    """
+    x = np.asarray(inputs, dtype=np.float32)
+    if x.ndim != 4 or x.shape[1] != estimator.channels:
+        raise ValueError(f"inputs must have shape (n, {estimator.channels}, H, W), got {x.shape}")
     windows, _ = sliding_windows(x, estimator.size, estimator.stride if stride is None else stride)
     n, n_win = windows.shape[:2]
     return predict_windows(estimator, windows.reshape(n * n_win, *windows.shape[2:]),

@@ -73,9 +73,8 @@ from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.data.windows import sliding_windows
 from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, predict_images,
-                               predict_windows, window_dataset, write_spin_png)
+                               predict_inputs, window_dataset, write_spin_png)
 from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
 from mag_ml.physics.hysteresis import hysteresis_loop
@@ -804,8 +803,5 @@ def domain_shift_study(profile, estimator, datasets, *, shifts=None, seed=0):
     out = {}
     for label, (pixel, psf, noise) in (DOMAIN_SHIFTS if shifts is None else shifts).items():
         x = imaged(s, spec["film"]["dx"], pixel=pixel, psf_fwhm=psf, noise=noise, seed=seed)
-        windows, _ = sliding_windows(x, estimator.size, estimator.stride)
-        n, n_win = windows.shape[:2]
-        pred = predict_windows(estimator, windows.reshape(n * n_win, *windows.shape[2:])).reshape(n, n_win, 3)
-        out[label] = nrmse(p, pred.mean(axis=1), spec["ranges"])
+        out[label] = nrmse(p, predict_inputs(estimator, x).mean(axis=1), spec["ranges"])
     return out
