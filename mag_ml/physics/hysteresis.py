@@ -55,7 +55,7 @@ class HysteresisLoop:
     saturation_field : float
         [T]: :func:`saturation_field` of the up branch (threshold 0.95).
     knee_field : float
-        [T]: :func:`knee_field` of the up branch (nan below 5 steps per branch).
+        [T]: :func:`knee_field` of the up branch (nan below KNEE_PLATEAU + 2 steps per branch).
     final_state : ndarray (3, H, W) float64
         The state at the end of the up branch.
     """
@@ -78,6 +78,10 @@ class HysteresisLoop:
         """((B_down, m_down), (B_up, m_up)), each ndarray (n_steps,)."""
         n = self.n_steps
         return (self.B[:n], self.m_z[:n]), (self.B[n:], self.m_z[n:])
+
+
+#: Points of a rising branch that define its saturated plateau in :func:`knee_field`.
+KNEE_PLATEAU = 3
 
 
 def coercive_field(B, m_z):
@@ -131,7 +135,7 @@ def saturation_field(B, m_z, threshold=0.95):
     return float(B[i] + (threshold - m[i]) * (B[i + 1] - B[i]) / (m[i + 1] - m[i]))
 
 
-def knee_field(B, m_z, *, plateau=3):
+def knee_field(B, m_z, *, plateau=KNEE_PLATEAU):
     """Knee of a rising branch: the tangent at its steepest rise meets the saturated plateau.
 
     Construction (stated so that it can be checked): the plateau level
@@ -278,5 +282,5 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
         B=fields, m_z=m_z, n_steps=n_steps,
         coercive_fields=(coercive_field(fields[down], m_z[down]), coercive_field(fields[up], m_z[up])),
         saturation_field=saturation_field(fields[up], m_z[up]), final_state=state,
-        knee_field=knee_field(fields[up], m_z[up]) if n_steps >= 5 else float("nan"),  # plateau + 2 points
+        knee_field=knee_field(fields[up], m_z[up]) if n_steps >= KNEE_PLATEAU + 2 else float("nan"),
     )
