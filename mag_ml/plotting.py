@@ -1127,7 +1127,9 @@ def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title
     Parameters
     ----------
     series : SeriesResult or sequence of SeriesResult
-        Several series (e.g. E-VAEs from two ``beta``) are drawn in turn.
+        Several series (e.g. E-VAEs from two ``beta``, or an E-VAE and its
+        gamma = 0 control, drawn against the gammas it parallels) are drawn
+        in turn.
     parameter : {"beta", "gamma"}
         Required (the default None is refused after ``series`` is checked).
     axes : sequence of 3 Axes, optional
@@ -1165,7 +1167,9 @@ def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title
     labels = {"rc": r"$L_\mathrm{RC}$", "kl": r"$L_\mathrm{KL}$", "h": r"$L_\mathrm{H}$"}
     for j, s in enumerate(many):
         x = s.values(parameter)
-        tag = "" if len(many) == 1 else rf" ($\beta$={s.steps[0].beta:g})"
+        control = getattr(s, "paired_gammas", None) is not None  # a gamma = 0 control, drawn at its paired gammas
+        tag = ("" if len(many) == 1 else rf" ($\gamma$ = 0 control)" if control
+               else rf" ($\beta$={s.steps[0].beta:g})")
         for ax, term in zip(axes, ("rc", "kl", "h")):
             ax.plot(x, s.loss("train", term), "o-", color=f"C{j}", ms=3, label="train" + tag)
             ax.plot(x, s.loss("validation", term), "s--", color=f"C{j}", ms=3, mfc="none",

@@ -59,7 +59,7 @@ from tqdm.auto import tqdm
 
 from mag_ml.files import CorruptFileError, atomic_path, check_digest, check_matches, directory_lock, save_json
 from mag_ml.checks import check_int
-from mag_ml.models.vae import LOSS_TERMS, hamiltonian_loss, total_loss, vae_losses
+from mag_ml.models.vae import LOSS_TERMS, NORMALISATIONS, hamiltonian_loss, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "resolve_device", "tenfold", "train_schedule", "evaluate", "fit",
            "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "load_step_weights",
@@ -137,7 +137,7 @@ def series_key(name):
 
 # ----------------------------------------------------------------------------- evaluation
 @torch.no_grad()
-def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generator=None):
+def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generator=None, normalisation="per_spin"):
     """Mean loss terms of ``model`` (eval mode) over a whole set of states.
 
     Parameters
@@ -151,6 +151,8 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
     generator : torch.Generator, optional
         Source of the reparameterisation noise (seeded by the caller for
         reproducible numbers).
+    normalisation : {"per_spin", "sum"}, default "per_spin"
+        Of the loss terms (:func:`mag_ml.models.vae_losses`).
 
     Returns
     -------
@@ -165,7 +167,7 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
         for i in range(0, len(states), batch_size):
             x = states[i:i + batch_size]
             out, mu, logvar = model(x, generator=generator)
-            terms = vae_losses(x, out, mu, logvar, hamiltonian)
+            terms = vae_losses(x, out, mu, logvar, hamiltonian, normalisation=normalisation)
             terms["total"] = total_loss(terms, beta, gamma)
             for k in LOSS_TERMS:
                 sums[k] += float(terms[k]) * len(x)
@@ -542,10 +544,10 @@ def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, a
     return FitResult(model=model, history=history, directory=None if directory is None else Path(directory))
 
 
-def _vae_loss(hamiltonian, beta, gamma):
+def _vae_loss(hamiltonian, beta, gamma, normalisation):
     def loss(model, x):
         out, mu, logvar = model(x)
-        terms = vae_losses(x, out, mu, logvar, hamiltonian)
+        terms = vae_losses(x, out, mu, logvar, hamiltonian, normalisation=normalisation)
         terms["total"] = total_loss(terms, beta, gamma)
         return terms
     return loss
@@ -553,7 +555,7 @@ def _vae_loss(hamiltonian, beta, gamma):
 
 def train_schedule(model, steps, train, validation, hamiltonian, directory, *, seed=0, name="series",
                    batch_size=100, lr=1e-3, adam_betas=(0.9, 0.999), device="auto", checkpoint_every=10,
-                   params=None, callback=None, progress=True):
+                   params=None, callback=None, progress=True, normalisation="per_spin"):
     """Train ``model`` through ``steps`` in order, resumably; return the history.
 
     Each step is one :func:`fit` of ``step.epochs`` epochs of mini-batch
@@ -617,6 +619,9 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         simulate an interruption).
     progress : bool
         Show a tqdm progress bar over all epochs.
+    normalisation : {"per_spin", "sum"}, default "per_spin"
+        Of the loss terms (:func:`mag_ml.models.vae_losses`); the history's
+        losses are in the same normalisation.
 
     Returns
     -------
@@ -648,18 +653,21 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         raise ValueError(f"batch_size must be an int >= 2 (batch norm), got {batch_size!r}")
     if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
         raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
     directory = Path(directory)
     if params is None:
         params = dict(steps=[s.as_dict() for s in steps], seed=seed, name=name, batch_size=batch_size, lr=lr,
                       adam_betas=list(adam_betas), hamiltonian=hamiltonian.as_dict(), model=model.config())
-    params = _jsonable(params)
+    # the normalisation changes what a step trains, so a checkpoint of the other one never matches
+    params = _jsonable(dict(params, normalisation=normalisation))
     with _training_lock(directory):
         return _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr,
-                               adam_betas, device, checkpoint_every, params, callback, progress)
+                               adam_betas, device, checkpoint_every, params, callback, progress, normalisation)
 
 
 def _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr, adam_betas,
-                    device, checkpoint_every, params, callback, progress):
+                    device, checkpoint_every, params, callback, progress, normalisation):
     """:func:`train_schedule` with its arguments checked, under the directory's lock."""
     history_path = directory / HISTORY
     if history_path.exists():
@@ -698,7 +706,8 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
         for k in range(start, len(steps)):
             step = steps[k]
             bar.set_description(f"{name}: beta={step.beta:g}, gamma={step.gamma:g}")
-            result = _fit(model, (train,), None, _vae_loss(hamiltonian, step.beta, step.gamma), step.epochs,
+            result = _fit(model, (train,), None, _vae_loss(hamiltonian, step.beta, step.gamma, normalisation),
+                          step.epochs,
                           batch_size, lr, 0.0, adam_betas, directory, seed, device, bar,
                           f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})", name, k,
                           checkpoint_every or step.epochs, dict(params=params, step=k), dict(history=history),
@@ -707,9 +716,9 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
             gen = torch.Generator(device=device).manual_seed(derived_seed(seed, key, k, _EVAL_EPOCH))
             entry = dict(step=k, beta=step.beta, gamma=step.gamma, epochs=step.epochs,
                          train=evaluate(model, train, hamiltonian, beta=step.beta, gamma=step.gamma,
-                                        batch_size=batch_size, generator=gen),
+                                        batch_size=batch_size, generator=gen, normalisation=normalisation),
                          validation=evaluate(model, validation, hamiltonian, beta=step.beta, gamma=step.gamma,
-                                             batch_size=batch_size, generator=gen),
+                                             batch_size=batch_size, generator=gen, normalisation=normalisation),
                          **energies, epoch_train={t: result.history["terms"][t] for t in LOSS_TERMS})
             for split in ("train", "validation"):
                 bad = {t: v for t, v in entry[split].items() if not math.isfinite(v)}

@@ -44,12 +44,14 @@ def test_quick_open_boundary_and_independent_settings_are_the_chapters():
     assert spec["schedule"] == AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=20, sweeps_per_step=50)
     assert (spec["beta"], spec["first_epochs"], spec["gammas"], spec["epochs"]) == (1e-3, 20, (1e4, 1e5), 5)
     assert (spec["batch_size"], spec["lr"], spec["n_samples"]) == (10, 1e-3, 100)
+    assert all(open_boundary_spec(p)["padding"] == "zeros" for p in PROFILES)  # no wrap-around at open edges
     assert all(size % 16 == 0 for p in PROFILES for size in open_boundary_spec(p)["sizes"])
-    ind = independent_evae_spec("quick", seed=0)
-    assert ind["seed"] == 1 and ind["batch_size"] == 24 and ind["lr"] == 1e-3
-    assert [(s.beta, s.gamma, s.epochs) for s in ind["steps"]] == [(1e-3, 0.0, 20), (1e-3, 1e4, 5), (1e-3, 1e5, 5)]
-    paper = independent_evae_spec("paper", seed=3)
-    assert paper["seed"] == 4 and [s.gamma for s in paper["steps"][1:]] == evae_training_spec("paper")["gammas"]
+    # the independent training: chapter 3's schedule up to its E-VAE's beta, another training seed, no control
+    for profile, seed in (("quick", 0), ("paper", 3)):
+        ind, train = independent_evae_spec(profile, seed=seed), evae_training_spec(profile)
+        beta = train["from_betas"][0]
+        assert ind["training_seed"] == seed + 1
+        assert ind["spec"] == dict(betas=[b for b in train["betas"] if b <= beta], from_betas=(beta,), controls=False)
     assert EVAE_OPEN_HAMILTONIAN.boundary == "open"
     assert EVAE_OPEN_HAMILTONIAN.as_dict() == {**EVAE_HAMILTONIAN.as_dict(), "boundary": "open"}
 
@@ -121,8 +123,11 @@ def test_open_boundary_run_trains_caches_and_compares(tmp_path):
     for a, b in zip(run.model().state_dict().values(), again.model().state_dict().values()):
         assert torch.equal(a, b)
 
+    assert run.series.model_config["padding"] == "zeros" and run.model().padding == "zeros"
     c = run.compare(4, seed=0)
-    assert c["n_ann"] == 6 and c["raw"].shape == c["rel"].shape == c["ann"].shape == (3, 16, 16)
+    assert c["n_ann"] == 6 and c["raw"].shape == c["rel"].shape == c["ann"].shape == c["direct"].shape == (3, 16, 16)
+    # the direct minimisation relaxes trial states: at or below the uniform state it also relaxes
+    assert c["e_direct"] <= c["e_uni"] + 1e-12
     assert c["e_rel"] <= c["e_raw"] + 1e-12  # relaxation only lowers the energy
     assert 0 < c["hit"] <= 1 and 0 <= c["frac"] <= 1
     assert c["e_uni"] == pytest.approx(EVAE_OPEN_HAMILTONIAN.energy(np.stack([0 * c["raw"][0], 0 * c["raw"][0],
@@ -133,11 +138,14 @@ def test_open_boundary_run_trains_caches_and_compares(tmp_path):
 
 
 @pytest.mark.slow
-def test_independent_evae_follows_its_spec():
-    from mag_ml.chapters.evae import independent_evae
+def test_independent_evae_is_chapter_3s_schedule_from_another_seed():
+    from mag_ml.chapters.evae import independent_evae, train_evae_series
 
-    result = independent_evae("quick", seed=0, progress=False)
-    spec = independent_evae_spec("quick", seed=0)
-    assert result.name == "evae_independent" and result.steps == spec["steps"]
-    assert list(result.values("gamma")) == [s.gamma for s in spec["steps"]]
-    assert result.model(-1).size == 48
+    a, b = train_evae_series("quick", seed=0, progress=False), independent_evae("quick", seed=0, progress=False)
+    beta = evae_training_spec("quick")["from_betas"][0]
+    assert (a.training_seed, b.training_seed) == (0, 1) and b.dataset == a.dataset and not b.control
+    assert a.evae[beta].steps == b.evae[beta].steps  # identical conditions ...
+    assert b.vae.steps == a.vae.steps[:len(b.vae.steps)] and b.vae.steps[-1].beta == beta
+    # ... and independent weights from the very first step
+    wa, wb = a.vae.model(0).state_dict(), b.vae.model(0).state_dict()
+    assert not torch.equal(wa["encoder.0.weight"], wb["encoder.0.weight"])

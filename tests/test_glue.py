@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import nbformat
+import numpy as np
 import pytest
 
 try:
@@ -22,6 +23,10 @@ pytestmark = pytest.mark.notebooks
 EXECUTED = ROOT / "_build" / "executed"
 ROLE = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_][\w]*)")
 REQUIRED = {
+    "04_latent_space": ["barrier_width_gamma0", "barrier_width_gamma100"],
+    "05_ground_state": ["ground_state_in_training", "lowest_training_energy_per_spin",
+                        "direct_minimisation_energy_per_spin", "collapsed_raw_energy_per_spin",
+                        "collapsed_relaxed_energy_per_spin"],
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")
                                 for p in ("A_ex", "D", "M_s")] + ["coverage_nominal"],
 }
@@ -77,3 +82,51 @@ def test_estimation_claims():
         errors = {"CNN": values[f"testB_nrmse_{p}"], "grid centre": values[f"testB_nrmse_constant_{p}"],
                   "texture regression": values[f"testB_nrmse_texture_{p}"]}
         assert order == sorted(errors, key=errors.get)
+
+
+def generated_markdown(nb, phrase):
+    """The text of the generated Markdown output that contains ``phrase``."""
+    return next(o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", [])
+                if phrase in o.get("data", {}).get("text/markdown", ""))
+
+
+def test_vae_control_claim():
+    """Chapter 3 says whether the fall of L_RC at small gamma is the energy term's or the extra training's."""
+    nb = executed("book/03_vae")
+    values = {k: float(v) for k, v in glued(nb).items()}
+    text = generated_markdown(nb, "E-VAE against its control")
+    training = values["rc_small_gamma_control"] <= 1.1 * values["rc_small_gamma_evae"]
+    assert ("the fall is the extra training, not the energy term" in text) is training
+    assert f"{values['rc_small_gamma_evae']:.3f} with the energy term" in text
+
+
+def test_barrier_claims():
+    """Chapter 4's sharpness verdict agrees with its glued widths and slopes."""
+    nb = executed("book/04_latent_space")
+    values = {k: float(v) for k, v in glued(nb).items()}
+    text = generated_markdown(nb, "barrier is")
+    w100, w0 = values["barrier_width_gamma100"], values["barrier_width_gamma0"]
+    s100, s0 = values["barrier_slope_top"], values["barrier_slope_gamma0"]
+    assert w100 > 0 and w0 > 0
+    sharper = w100 < 0.8 * w0 and s100 > 1.2 * s0
+    assert ("sharper than the gamma = 0 control" in text) is sharper
+
+
+def test_ground_state_claims():
+    """Chapter 5's glued energies are the HDF5 training data's and the direct minimisation's, and its verdict on
+    the paper's claim follows from them."""
+    from mag_ml.chapters.evae import GROUND_STATE_TOL, evae_training_dataset, ground_state_search
+    from mag_ml.data import load_observables
+
+    nb = executed("book/05_ground_state")
+    values = {k: float(v) for k, v in glued(nb).items()}
+    ground = ground_state_search("quick").energy
+    e_train = load_observables(evae_training_dataset("quick", progress=False), "train")["energy_per_spin"]
+    assert values["ground_state_in_training"] == np.sum(e_train <= ground + GROUND_STATE_TOL) == 0
+    assert values["lowest_training_energy_per_spin"] == pytest.approx(e_train.min(), abs=1e-9)
+    assert values["direct_minimisation_energy_per_spin"] == pytest.approx(ground, abs=1e-12)
+    raw, rel = values["collapsed_raw_energy_per_spin"], values["collapsed_relaxed_energy_per_spin"]
+    assert ground - 1e-9 <= rel <= raw + 1e-12
+    text = generated_markdown(nb, "held out of the training data")
+    assert ("positive instance" in text) is (rel <= ground + GROUND_STATE_TOL)
+    assert f"{raw:.6f}" in text and f"{rel:.6f}" in text

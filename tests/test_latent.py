@@ -72,7 +72,18 @@ def test_barrier_on_synthetic_curve():
     assert b.index == 12
     assert np.isclose(b.height, e[12] - e[0])
     assert np.isclose(b.height_end, e[12] - e[-1])
-    assert b.R[12] == 0 and b.R[0] == -12 and b.R[-1] == 8
+    assert b.R[12] == 0 and b.R[0] == 12 and b.R[-1] == -8  # R > 0 toward the start (Note S1)
     assert barrier([3.0, 2.0, 1.0]).height == 0.0
+
+
+def test_barrier_width_and_slope_of_a_triangle():
+    """A triangular barrier rising 1 per step from 0 to 4 and falling 2 per step to 0: half heights at
+    2 steps before the peak and 1 after it, so a width of 3 steps and a steepest slope of 2."""
+    e = [0.0, 1.0, 2.0, 3.0, 4.0, 2.0, 0.0]
+    b = barrier(e)
+    assert b.index == 4 and np.isclose(b.width, 3.0) and np.isclose(b.max_slope, 2.0)
+    # each side falls half way to its own end value; a peak at the end has no second side
+    assert np.isclose(barrier([0.0, 4.0, 3.5]).width, 0.5 + 0.5)
+    assert np.isclose(barrier([0.0, 2.0, 4.0]).width, 1.0)
     with pytest.raises(ValueError):
         barrier([])

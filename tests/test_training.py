@@ -58,11 +58,15 @@ def test_tenfold_and_steps():
 
 def test_profiles_schedules():
     paper = evae_training_spec("paper")
-    assert paper["betas"] == tenfold(1e-6, 1.0) and paper["gammas"] == tenfold(1e-4, 1e6)
+    assert paper["betas"] == tenfold(1e-6, 1.0)
+    # the tenfold steps and the paper's values around its collapse (Kwon et al. 2021, Fig. 5B), in order
+    assert paper["gammas"] == sorted(set(tenfold(1e-4, 1e6)) | {500.0, 1000.0, 1500.0, 2000.0, 5000.0})
+    assert all(g in evae_training_spec("quick")["gammas"] for g in (500.0, 1000.0, 1500.0, 2000.0, 5000.0))
     assert paper["epochs"] == 100 and paper["batch_size"] == 100 and paper["lr"] == 1e-3
     assert set(paper["from_betas"]) == {1e-3, 1e-4}
     for spec in EVAE_TRAINING.values():
         assert all(b in spec["betas"] for b in spec["from_betas"])
+        assert spec["normalisation"] == "per_spin" and spec["controls"] is True
     with pytest.raises(ValueError, match="profile"):
         evae_training_spec("huge")
 

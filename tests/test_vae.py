@@ -86,6 +86,30 @@ def test_periodic_conv_commutes_with_translations():
         assert torch.allclose(a, b, atol=1e-6)
 
 
+def test_open_padding_does_not_wrap_the_edges():
+    """Zero padding (open samples): a site on one edge no longer sees the opposite edge; replicate pads with the
+    edge itself; an unknown mode is refused, naming the argument."""
+    torch.manual_seed(1)
+    x = unit(1, 3, 12, 12)
+    far = x.clone()
+    far[..., -1] = -far[..., -1]  # change only the last column
+    for mode, touches_first_column in (("circular", True), ("zeros", False), ("replicate", False)):
+        conv = PeriodicConv2d(3, 2, 5, padding_mode=mode)
+        changed = (conv(far) - conv(x)).abs().amax(dim=(0, 1, 2)) > 1e-7  # per output column
+        assert bool(changed[0]) is touches_first_column, mode
+        assert bool(changed[-1])
+    zero = PeriodicConv2d(3, 2, 3, padding_mode="zeros", bias=False)
+    with torch.no_grad():
+        zero.weight.fill_(1.0)
+    ones = torch.ones(1, 3, 4, 4)
+    assert zero(ones)[0, 0, 0, 0].item() == pytest.approx(3 * 4)  # a corner sees 2 x 2 of its 3 x 3 window
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        PeriodicConv2d(3, 2, 5, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding must be one of"):
+        SpinVAE(16, padding="wrap")
+    assert SpinVAE(16, latent_dim=4, padding="zeros").config()["padding"] == "zeros"
+
+
 def test_encoder_and_decoder_see_a_torus(model32):
     """No edges anywhere: shifting the input by 16 sites shifts the last encoder map by one coarse
     site, and shifting the decoder's coarse map by one site shifts the output by 16."""
@@ -152,6 +176,21 @@ def test_vae_losses_and_total():
     terms = vae_losses(x, x, mu, torch.zeros(2, 10), None)
     assert torch.isnan(terms["h"])
     assert total_loss(terms, 0.1, 0.0).item() == pytest.approx(0.5)  # gamma = 0 ignores the NaN
+
+
+def test_sum_normalisation_is_n_times_the_per_spin_terms():
+    """The Keras-style sums: L_RC and L_H times the N sites, L_KL unchanged (Adam then trains as per spin at beta/N)."""
+    H = Hamiltonian(J=1.0, D=0.3, B=0.05)
+    x, out = unit(3, 3, 8, 8, seed=2), unit(3, 3, 8, 8, seed=4)
+    mu, logvar = torch.randn(3, 5), torch.randn(3, 5)
+    a = vae_losses(x, out, mu, logvar, H)
+    b = vae_losses(x, out, mu, logvar, H, normalisation="sum")
+    assert b["rc"].item() == pytest.approx(64 * a["rc"].item(), rel=1e-6)
+    assert b["h"].item() == pytest.approx(64 * a["h"].item(), rel=1e-6)
+    assert b["kl"].item() == a["kl"].item()
+    assert b["rc"].item() == pytest.approx(((out - x) ** 2).sum(dim=(1, 2, 3)).mean().item(), rel=1e-6)
+    with pytest.raises(ValueError, match="normalisation must be one of"):
+        vae_losses(x, out, mu, logvar, H, normalisation="mean")
 
 
 def test_gradient_reaches_every_parameter(model32):

@@ -451,7 +451,8 @@ def lowest_lattice_energy(hamiltonian, shape, spacings, angles=(0.0,), *, radius
     Parameters
     ----------
     hamiltonian : mag_ml.Hamiltonian
-        Periodic.
+        Periodic, or open (a finite sample: the trial lattices, built as on
+        a torus, are then only starting points that the edges reshape).
     shape : (int, int)
         Lattice (H, W), even.
     spacings : iterable of float
@@ -474,12 +475,10 @@ def lowest_lattice_energy(hamiltonian, shape, spacings, angles=(0.0,), *, radius
     TypeError
         If ``hamiltonian`` is not a :class:`mag_ml.Hamiltonian`.
     ValueError
-        Open boundaries, empty scans, or bad lattice parameters.
+        Empty scans or bad lattice parameters.
     """
     if not isinstance(hamiltonian, Hamiltonian):
         raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
-    if not hamiltonian.periodic:
-        raise ValueError("lowest_lattice_energy needs a periodic Hamiltonian")
     spacings, angles = [float(a) for a in spacings], [float(t) for t in angles]
     if not spacings or not angles:
         raise ValueError("spacings and angles must be non-empty")

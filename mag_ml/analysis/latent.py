@@ -237,23 +237,47 @@ class Barrier:
     height_end : float
         ``E[index] - E[-1]``: barrier above the end.
     R : ndarray (n,) int
-        Steps from the peak, ``arange(n) - index`` (negative before it).
+        Steps from the peak, positive toward the start of the path
+        (``index - arange(n)``): with the path run from the perfect skyrmion
+        lattice to the interstitial state, R > 0 lies toward the perfect
+        lattice, as in Kwon et al. 2021, Supporting Note S1.
+    width : float
+        Width of the barrier at half height, in steps of R: the distance
+        between the two points (linearly interpolated) where the energy
+        crosses half way between the peak and each side's own end value (a
+        peak at an end of the path has no width on that side).
+    max_slope : float
+        Largest ``|E[i+1] - E[i]|`` per step of R (units of the input).
     """
 
     index: int
     height: float
     height_end: float
     R: np.ndarray
+    width: float
+    max_slope: float
+
+
+def _half_crossing(e, level, peak, direction):
+    """Distance in steps from ``peak`` to where ``e`` first falls to ``level`` going ``direction`` (+1 / -1)."""
+    i = peak
+    while 0 <= i + direction < e.size:
+        j = i + direction
+        if e[j] <= level:
+            return abs(i - peak) + (e[i] - level) / (e[i] - e[j])
+        i = j
+    return float(abs(i - peak))
 
 
 def barrier(energies):
-    """Energy barrier along a path: peak, height above the start, steps from the peak.
+    """Energy barrier along a path: peak, heights, steps from the peak, and its sharpness.
 
-    Re-indexing by R (Kwon et al. 2021, Fig. 4B) aligns paths of different
-    models at their peaks so the sharpness of the barriers can be compared.
-    For an energy that only falls (or only rises) the "peak" is the start
-    (or end) and the height is 0 (or the total rise); ties go to the first
-    maximum.
+    Re-indexing by R (Kwon et al. 2021, Fig. 4B and Supporting Note S1)
+    aligns paths of different models at their peaks; the width at half
+    height and the steepest slope measure the sharpening the paper claims
+    for the E-VAE.  For an energy that only falls (or only rises) the "peak"
+    is the start (or end) and the height is 0 (or the total rise); ties go
+    to the first maximum.
 
     Parameters
     ----------
@@ -275,4 +299,7 @@ def barrier(energies):
     if not np.all(np.isfinite(e)):
         raise ValueError("energies must be finite")
     i = int(np.argmax(e))
-    return Barrier(index=i, height=float(e[i] - e[0]), height_end=float(e[i] - e[-1]), R=np.arange(e.size) - i)
+    width = (_half_crossing(e, (e[i] + e[0]) / 2, i, -1) + _half_crossing(e, (e[i] + e[-1]) / 2, i, +1))
+    slope = float(np.abs(np.diff(e)).max()) if e.size > 1 else 0.0
+    return Barrier(index=i, height=float(e[i] - e[0]), height_end=float(e[i] - e[-1]), R=i - np.arange(e.size),
+                   width=float(width), max_slope=slope)

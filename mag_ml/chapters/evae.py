@@ -32,22 +32,24 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mag_ml.artifacts import artifact_path
+from mag_ml.analysis.collapse import LatticeSearch, lowest_lattice_energy
+from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_dataset
-from mag_ml.data.storage import dataset_params, load_observables, load_states
-from mag_ml.files import to_jsonable
+from mag_ml.data.storage import dataset_params, load_observables, load_states, open_dataset, read_params, subset_dataset
+from mag_ml.files import load_npz, save_npz, to_jsonable
 from mag_ml.models.vae import SpinVAE
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, relax
 from mag_ml.training import (Step, derived_seed, load_step_weights, resolve_device, series_key, tenfold,
                              train_schedule)
 
-__all__ = ["EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
+__all__ = ["GROUND_STATE_TOL", "PAPER_TRANSITION_GAMMAS", "ground_state_search", "evae_training_dataset",
+           "EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
            "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
-           "independent_evae_spec", "independent_evae", "open_boundary_spec", "open_boundary_dataset",
+           "independent_evae_spec", "independent_evae", "barrier_targets", "open_boundary_spec", "open_boundary_dataset",
            "OpenBoundaryRun", "open_boundary_run", "open_boundary_series"]
 
 _INIT_SLOT = 2 ** 31 - 2  # spawn-key slot of the initial weights of the standard VAE
@@ -122,22 +124,135 @@ def evae_dataset(profile, *, seed=0, executor=None, progress=True, root=None):
     return generate_dataset(path, executor=executor, progress=progress, **spec)
 
 
+# ----------------------------------------------------------------------------- the ground state, held out
+#: A state is at the ground-state energy when its relaxed E/N is within this of the direct minimisation (J).
+GROUND_STATE_TOL = 1e-6
+
+
+def ground_state_search(profile, *, root=None):
+    """The direct minimisation of chapter 5 on the profile's lattice, cached.
+
+    :func:`mag_ml.analysis.collapse.lowest_lattice_energy` over the trial
+    lattices of :data:`EVAE_ANALYSIS` (``lattice_spacings`` in sites,
+    ``lattice_angles`` in degrees) on the periodic lattice of
+    :data:`EVAE_PROFILES`; seconds on 48 x 48.  Stored as
+    ``data/<profile>/ground_state_search-<hash>.npz``.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    root : path, optional
+        Artifact root (default ``data/``).
+
+    Returns
+    -------
+    LatticeSearch
+        The best relaxed trial lattice (``state``, ``energy`` per spin,
+        ``spacing``, ``angle`` in radians) and the energies and charges of all.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    shape = profile_spec(EVAE_PROFILES, profile)["shape"]
+    analysis = evae_analysis_spec(profile)
+    spacings, angles = analysis["lattice_spacings"], list(np.deg2rad(analysis["lattice_angles"]))
+    params = dict(hamiltonian=EVAE_HAMILTONIAN.as_dict(), shape=list(shape), spacings=spacings, angles=angles)
+    path = artifact_path(profile, "ground_state_search", params, root=root, suffix=".npz")
+
+    def compute():
+        r = lowest_lattice_energy(EVAE_HAMILTONIAN, shape, spacings, angles)
+        return dict(state=r.state, energy=r.energy, spacing=r.spacing, angle=r.angle, energies=r.energies,
+                    charges=r.charges)
+
+    d = load_or_compute(path, compute, save=lambda obj, tmp: save_npz(obj, tmp), load=load_npz)
+    return LatticeSearch(d["state"], float(d["energy"]), float(d["spacing"]), float(d["angle"]), d["energies"],
+                         d["charges"])
+
+
+def evae_training_dataset(profile, *, seed=0, progress=True, root=None):
+    """The E-VAE dataset with every state at the ground-state energy removed from training and validation.
+
+    Kwon et al. 2021 claim that the collapsed E-VAE finds a ground state not
+    necessarily in its training data.  On the quick profile's 48 x 48 torus
+    the commensurate four-skyrmion lattice is one in seven of the anneals, so
+    that claim is only tested once those states are held out: every state of
+    the ``train`` and ``validation`` splits of :func:`evae_dataset` whose
+    stored E/N lies at or below the direct minimisation
+    (:func:`ground_state_search`) plus :data:`GROUND_STATE_TOL` is left out;
+    the ``test`` split is kept whole.  Written once with
+    :func:`mag_ml.data.subset_dataset` to
+    ``data/<profile>/evae_training_states-<hash>.h5`` (its ``subset``
+    attribute lists the kept source indices and the criterion).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Dataset seed.
+    progress : bool
+    root : path, optional
+        Artifact root (default ``data/``).
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; see also :func:`evae_dataset`.
+    DatasetCorruptError
+        An existing held-out file fails verification (delete it to rebuild).
+    """
+    source = evae_dataset(profile, seed=seed, progress=progress, root=root)
+    ground = ground_state_search(profile, root=root).energy
+    with open_dataset(source) as f:
+        source_params = read_params(f)
+    params = dict(source=source_params, ground_state_energy_per_spin=ground, tol=GROUND_STATE_TOL)
+    path = artifact_path(profile, "evae_training_states", params, root=root, suffix=".h5")
+    if path.exists():
+        with open_dataset(path):  # verified; a damaged file raises, naming itself
+            return path
+    keep = {split: load_observables(source, split)["energy_per_spin"] > ground + GROUND_STATE_TOL
+            for split in ("train", "validation")}
+    keep["test"] = np.ones(source_params["splits"]["test"], dtype=bool)
+    criterion = (f"train and validation without the states with E/N <= {ground:.9f} + {GROUND_STATE_TOL:g} J "
+                 "(the direct minimisation over trial skyrmion lattices); test kept whole")
+    return subset_dataset(source, path, keep, criterion=criterion)
+
+
 # ----------------------------------------------------------------------------- training series
+#: The gammas of Kwon et al. 2021 around their collapse (Fig. 5B), added to the tenfold steps of both profiles.
+PAPER_TRANSITION_GAMMAS = (500.0, 1000.0, 1500.0, 2000.0, 5000.0)
+
+
+def _gamma_steps(start, stop):
+    return sorted(set(tenfold(start, stop)) | set(PAPER_TRANSITION_GAMMAS))
+
+
 #: Schedules of the chapter per profile.  ``betas``: the standard VAE's steps;
-#: ``gammas``: the E-VAE's, run from each of ``from_betas``; ``epochs``:
-#: epochs per step, ``first_epochs`` for the very first step (from random
-#: weights).  Paper: Kwon et al. 2021, 100 epochs per step, batch 100, i.e.
-#: 30,000 Adam updates per step.  Quick: 240 training states; batches of 24
-#: give 10 updates per epoch (batches of 100 would give 2.4, too few for the
-#: trends to show in a few epochs), 50 per step, 200 for the first step; the
-#: ``gamma`` range skips the steps below 1e-2, where ``gamma L_H`` is
-#: negligible (``L_H`` is a few hundredths per spin), and goes to 1e5 so
-#: the collapse shows.  About 125 epochs of 0.5-1 s on 2 idle CPU cores.
+#: ``gammas``: the E-VAE's, run from each of ``from_betas`` (the tenfold steps
+#: and :data:`PAPER_TRANSITION_GAMMAS`); ``epochs``: epochs per step,
+#: ``first_epochs`` for the very first step (from random weights);
+#: ``normalisation``: of the loss terms (:func:`mag_ml.models.vae_losses`);
+#: ``controls``: every E-VAE series gets its control, the same steps at
+#: ``gamma = 0`` with the same epochs and seeds.  Paper: Kwon et al. 2021, 100 epochs per step, batch 100,
+#: i.e. 30,000 Adam updates per step.  Quick: 240 training states (fewer once
+#: the ground state is held out, :func:`evae_training_dataset`); batches of
+#: 24 give 10 updates per epoch (batches of 100 would give 2.4, too few for
+#: the trends to show in a few epochs), 5 per step, 20 for the first step;
+#: one E-VAE series (from beta = 1e-3); the ``gamma`` range skips the steps
+#: below 1e-2, where ``gamma L_H`` is negligible, and goes to 1e5 so the
+#: collapse shows.
 EVAE_TRAINING = {
-    "quick": dict(betas=tenfold(1e-5, 1.0), gammas=tenfold(1e-2, 1e5), from_betas=(1e-3, 1e-4),
-                  epochs=5, first_epochs=20, batch_size=24, lr=1e-3, checkpoint_every=10),
-    "paper": dict(betas=tenfold(1e-6, 1.0), gammas=tenfold(1e-4, 1e6), from_betas=(1e-3, 1e-4),
-                  epochs=100, first_epochs=100, batch_size=100, lr=1e-3, checkpoint_every=10),
+    "quick": dict(betas=tenfold(1e-5, 1.0), gammas=_gamma_steps(1e-2, 1e5), from_betas=(1e-3,),
+                  epochs=5, first_epochs=20, batch_size=24, lr=1e-3, checkpoint_every=10,
+                  normalisation="per_spin", controls=True),
+    "paper": dict(betas=tenfold(1e-6, 1.0), gammas=_gamma_steps(1e-4, 1e6), from_betas=(1e-3, 1e-4),
+                  epochs=100, first_epochs=100, batch_size=100, lr=1e-3, checkpoint_every=10,
+                  normalisation="per_spin", controls=True),
 }
 
 
@@ -155,7 +270,7 @@ def evae_training_spec(profile):
 #:   ``EVAE_TRAINING[profile]["from_betas"]``; 0 is the standard VAE),
 #:   ``theta_bins`` bins of the theta distribution, inverse mapping with
 #:   ``inverse_steps`` Adam steps of rate ``inverse_lr``, ``n_path`` states on
-#:   the latent path, zoomed frames ``zoom_frames`` (steps from the barrier)
+#:   the latent path (R = -30..30 about its middle), zoomed frames ``zoom_frames`` (R of the frames)
 #:   of ``2 zoom_half`` sites, ``n_directions`` sliders of the latent explorer;
 #: * chapter 5: ``n_samples`` generated states per model for the Fourier
 #:   MSE, ``n_relax`` relaxed samples of the independent training, and the
@@ -169,13 +284,13 @@ def evae_training_spec(profile):
 #: which admits nearly any lattice constant.
 EVAE_ANALYSIS = {
     "quick": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
-                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=600, inverse_lr=2e-2, n_path=41,
-                  zoom_frames=[6, 3, 1, 0, -1, -3, -6], zoom_half=12, n_directions=4,
+                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=600, inverse_lr=2e-2, n_path=61,
+                  zoom_frames=[-6, -3, -1, 0, 1, 3, 6], zoom_half=12, n_directions=4,
                   n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29, 2)),
                   lattice_angles=[0, 10, 20, 30]),
     "paper": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
-                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=3000, inverse_lr=2e-2, n_path=41,
-                  zoom_frames=[6, 3, 1, 0, -1, -3, -6], zoom_half=12, n_directions=4,
+                  gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=3000, inverse_lr=2e-2, n_path=61,
+                  zoom_frames=[-6, -3, -1, 0, 1, 3, 6], zoom_half=12, n_directions=4,
                   n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29)),
                   lattice_angles=[0, 5, 10, 15, 20, 25, 30]),
 }
@@ -218,11 +333,16 @@ class SeriesResult:
         As returned by :func:`train_schedule`.
     model_config : dict
         Arguments of :class:`SpinVAE`.
+    paired_gammas : list of float or None
+        For a control series (every step at ``gamma = 0``): the ``gamma`` of
+        the E-VAE step each of its steps parallels (same epochs and seeds);
+        None otherwise.
     """
 
-    def __init__(self, name, directory, steps, history, model_config):
+    def __init__(self, name, directory, steps, history, model_config, paired_gammas=None):
         self.name, self.directory, self.steps = name, Path(directory), list(steps)
         self.history, self.model_config = history, model_config
+        self.paired_gammas = None if paired_gammas is None else [float(g) for g in paired_gammas]
 
     def __repr__(self):
         return f"SeriesResult({self.name!r}, {len(self.steps)} steps, {self.directory})"
@@ -231,7 +351,13 @@ class SeriesResult:
         return len(self.steps)
 
     def values(self, name):
-        """Array of ``beta`` or ``gamma`` (the step parameter), one per step."""
+        """Array of ``beta`` or ``gamma`` (the step parameter), one per step.
+
+        For a control series ``values("gamma")`` is the paired E-VAE step's
+        ``gamma`` (the axis its losses are drawn against), not the 0 it trained with.
+        """
+        if name == "gamma" and self.paired_gammas is not None:
+            return np.array(self.paired_gammas)
         return np.array([h[name] for h in self.history])
 
     def loss(self, split, term):
@@ -239,13 +365,14 @@ class SeriesResult:
         return np.array([h[split][term] for h in self.history])
 
     def index(self, *, beta=None, gamma=None):
-        """Index of the step with the given ``beta`` and/or ``gamma`` (relative tolerance 1e-6)."""
+        """Index of the step with the given ``beta`` and/or ``gamma`` (relative tolerance 1e-6; paired gamma for a control)."""
+        gammas = self.values("gamma") if self.paired_gammas is not None else [s.gamma for s in self.steps]
         hits = [k for k, s in enumerate(self.steps)
                 if (beta is None or math.isclose(s.beta, beta, rel_tol=1e-6))
-                and (gamma is None or math.isclose(s.gamma, gamma, rel_tol=1e-6))]
+                and (gamma is None or math.isclose(gammas[k], gamma, rel_tol=1e-6))]
         if not hits:
             raise KeyError(f"{self.name}: no step with beta={beta!r}, gamma={gamma!r}; "
-                           f"steps are {[(s.beta, s.gamma) for s in self.steps]}")
+                           f"steps are {[(s.beta, g) for s, g in zip(self.steps, gammas)]}")
         return hits[0]
 
     def model(self, step=None, *, beta=None, gamma=None, device="cpu"):
@@ -268,7 +395,7 @@ class SeriesResult:
 
 
 class EVAESeries:
-    """The chapter's trained models: one standard VAE series and E-VAE series.
+    """The chapter's trained models: one standard VAE series, E-VAE series and their gamma = 0 controls.
 
     Attributes
     ----------
@@ -277,47 +404,63 @@ class EVAESeries:
         ``beta`` series at ``gamma = 0``.
     evae : dict of float to SeriesResult
         ``gamma`` series, keyed by their fixed ``beta``.
+    control : dict of float to SeriesResult
+        For each E-VAE series, the same steps at ``gamma = 0`` (same epochs,
+        same seeds): what training for that long does without the energy term.
     dataset : pathlib.Path
-        The HDF5 dataset they were trained on.
+        The HDF5 dataset they were trained on (:func:`evae_training_dataset`).
+    training_seed : int
     """
 
-    def __init__(self, profile, vae, evae, dataset):
-        self.profile, self.vae, self.evae, self.dataset = profile, vae, evae, Path(dataset)
+    def __init__(self, profile, vae, evae, control, dataset, training_seed):
+        self.profile, self.vae, self.evae, self.control = profile, vae, evae, control
+        self.dataset, self.training_seed = Path(dataset), training_seed
 
     def __repr__(self):
-        return (f"EVAESeries({self.profile!r}, vae={len(self.vae)} steps, "
-                f"evae={{{', '.join(f'{b:g}: {len(s)} steps' for b, s in self.evae.items())}}})")
+        return (f"EVAESeries({self.profile!r}, seed {self.training_seed}, vae={len(self.vae)} steps, "
+                f"evae={{{', '.join(f'{b:g}: {len(s)} steps' for b, s in self.evae.items())}}}, "
+                f"{len(self.control)} controls)")
 
-    def model(self, *, beta, gamma=0.0, device="cpu"):
-        """The model trained with ``beta`` and ``gamma`` (``gamma = 0``: the standard VAE step)."""
-        if gamma == 0:
+    def model(self, *, beta, gamma=0.0, control=False, device="cpu"):
+        """The model trained with ``beta`` and ``gamma`` (``gamma = 0``: the standard VAE step).
+
+        With ``control=True``: the gamma = 0 control at the end of the step
+        paired with ``gamma`` (trained as long as that E-VAE step).
+        """
+        if gamma == 0 and not control:
             return self.vae.model(beta=beta, device=device)
-        for b, series in self.evae.items():
+        for b, series in (self.control if control else self.evae).items():
             if math.isclose(b, beta, rel_tol=1e-6):
                 return series.model(gamma=gamma, device=device)
         raise KeyError(f"no E-VAE series with beta={beta!r}; have {list(self.evae)}")
 
 
-def train_evae_series(profile, *, seed=0, device="auto", progress=True, root=None, spec=None,
+def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", progress=True, root=None, spec=None,
                       checkpoint_every=None, callback=None):
-    """Train (or load) the standard VAE and E-VAE series of a profile.
+    """Train (or load) the standard VAE, the E-VAE series and their controls of a profile.
 
     Whatever is already finished under ``data/<profile>/`` is loaded, an
     interrupted series resumes from its checkpoint, and the rest is trained:
     first the standard VAE through ``spec["betas"]`` (``gamma = 0``), then,
     for each ``beta`` in ``spec["from_betas"]``, an E-VAE series through
-    ``spec["gammas"]`` starting from the VAE's weights at that ``beta``.
+    ``spec["gammas"]`` starting from the VAE's weights at that ``beta``, and
+    its control: the same steps from the same weights with ``gamma = 0``
+    (same epochs, same batch orders and noise).  The training data are
+    :func:`evae_training_dataset` (the ground state held out).
 
     Parameters
     ----------
     profile : {"quick", "paper"}
-        Sizes of :data:`mag_ml.chapters.evae.EVAE_PROFILES` and schedule of
-        :data:`EVAE_TRAINING`.  Quick: 48 x 48, 240 training states, about
-        1.5-2.5 minutes on 2 CPU cores.  Paper: 128 x 128, 30,000 states, 100
-        epochs per step (GPU).
+        Sizes of :data:`EVAE_PROFILES` and schedule of
+        :data:`EVAE_TRAINING`.  Quick: 48 x 48, about 200 training states,
+        about 3 minutes on 2 CPU cores.  Paper: 128 x 128, 30,000 states,
+        100 epochs per step (GPU).
     seed : int
-        Seed of the dataset (:func:`mag_ml.chapters.evae.evae_dataset`) and of the
-        training.
+        Seed of the dataset (:func:`evae_dataset`).
+    training_seed : int, optional
+        Seed of the initial weights, batch orders and noise (default
+        ``seed``); another value gives an independent training on the same
+        data (chapter 5).
     device : "auto", str or torch.device
     progress : bool
     root : path, optional
@@ -337,47 +480,58 @@ def train_evae_series(profile, *, seed=0, device="auto", progress=True, root=Non
     Raises
     ------
     ValueError
-        Unknown profile, a ``from_betas`` value not among ``betas``.
+        Unknown profile or spec key, a ``from_betas`` value not among ``betas``.
     TrainingDivergedError
         See :func:`train_schedule`.
     """
-    spec = evae_training_spec(profile) if spec is None else {**evae_training_spec(profile), **spec}
+    base = evae_training_spec(profile)
+    unknown = set(spec or {}) - set(base)
+    if unknown:
+        raise ValueError(f"unknown training setting(s) {sorted(unknown)}; have {sorted(base)}")
+    spec = {**base, **(spec or {})}
     for b in spec["from_betas"]:
         if not any(math.isclose(b, x, rel_tol=1e-6) for x in spec["betas"]):
             raise ValueError(f"from_betas value {b!r} is not among betas {spec['betas']!r}")
+    seed_t = seed if training_seed is None else training_seed
     every = spec["checkpoint_every"] if checkpoint_every is None else checkpoint_every
-    data_path = evae_dataset(profile, seed=seed, progress=progress, root=root)
-    data_spec = evae_dataset_spec(profile, seed)
-    size = data_spec["shape"][0]
+    data_path = evae_training_dataset(profile, seed=seed, progress=progress, root=root)
+    size = evae_dataset_spec(profile, seed)["shape"][0]
     model_config = SpinVAE(size).config()
     train = load_states(data_path, "train")
     validation = load_states(data_path, "validation")
-    common = dict(dataset=dataset_params(**data_spec), model=model_config, seed=seed,
-                  batch_size=spec["batch_size"], lr=spec["lr"], adam_betas=[0.9, 0.999])
+    with open_dataset(data_path) as f:
+        data_params = read_params(f)
+    common = dict(dataset=data_params, model=model_config, seed=seed_t, batch_size=spec["batch_size"], lr=spec["lr"],
+                  adam_betas=[0.9, 0.999])
     H = EVAE_HAMILTONIAN
-    kw = dict(seed=seed, batch_size=spec["batch_size"], lr=spec["lr"], device=device, checkpoint_every=every,
-              callback=callback, progress=progress)
+    kw = dict(seed=seed_t, batch_size=spec["batch_size"], lr=spec["lr"], device=device, checkpoint_every=every,
+              callback=callback, progress=progress, normalisation=spec["normalisation"])
 
     vae_steps = [Step(b, 0.0, spec["first_epochs"] if k == 0 else spec["epochs"])
                  for k, b in enumerate(spec["betas"])]
     vae_params = to_jsonable(dict(common, name="vae", steps=[s.as_dict() for s in vae_steps]))
     vae_dir = artifact_path(profile, "vae_series", vae_params, root=root, suffix="")
-    torch.manual_seed(derived_seed(seed, series_key("vae"), 0, _INIT_SLOT))
+    torch.manual_seed(derived_seed(seed_t, series_key("vae"), 0, _INIT_SLOT))
     model = SpinVAE(size)
     history = train_schedule(model, vae_steps, train, validation, H, vae_dir, name="vae", params=vae_params, **kw)
     vae = SeriesResult("vae", vae_dir, vae_steps, history, model_config)
 
-    evae = {}
+    evae, control = {}, {}
     for b in spec["from_betas"]:
         name = f"evae_beta{b:g}"
-        steps = [Step(b, g, spec["epochs"]) for g in spec["gammas"]]
-        params = to_jsonable(dict(common, name=name, start=vae_params, start_beta=b,
-                                steps=[s.as_dict() for s in steps]))
-        directory = artifact_path(profile, "evae_series", params, root=root, suffix="")
-        model = vae.model(beta=b)
-        history = train_schedule(model, steps, train, validation, H, directory, name=name, params=params, **kw)
-        evae[b] = SeriesResult(name, directory, steps, history, model_config)
-    return EVAESeries(profile, vae, evae, data_path)
+        kinds = [("evae", spec["gammas"])] + [("control", [0.0] * len(spec["gammas"]))] * bool(spec["controls"])
+        for kind, gammas in kinds:
+            steps = [Step(b, g, spec["epochs"]) for g in gammas]
+            params = to_jsonable(dict(common, name=name, start=vae_params, start_beta=b, kind=kind,
+                                      steps=[s.as_dict() for s in steps]))
+            directory = artifact_path(profile, f"{kind}_series", params, root=root, suffix="")
+            model = vae.model(beta=b)
+            # the control runs under the E-VAE's name: the same derived seeds, so only gamma differs
+            history = train_schedule(model, steps, train, validation, H, directory, name=name, params=params, **kw)
+            result = SeriesResult(name if kind == "evae" else f"control_beta{b:g}", directory, steps, history,
+                                  model_config, paired_gammas=None if kind == "evae" else spec["gammas"])
+            (evae if kind == "evae" else control)[b] = result
+    return EVAESeries(profile, vae, evae, control, data_path, seed_t)
 
 
 def loss_regions(series, parameter, *, kl_collapse=1.0, rc_factor=1.5):
@@ -558,34 +712,91 @@ def latent_directions(model, states):
     return LatentDirections(model, mu_mean, sv / np.sqrt(len(mu) - 1), pcs, (sv ** 2 / (sv ** 2).sum()).numpy())
 
 
-# ----------------------------------------------------------------------------- chapter 5: independent training
-#: Chapter 5's second E-VAE, trained from scratch with seed ``seed +
-#: seed_offset`` on the same dataset: a standard VAE at the first of
-#: ``EVAE_TRAINING[profile]["from_betas"]`` for ``first_epochs``, then the
-#: last ``n_gammas`` steps of ``gammas`` (None: all of them).  Quick: only the
-#: two largest gammas, one to three minutes on 2 CPU cores.  Paper: the whole
-#: gamma schedule.
-EVAE_INDEPENDENT = {
-    "quick": dict(seed_offset=1, n_gammas=2),
-    "paper": dict(seed_offset=1, n_gammas=None),
-}
+# ----------------------------------------------------------------------------- chapter 4: barrier targets
+def _cores(sz, periodic=True):
+    """(y, x) of the skyrmion cores of an S_z map: local minima below -0.5 (periodic neighbourhoods)."""
+    from scipy.ndimage import minimum_filter
+
+    low = minimum_filter(sz, size=5, mode="wrap" if periodic else "nearest")
+    return np.argwhere((sz == low) & (sz < -0.5)).astype(np.float64)
 
 
-def independent_evae_spec(profile, seed=0):
-    """The schedule of chapter 5's independent E-VAE training.
+def barrier_targets(profile, *, radius=3.0, root=None):
+    """The two target states of chapter 4 (Kwon et al. 2021, Fig. 4): a skyrmion lattice and an interstitial.
+
+    The perfect lattice is the ground state of the direct minimisation
+    (:func:`ground_state_search`, a real skyrmion lattice at the profile's
+    size).  The interstitial state adds one skyrmion (the ansatz of
+    :func:`mag_ml.analysis.spirals.skyrmion` of ``radius``, pasted within
+    two radii of its core) at the centroid of the triangle of cores nearest
+    the middle of the box, and relaxes at T = 0 (:func:`mag_ml.relax`).
 
     Parameters
     ----------
     profile : {"quick", "paper"}
-    seed : int
-        Seed of the dataset (and of chapter 3's series).
+    radius : float, default 3.0
+        Of the pasted skyrmion, in sites.
+    root : path, optional
+        Artifact root of the search.
+
+    Returns
+    -------
+    perfect, interstitial : ndarray, float64, shape (3, L, L)
+        Relaxed states; the interstitial's charge is the perfect lattice's
+        minus one when the extra skyrmion survives (the chapter prints both).
+    site : (float, float)
+        (y, x) of the added core.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, or fewer than three cores in the perfect lattice.
+    """
+    from mag_ml.analysis.spirals import skyrmion
+
+    perfect = ground_state_search(profile, root=root).state
+    L = perfect.shape[-1]
+    cores = _cores(perfect[2])
+    if len(cores) < 3:
+        raise ValueError(f"the perfect lattice of profile {profile!r} has {len(cores)} skyrmion cores; need >= 3")
+    wrap = lambda d: (d + L / 2) % L - L / 2  # noqa: E731  (minimum-image separation on the torus)
+    first = cores[np.argmin(np.hypot(*wrap(cores - (L / 2, L / 2)).T))]
+    d = wrap(cores - first)
+    order = np.argsort(np.hypot(*d.T))[1:]  # nearest first, the core itself left out
+    b = d[order[0]]
+    # the third corner: the next-nearest core that is also a nearest neighbour of the second
+    c = next(d[k] for k in order[1:] if np.hypot(*wrap(d[k] - b)) < 1.2 * np.hypot(*b))
+    site = tuple((first + (b + c) / 3) % L)
+    y, x = np.mgrid[0:L, 0:L]
+    dy, dx = wrap(y - site[0]), wrap(x - site[1])
+    pasted = skyrmion((L, L), radius, centre=(L / 2, L / 2))
+    shifted = np.roll(pasted, (int(round(site[0] - L / 2)), int(round(site[1] - L / 2))), axis=(1, 2))
+    start = np.where(np.hypot(dy, dx) < 2 * radius, shifted, perfect)
+    interstitial, _ = relax(EVAE_HAMILTONIAN, start)
+    return perfect, interstitial, site
+
+
+# ----------------------------------------------------------------------------- chapter 5: independent training
+#: Chapter 5's second training under identical conditions: the same schedule
+#: as chapter 3's series up to the first of ``from_betas`` (the standard VAE's
+#: steps to that beta, then the whole E-VAE series), on the same data, with
+#: the training seed ``seed + seed_offset`` (other initial weights, batch
+#: orders and noise from the first step on).  It has no control of its own.
+EVAE_INDEPENDENT = {
+    "quick": dict(seed_offset=1),
+    "paper": dict(seed_offset=1),
+}
+
+
+def independent_evae_spec(profile, seed=0):
+    """The training seed and schedule of chapter 5's independent E-VAE.
 
     Returns
     -------
     dict
-        ``seed`` (of the training, ``seed + seed_offset``), ``beta``,
-        ``steps`` (list of :class:`Step`), ``batch_size``, ``lr``,
-        ``checkpoint_every``.
+        ``training_seed`` (``seed + seed_offset``) and ``spec``: the keys of
+        :data:`EVAE_TRAINING` that differ from the profile's (``betas`` up
+        to the first of ``from_betas``, that one ``from_beta``, no control).
 
     Raises
     ------
@@ -594,37 +805,17 @@ def independent_evae_spec(profile, seed=0):
     """
     ind, train = profile_spec(EVAE_INDEPENDENT, profile), evae_training_spec(profile)
     beta = train["from_betas"][0]
-    gammas = train["gammas"] if ind["n_gammas"] is None else train["gammas"][-ind["n_gammas"]:]
-    steps = [Step(beta, 0.0, train["first_epochs"])] + [Step(beta, g, train["epochs"]) for g in gammas]
-    return dict(seed=seed + ind["seed_offset"], beta=beta, steps=steps, batch_size=train["batch_size"],
-                lr=train["lr"], checkpoint_every=train["checkpoint_every"])
+    betas = [b for b in train["betas"] if b <= beta * (1 + 1e-9)]
+    return dict(training_seed=seed + ind["seed_offset"], spec=dict(betas=betas, from_betas=(beta,), controls=False))
 
 
 def independent_evae(profile, *, seed=0, device="auto", progress=True, root=None):
-    """Train (or load) chapter 5's independent E-VAE: a fresh model with another seed on the same data.
-
-    The schedule is :func:`independent_evae_spec`: a standard VAE from random
-    weights (initialised after ``torch.manual_seed`` of the training seed),
-    then E-VAE steps at large gamma, on the profile's dataset
-    (:func:`evae_dataset` with ``seed``).  Cached under
-    ``data/<profile>/evae_independent-<hash>/`` and resumable like
-    :func:`train_evae_series`.
-
-    Parameters
-    ----------
-    profile : {"quick", "paper"}
-    seed : int
-        Seed of the dataset; the training uses ``seed + seed_offset``
-        (:data:`EVAE_INDEPENDENT`).
-    device : "auto", str or torch.device
-    progress : bool
-    root : path, optional
-        Artifact root (default ``data/``).
+    """Train (or load) chapter 5's independent E-VAE (:func:`independent_evae_spec`), cached like chapter 3's.
 
     Returns
     -------
-    SeriesResult
-        Named ``"evae_independent"``.
+    EVAESeries
+        Its ``evae`` holds the one series; ``control`` is empty.
 
     Raises
     ------
@@ -633,20 +824,9 @@ def independent_evae(profile, *, seed=0, device="auto", progress=True, root=None
     TrainingDivergedError
         See :func:`train_schedule`.
     """
-    spec = independent_evae_spec(profile, seed)
-    data_path = evae_dataset(profile, seed=seed, progress=progress, root=root)
-    size = evae_dataset_spec(profile, seed)["shape"][0]
-    steps, seed_b = spec["steps"], spec["seed"]
-    params = dict(name="evae_independent", dataset_seed=seed, seed=seed_b, L=size, steps=[s.as_dict() for s in steps],
-                  batch_size=spec["batch_size"], lr=spec["lr"])
-    directory = artifact_path(profile, "evae_independent", params, root=root, suffix="")
-    torch.manual_seed(seed_b)
-    model = SpinVAE(size)
-    history = train_schedule(model, steps, load_states(data_path, "train"), load_states(data_path, "validation"),
-                             EVAE_HAMILTONIAN, directory, seed=seed_b, name="evae_independent",
-                             batch_size=spec["batch_size"], lr=spec["lr"], device=device,
-                             checkpoint_every=spec["checkpoint_every"], params=params, progress=progress)
-    return SeriesResult("evae_independent", directory, steps, history, model.config())
+    ind = independent_evae_spec(profile, seed)
+    return train_evae_series(profile, seed=seed, training_seed=ind["training_seed"], device=device,
+                             progress=progress, root=root, spec=ind["spec"])
 
 
 # ----------------------------------------------------------------------------- chapter 5: open boundaries
@@ -657,7 +837,10 @@ def independent_evae(profile, *, seed=0, device="auto", progress=True, root=None
 #: standard VAE at ``beta`` for ``first_epochs`` epochs from random weights,
 #: then ``epochs`` epochs at each of ``gammas``, batches of ``batch_size``,
 #: Adam rate ``lr``; ``n_samples`` generated states per model are compared
-#: with the best anneal.  Quick: 32 x 32 and 48 x 48, 120 states, a few
+#: with the best anneal and the direct minimisation from trial lattices;
+#: ``padding`` of the network's convolutions: "zeros", the vacuum beyond an
+#: open edge (a missing neighbour contributes no field), where the periodic
+#: padding would couple opposite edges that the Hamiltonian does not.  Quick: 32 x 32 and 48 x 48, 120 states, a few
 #: minutes on 2 CPU cores.  Paper: the note's sample sizes are not restated
 #: here; the sizes, state counts and schedule of this entry are ours (64 x 64
 #: and 128 x 128, 1,200 states annealed like the periodic dataset, the whole
@@ -666,11 +849,11 @@ EVAE_OPEN_BOUNDARY = {
     "quick": dict(sizes=(32, 48), n_states=120, splits=(100, 10, 10),
                   schedule=AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=20, sweeps_per_step=50),
                   beta=1e-3, first_epochs=20, gammas=(1e4, 1e5), epochs=5, batch_size=10, lr=1e-3,
-                  n_samples=100),
+                  n_samples=100, padding="zeros"),
     "paper": dict(sizes=(64, 128), n_states=1_200, splits=(1_000, 100, 100),
                   schedule=AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=50, sweeps_per_step=200),
                   beta=1e-3, first_epochs=100, gammas=(1e4, 1e5, 1e6), epochs=100, batch_size=100, lr=1e-3,
-                  n_samples=100),
+                  n_samples=100, padding="zeros"),
 }
 
 _OPEN_DATA_KEYS = ("n_states", "splits", "schedule")
@@ -733,6 +916,7 @@ class OpenBoundaryRun:
 
     Attributes
     ----------
+    profile : str
     size : int
     hamiltonian : Hamiltonian
         :data:`EVAE_OPEN_HAMILTONIAN`.
@@ -740,8 +924,9 @@ class OpenBoundaryRun:
     series : SeriesResult
     """
 
-    def __init__(self, size, hamiltonian, dataset, series):
-        self.size, self.hamiltonian, self.dataset, self.series = size, hamiltonian, Path(dataset), series
+    def __init__(self, profile, size, hamiltonian, dataset, series):
+        self.profile, self.size, self.hamiltonian, self.dataset = profile, size, hamiltonian, Path(dataset)
+        self.series = series
 
     def __repr__(self):
         return f"OpenBoundaryRun({self.size}x{self.size}, {len(self.series)} steps, {self.series.directory})"
@@ -768,7 +953,11 @@ class OpenBoundaryRun:
             ``e_ann``: their energies per spin, ``e_uni`` that of the uniform
             +z state; ``frac``: share of the anneals at or below ``e_rel``;
             ``n_ann``: number of anneals; ``hit``: share of the relaxed samples
-            at their minimum (within 1e-8).
+            at their minimum (within 1e-8); ``direct``, ``e_direct``: the
+            lowest state of the direct minimisation (trial skyrmion lattices
+            of chapter 5's spacings that fit in the square and its angles,
+            relaxed in the open square, and the uniform state relaxed) and
+            its energy per spin.
         """
         H, n = self.hamiltonian, self.size ** 2
         raw = sample_states(self.model(), n_samples, seed=seed, dtype=np.float64)
@@ -780,10 +969,18 @@ class OpenBoundaryRun:
         ann = np.concatenate([load_states(self.dataset, s) for s in splits])
         uniform = np.zeros((3, self.size, self.size))
         uniform[2] = 1.0
+        analysis = evae_analysis_spec(self.profile)
+        flat, _ = relax(H, uniform)
+        direct, e_direct = flat, H.energy(flat) / n
+        spacings = [a for a in analysis["lattice_spacings"] if a <= self.size]  # lattices that fit in the square
+        if spacings:
+            search = lowest_lattice_energy(H, (self.size, self.size), spacings, np.deg2rad(analysis["lattice_angles"]))
+            if search.energy < e_direct:
+                direct, e_direct = search.state, search.energy
         return dict(raw=raw[np.argmin(e_raw)], rel=rel[np.argmin(e_rel)], ann=ann[np.argmin(e_ann)],
                     e_raw=e_raw.min(), e_rel=e_rel.min(), e_ann=e_ann.min(), e_uni=H.energy(uniform) / n,
                     frac=np.mean(e_ann <= e_rel.min() + 1e-9), n_ann=e_ann.size,
-                    hit=np.mean(e_rel < e_rel.min() + 1e-8))
+                    hit=np.mean(e_rel < e_rel.min() + 1e-8), direct=direct, e_direct=float(e_direct))
 
 
 def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial", progress=True, root=None,
@@ -791,8 +988,8 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
     """Make (or load) the open-boundary dataset and short E-VAE of one sample size.
 
     The dataset is :func:`open_boundary_dataset`; the E-VAE (a
-    :class:`SpinVAE` of ``size``, its periodic padding unchanged: it has to
-    learn the edges from the data and the Hamiltonian) starts from random
+    :class:`SpinVAE` of ``size`` with the table's ``padding``, zeros: no
+    convolution wraps one edge onto the other) starts from random
     weights initialised after ``torch.manual_seed(seed)`` and trains through
     the steps of :data:`EVAE_OPEN_BOUNDARY` with the open-boundary
     Hamiltonian in ``L_H`` (``E_0 = -2JN`` still, a constant shift).  Cached
@@ -835,7 +1032,7 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
     steps = [Step(b, 0.0, spec["first_epochs"])] + [Step(b, g, spec["epochs"]) for g in spec["gammas"]]
     name = f"open{size}"
     torch.manual_seed(seed)
-    model = SpinVAE(size)
+    model = SpinVAE(size, padding=spec["padding"])
     params = to_jsonable(dict(dataset=dataset_params(**_open_data_spec(spec, size, seed)), model=model.config(),
                               name=name, seed=seed, steps=[s.as_dict() for s in steps],
                               batch_size=spec["batch_size"], lr=spec["lr"], adam_betas=[0.9, 0.999]))
@@ -844,7 +1041,7 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
                              EVAE_OPEN_HAMILTONIAN, directory, seed=seed, name=name, batch_size=spec["batch_size"],
                              lr=spec["lr"], device=device, checkpoint_every=checkpoint_every, params=params,
                              progress=progress)
-    return OpenBoundaryRun(size, EVAE_OPEN_HAMILTONIAN, path, SeriesResult(name, directory, steps, history,
+    return OpenBoundaryRun(profile, size, EVAE_OPEN_HAMILTONIAN, path, SeriesResult(name, directory, steps, history,
                                                                           model.config()))
 
 

@@ -71,7 +71,7 @@ import numba
 import numpy as np
 
 from mag_ml.artifacts import canonical_json, package_version, params_hash
-from mag_ml.files import MismatchError, check_matches
+from mag_ml.files import MismatchError, atomic_path, check_matches
 from mag_ml.checks import check_int
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.lattice import check_shape
@@ -896,6 +896,76 @@ def load_observables(path, split="train", *, expected_params=None):
     with open_dataset(path, expected_params) as f:
         sl = split_slice(read_params(f), split)
         return _scan_states(f, path, sl.start, sl.stop)[0]
+
+
+def subset_dataset(source, path, keep, *, criterion):
+    """Write the states of a dataset that ``keep`` selects to a new dataset file, atomically.
+
+    Used to hold states out of a training set (chapter 3: every state at the
+    ground-state energy leaves the E-VAE's training and validation splits).
+    The new file has the source's creation parameters with the new counts
+    and a ``subset`` entry recording the source's parameter hash, the kept
+    source indices of each split and ``criterion``; states keep their stored
+    spins, energies and charges, and are verified on reading like any other.
+
+    Parameters
+    ----------
+    source : str or os.PathLike
+        A complete spin dataset (verified as it is read).
+    path : str or os.PathLike
+        The new file; replaced atomically (an interrupted write leaves
+        nothing behind).
+    keep : dict of str to array_like of bool
+        For each of :data:`SPLITS`, one flag per state of that split of
+        ``source``.
+    criterion : str
+        What was kept and why, in words (stored in the file).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        ``keep`` without exactly the keys of :data:`SPLITS`, or a mask whose
+        length is not that of its split, or one keeping nothing of ``train``.
+    DatasetCorruptError, DatasetMismatchError, FileNotFoundError
+        As in :func:`load_states`, for ``source``.
+    """
+    if not isinstance(keep, dict) or set(keep) != set(SPLITS):
+        raise ValueError(f"keep must map each of {SPLITS} to a mask, got {sorted(keep) if isinstance(keep, dict) else keep!r}")
+    with open_dataset(source) as f:
+        params = read_params(f)
+    masks, kept = {}, {}
+    for split in SPLITS:
+        n = params["splits"][split]
+        mask = np.asarray(keep[split], dtype=bool)
+        if mask.shape != (n,):
+            raise ValueError(f"keep[{split!r}] must hold {n} flags (the split's states), got shape {mask.shape}")
+        masks[split], kept[split] = mask, np.flatnonzero(mask)
+    if not kept["train"].size:
+        raise ValueError("keep['train'] keeps no state")
+    counts = {split: int(kept[split].size) for split in SPLITS}
+    new = dict(params, n_states=sum(counts.values()), splits=counts,
+               subset=dict(source_params_hash=params_hash(params), criterion=str(criterion),
+                           kept={split: kept[split].tolist() for split in SPLITS}))
+    index = 0
+    with atomic_path(path) as tmp:
+        out = create_dataset_file(tmp, new)
+        try:
+            for split in SPLITS:
+                if not counts[split]:
+                    continue
+                states = load_states(source, split)[masks[split]]
+                obs = load_observables(source, split)
+                for s, e, q in zip(states, obs["energy"][masks[split]], obs["topological_charge"][masks[split]]):
+                    write_state(out, index, s, energy=e, topological_charge=q)
+                    index += 1
+        finally:
+            out.close()
+    return Path(path)
 
 
 # -- record tables --------------------------------------------------------------

@@ -42,7 +42,7 @@ from torch import nn
 
 __all__ = ["SpinVAE", "periodic_pad", "PeriodicConv2d", "vae_losses", "total_loss", "kl_divergence",
            "reconstruction_loss", "hamiltonian_loss", "reference_energy", "layer_table", "flops_per_sample",
-           "LOSS_TERMS"]
+           "LOSS_TERMS", "NORMALISATIONS", "PADDING_MODES"]
 
 #: Names of the loss terms in histories and in :func:`vae_losses`.
 LOSS_TERMS = ("rc", "kl", "h", "total")
@@ -65,19 +65,33 @@ def periodic_pad(x, pad):
     return F.pad(x, (pad, pad, pad, pad), mode="circular")
 
 
-class PeriodicConv2d(nn.Conv2d):
-    """``nn.Conv2d`` with 'same' output size through periodic (circular) padding.
+#: Padding modes of :class:`PeriodicConv2d` and :class:`SpinVAE`: "circular" for periodic lattices, "zeros"
+#: or "replicate" for samples with open boundaries (Kwon et al. 2021, Supporting Note S2).
+PADDING_MODES = ("circular", "zeros", "replicate")
 
-    The odd ``kernel_size`` k is padded by ``k // 2`` on every side with
-    :func:`periodic_pad` before an unpadded convolution, so the layer commutes
-    with lattice translations.
+
+class PeriodicConv2d(nn.Conv2d):
+    """``nn.Conv2d`` with 'same' output size, padded like the lattice's boundary (periodic by default).
+
+    The odd ``kernel_size`` k is padded by ``k // 2`` on every side before an
+    unpadded convolution.  With ``padding_mode="circular"`` (what
+    :func:`periodic_pad` does) the layer commutes with lattice translations;
+    ``"zeros"`` or ``"replicate"`` pad an open sample without wrapping its
+    opposite edges onto each other.
+
+    Raises
+    ------
+    ValueError
+        An even ``kernel_size`` or a ``padding_mode`` not in :data:`PADDING_MODES`.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size=5, **kwargs):
+    def __init__(self, in_channels, out_channels, kernel_size=5, *, padding_mode="circular", **kwargs):
         if kernel_size % 2 != 1:
             raise ValueError(f"kernel_size must be odd, got {kernel_size!r}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, padding=kernel_size // 2,
-                         padding_mode="circular", **kwargs)
+                         padding_mode=padding_mode, **kwargs)
 
 
 class SpinVAE(nn.Module):
@@ -98,6 +112,10 @@ class SpinVAE(nn.Module):
     kernel_size : int, default 5
     negative_slope : float, default 0.3
         Slope of the LeakyReLUs (Keras' default).
+    padding : {"circular", "zeros", "replicate"}, default "circular"
+        Padding of every convolution (:class:`PeriodicConv2d`): the paper's
+        periodic lattice, or zero / edge-replicating padding for samples with
+        open boundaries.
 
     Notes
     -----
@@ -109,11 +127,12 @@ class SpinVAE(nn.Module):
     Raises
     ------
     ValueError
-        ``size`` not a positive multiple of 16, or non-positive widths.
+        ``size`` not a positive multiple of 16, non-positive widths, an
+        unknown ``padding``.
     """
 
     def __init__(self, size=128, *, latent_dim=100, channels=(6, 12, 24, 48), hidden=512, kernel_size=5,
-                 negative_slope=0.3):
+                 negative_slope=0.3, padding="circular"):
         super().__init__()
         if not isinstance(size, numbers.Integral) or size < 16 or size % 16:
             raise ValueError(f"size must be a positive multiple of 16 (four 2x2 poolings), got {size!r}")
@@ -125,6 +144,10 @@ class SpinVAE(nn.Module):
             if not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         latent_dim, hidden = int(latent_dim), int(hidden)
+        if padding not in PADDING_MODES:
+            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+        self.padding = padding
+        conv = lambda c_in, c_out: PeriodicConv2d(c_in, c_out, kernel_size, padding_mode=padding)  # noqa: E731
         self.size, self.latent_dim, self.channels, self.hidden = size, latent_dim, channels, hidden
         self.kernel_size, self.negative_slope = kernel_size, float(negative_slope)
         self.coarse = size // 16
@@ -133,7 +156,7 @@ class SpinVAE(nn.Module):
 
         enc, c_in = [], 3
         for c in channels:
-            enc += [PeriodicConv2d(c_in, c, kernel_size), nn.BatchNorm2d(c), act(), nn.MaxPool2d(2)]
+            enc += [conv(c_in, c), nn.BatchNorm2d(c), act(), nn.MaxPool2d(2)]
             c_in = c
         self.encoder = nn.Sequential(*enc, nn.Flatten(),
                                      nn.Linear(self.flat, self.flat), nn.BatchNorm1d(self.flat), act(),
@@ -145,10 +168,10 @@ class SpinVAE(nn.Module):
                                            nn.Linear(hidden, self.flat), nn.BatchNorm1d(self.flat), act())
         dec, c_in = [], channels[-1]
         for c in (*channels[-2::-1], 3):  # 24, 12, 6, 3
-            dec += [nn.Upsample(scale_factor=2, mode="nearest"), PeriodicConv2d(c_in, c, kernel_size),
+            dec += [nn.Upsample(scale_factor=2, mode="nearest"), conv(c_in, c),
                     nn.BatchNorm2d(c), act()]
             c_in = c
-        dec += [PeriodicConv2d(3, 3, kernel_size)]  # no activation
+        dec += [conv(3, 3)]  # no activation
         self.decoder_conv = nn.Sequential(*dec)
 
     @property
@@ -159,7 +182,7 @@ class SpinVAE(nn.Module):
     def config(self):
         """Constructor arguments as a dict (artifact keys, reloading)."""
         return dict(size=self.size, latent_dim=self.latent_dim, channels=list(self.channels), hidden=self.hidden,
-                    kernel_size=self.kernel_size, negative_slope=self.negative_slope)
+                    kernel_size=self.kernel_size, negative_slope=self.negative_slope, padding=self.padding)
 
     def _check(self, x):
         if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] != self.size or x.shape[3] != self.size:
@@ -235,10 +258,15 @@ def hamiltonian_loss(x_out, hamiltonian):
     return (hamiltonian.energy(x_out) - reference_energy(hamiltonian, n)) / n
 
 
-def vae_losses(x, x_out, mu, logvar, hamiltonian=None):
+#: Loss normalisations of :func:`vae_losses`: "per_spin" (the book's) and "sum" (a Keras-style implementation).
+NORMALISATIONS = ("per_spin", "sum")
+
+
+def vae_losses(x, x_out, mu, logvar, hamiltonian=None, *, normalisation="per_spin"):
     r"""The three loss terms of the (E-)VAE, each averaged over the batch.
 
-    Normalisation (Kwon et al. 2021 write the terms without it):
+    Normalisation ``"per_spin"`` (the default; Kwon et al. 2021 write the
+    terms without one):
 
     * ``rc``: :func:`reconstruction_loss`, the squared error **per spin**;
     * ``kl``: :func:`kl_divergence`, **summed** over the latent dimensions,
@@ -254,6 +282,13 @@ def vae_losses(x, x_out, mu, logvar, hamiltonian=None):
     to a per-spin reconstruction error, so the paper's posterior collapse near
     ``beta ~ 1e-2`` appears at similar values.
 
+    Normalisation ``"sum"``, as a Keras-style implementation writes it:
+    ``rc`` summed over the N sites and 3 components, ``h`` the total energy
+    ``E(S_out) - E0``, ``kl`` summed as above.  That is ``N`` times the
+    per-spin ``rc`` and ``h`` with the same ``kl``: the same optimisation
+    as ``"per_spin"`` at ``beta / N`` (Adam's steps do not depend on the
+    loss's overall scale), so ``beta`` then depends on the lattice size.
+
     Parameters
     ----------
     x, x_out : torch.Tensor, shape (B, 3, H, W)
@@ -261,14 +296,23 @@ def vae_losses(x, x_out, mu, logvar, hamiltonian=None):
     mu, logvar : torch.Tensor, shape (B, latent_dim)
     hamiltonian : mag_ml.Hamiltonian, optional
         If None, ``h`` is not computed (NaN), for a standard VAE.
+    normalisation : {"per_spin", "sum"}, default "per_spin"
 
     Returns
     -------
     dict of str to 0-d torch.Tensor
         ``{"rc", "kl", "h"}``, batch means; combine with :func:`total_loss`.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``normalisation``.
     """
-    out = {"rc": reconstruction_loss(x_out, x).mean(), "kl": kl_divergence(mu, logvar).mean()}
-    out["h"] = (hamiltonian_loss(x_out, hamiltonian).mean() if hamiltonian is not None
+    if normalisation not in NORMALISATIONS:
+        raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    scale = x.shape[-2] * x.shape[-1] if normalisation == "sum" else 1
+    out = {"rc": scale * reconstruction_loss(x_out, x).mean(), "kl": kl_divergence(mu, logvar).mean()}
+    out["h"] = (scale * hamiltonian_loss(x_out, hamiltonian).mean() if hamiltonian is not None
                 else torch.full((), float("nan"), device=x.device))
     return out
 
