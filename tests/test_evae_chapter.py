@@ -60,7 +60,9 @@ def test_control_differs_from_the_evae_only_by_the_energy_term(series):
         c = series.control[b]
         rc_e, rc_c = s.loss("train", "rc"), c.loss("train", "rc")
         assert abs(rc_e[0] - rc_c[0]) < 0.02 * rc_c[0], (rc_e[0], rc_c[0])
-        assert rc_c.max() < 1.5 * rc_c.min() < rc_e[-1], f"control L_RC {rc_c}, E-VAE {rc_e}"
+        # the control never becomes energy-dominated (its L_RC never rises beyond 1.5 times its minimum so far)
+        assert [r[2] for r in loss_regions(c, "gamma")] == ["reconstruction-dominated"], rc_c
+        assert rc_c[-1] < 0.2 * rc_e[-1], f"control L_RC {rc_c}, E-VAE {rc_e}"
         assert s.loss("train", "h")[-1] < c.loss("train", "h")[-1] - 1e-3
 
 
