@@ -138,7 +138,9 @@ execute: $(EXECUTED)
 $(EXEC_DIR)/book/%.ipynb: book/%.ipynb $(PKG_FILES) | $(VENV_STAMP)
 	mkdir -p $(@D) $(EXEC_DIR)/.tmp data
 	@echo "papermill $< (quick profile)"
-	$(PY) -m papermill $< $(EXEC_DIR)/.tmp/$*.ipynb --cwd book -k $(KERNEL) --no-progress-bar --log-level WARNING \
+	# MAG_ML_PROGRESS=log: the chapter's progress bars go to this terminal as text lines, not into the page
+	MAG_ML_PROGRESS=log $(PY) -m papermill $< $(EXEC_DIR)/.tmp/$*.ipynb --cwd book -k $(KERNEL) --no-progress-bar \
+	  --log-level WARNING \
 	  || { echo "papermill failed on $<; the partial run is $(EXEC_DIR)/.tmp/$*.ipynb" >&2; exit 1; }
 	mv $(EXEC_DIR)/.tmp/$*.ipynb $@
 

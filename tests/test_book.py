@@ -65,6 +65,35 @@ def test_built_pages_reference_only_local_files():
     assert not remote, "pages load remote resources:\n" + "\n".join(remote)
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_offers_its_notebooks_for_download(chapter):
+    """Each chapter page links its output-free source and its executed notebook, and both files are there."""
+    import nbformat
+
+    page = HTML / f"{chapter}.html"
+    require(page.is_file(), f"no built page {page} (run `make book`)")
+    html = page.read_text(errors="replace")
+    name = Path(chapter).name + ".ipynb"
+    clean = re.search(r'href="([^"]*_downloads/source/' + re.escape(name) + ')"', html)
+    executed = re.search(r'href="([^"]*_sources/' + re.escape(chapter) + r'\.ipynb)"', html)
+    assert clean and executed, f"{chapter}: download links missing (source {bool(clean)}, executed {bool(executed)})"
+    clean_nb = nbformat.read((page.parent / clean.group(1)).resolve(), as_version=4)
+    executed_nb = nbformat.read((page.parent / executed.group(1)).resolve(), as_version=4)
+    code = [c for c in clean_nb.cells if c.cell_type == "code"]
+    assert code and not any(c.outputs for c in code), f"{chapter}: the source download carries outputs"
+    assert any(c.outputs for c in executed_nb.cells if c.cell_type == "code"), f"{chapter}: executed has no outputs"
+
+
+@pytest.mark.parametrize("page_name", PAGES)
+def test_pages_show_no_progress_bars(page_name):
+    """Build-time progress bars (tqdm's "NN%|...| n/m") never reach a rendered page (they go to the terminal)."""
+    page = HTML / f"{page_name}.html"
+    require(page.is_file(), f"no built page {page} (run `make book`)")
+    text = re.sub(r"<[^>]+>", " ", page.read_text(errors="replace"))
+    bars = re.findall(r"\d{1,3}%\|[^|\n]{0,80}\|\s*\d+/\d+", text)
+    assert not bars, f"{page_name}: progress bar text on the page: {bars[:3]}"
+
+
 @pytest.fixture(scope="module")
 def browser():
     require(HTML.joinpath("index.html").is_file(), f"no built book at {HTML} (run `make book`)")

@@ -13,11 +13,19 @@ scripts are dropped here.
 Any other external stylesheet, script, image or frame left in a page body is
 reported as a Sphinx warning (an error under ``jupyter-book build -W``), so a
 chapter cannot silently make the book depend on the network.
+
+Downloads: the theme's download menu offers each chapter's executed notebook
+(``_sources/``, the notebook the page was rendered from); this extension adds
+the chapter's source notebook without outputs, copied from the folder named by
+the ``mag_ml_clean_sources`` setting (relative to the source folder) into
+``_downloads/source/``.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 from sphinx.util import logging
 
@@ -70,6 +78,46 @@ def _make_offline(app, pagename, templatename, context, doctree):
         )
 
 
+_CLEAN = "_downloads/source"
+
+
+def _clean_source(app, docname):
+    """The output-free source notebook of ``docname``, or None."""
+    if not app.config.mag_ml_clean_sources:
+        return None
+    path = Path(app.srcdir, app.config.mag_ml_clean_sources, Path(docname).name + ".ipynb").resolve()
+    return path if path.is_file() else None
+
+
+def _add_source_download(app, pagename, templatename, context, doctree):
+    source = _clean_source(app, pagename)
+    if source is None:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].insert(1, {
+                "type": "link", "url": f"{context['pathto'](_CLEAN, 1)}/{source.name}",
+                "text": ".ipynb (source, no outputs)", "icon": "fas fa-book",
+                "tooltip": "Download the chapter's notebook without outputs", "label": "download-clean-button"})
+            for b in group["buttons"]:
+                if b.get("label") == "download-notebook-button":
+                    b["text"] = ".ipynb (executed)"
+
+
+def _copy_clean_sources(app, exception):
+    if exception is not None or app.builder.format != "html":
+        return
+    out = Path(app.outdir, _CLEAN)
+    for docname in app.env.found_docs:
+        source = _clean_source(app, docname)
+        if source is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, out / source.name)
+
+
 def setup(app):
+    app.add_config_value("mag_ml_clean_sources", "", "html")
     app.connect("html-page-context", _make_offline)
+    app.connect("html-page-context", _add_source_download, priority=600)  # after the theme's buttons (501)
+    app.connect("build-finished", _copy_clean_sources)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}

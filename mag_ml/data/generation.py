@@ -24,7 +24,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from mag_ml.progress import progress_bar
 
 import mag_ml.files as files
 from mag_ml.files import move_into_place
@@ -468,7 +468,7 @@ def _generate(path, params, n, *, open_file, find_bad, create, task, task_args, 
     try:
         todo = np.flatnonzero(~f["done"][()])
         tasks = [todo[k:k + chunk].tolist() for k in range(0, len(todo), chunk)]
-        with tqdm(total=n, initial=n - len(todo), desc=desc or path.name, unit=unit, disable=not progress) as bar:
+        with progress_bar(total=n, initial=n - len(todo), desc=desc or path.name, unit=unit, disable=not progress) as bar:
 
             def write(result):
                 for item in result:

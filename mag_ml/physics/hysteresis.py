@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
+from mag_ml.progress import progress_bar
 
 from ..files import atomic_path, check_digest, check_matches, load_npz, save_npz
 from ..checks import check_int, check_real
@@ -265,7 +265,7 @@ def hysteresis_loop(params, shape, T, B_max, n_steps, *, n_sweeps=200, seed=0, n
         state, delta = start.spins, start.delta
     else:
         delta = float(saved["delta"])
-    bar = tqdm(total=len(fields), initial=done, desc="field sweep", disable=not progress, leave=False)
+    bar = progress_bar(total=len(fields), initial=done, desc="field sweep", disable=not progress, leave=False)
     for i in range(done, len(fields)):
         run = thermal_run(params.replace(B=float(fields[i])), shape, T, seed=seed, sample=i + 1, spins=state,
                           n_anneal=0, n_sweeps=n_sweeps, boundary=boundary, delta=delta if T > 0 else None)

@@ -72,6 +72,7 @@ import numpy as np
 import scipy.fft
 
 from ..checks import check_int, check_real
+from ..progress import progress_bar
 from .defects import check_defect_parameters, telegraph_vacancies
 from .pseudospectral import GAMMA, check_chain, exchange_kernel, uniform_state
 from .rng import check_seed
@@ -507,8 +508,7 @@ def measure_dispersion(chain, duration, *, sigma=None, tau=None, n_realisations=
         check_defect_parameters(chain.n, sigma, tau)
     iterator = range(n_realisations)
     if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(iterator, desc="dispersion realisations")
+        iterator = progress_bar(iterator, desc="dispersion realisations")
     total, occ_sum, rule = None, 0.0, 0.0
     for i in iterator:
         c = chain

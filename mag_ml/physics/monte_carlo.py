@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 import numba
 import numpy as np
 from numba import prange
-from tqdm.auto import tqdm
+from mag_ml.progress import progress_bar
 
 from ..checks import check_int, check_memory, check_real, format_bytes
 from .hamiltonian import Hamiltonian, pair_field
@@ -660,7 +660,7 @@ def anneal(hamiltonian, spins, schedule, *, seed=0, sample=0, mask=None, n_snaps
     snap_at = set(np.linspace(0, n - 1, n_snapshots).round().astype(int)[:-1]) if n_snapshots > 1 else set()
     snapshots = []
     delta = 1.0
-    for i, T in enumerate(tqdm(temps, desc="anneal", disable=not progress, leave=False)):
+    for i, T in enumerate(progress_bar(temps, desc="anneal", disable=not progress, leave=False)):
         accepted = 0
         for block in range(0, schedule.sweeps_per_step, ADAPT_BLOCK):
             m = min(ADAPT_BLOCK, schedule.sweeps_per_step - block)

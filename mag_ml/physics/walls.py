@@ -53,6 +53,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from ..checks import check_int, check_real
+from ..progress import progress_bar
 from .defects import check_defect_parameters, telegraph_vacancies
 from .pseudospectral import check_chain, domain_wall_state, uniform_state
 
@@ -336,8 +337,7 @@ def wall_width_ensemble(chain, sigma, tau, *, n_realisations=8, seed=0, kind="ne
     check_defect_parameters(chain.n, sigma, tau)
     iterator = range(n_realisations)
     if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(iterator, desc="wall realisations")
+        iterator = progress_bar(iterator, desc="wall realisations")
     widths, conv, profiles, occupied = [], [], [], []
     centre = int(np.argmin(np.abs(chain.x - chain.n * chain.a / 4)))
     window = (np.arange(chain.n // 2) + centre - chain.n // 4) % chain.n
