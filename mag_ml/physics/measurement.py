@@ -17,16 +17,17 @@ error bars.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..checks import check_int, check_memory, check_real
+from .hamiltonian import Hamiltonian
 from .monte_carlo import ADAPT_BLOCK, MonteCarloChain, adapted_cone, check_temperature
 from .topology import topological_charge
 
-__all__ = ["ThermalSeries", "measure", "temperature_scan"]
+__all__ = ["ThermalSeries", "measure", "temperature_scan", "field_cooling"]
 
 
 
@@ -36,6 +37,8 @@ class ThermalSeries:
 
     Attributes
     ----------
+    hamiltonian : Hamiltonian
+        The model sampled.
     T : float
         Temperature (units of J/k_B).
     n_sites : int
@@ -60,6 +63,7 @@ class ThermalSeries:
         Sweep index after the run (continue the chain with fresh numbers there).
     """
 
+    hamiltonian: Hamiltonian
     T: float
     n_sites: int
     thin: int
@@ -156,7 +160,7 @@ def measure(hamiltonian, spins, T, n_measure, *, burn_in, thin=1, charge_thin=10
     energy = np.concatenate(energy)[thin - 1::thin]
     mag = np.concatenate(moment)[thin - 1::thin] / chain.n_sites
     charge = np.array(charges)
-    return ThermalSeries(T=T, n_sites=chain.n_sites, thin=thin, charge_thin=charge_thin, delta=float(cone),
+    return ThermalSeries(hamiltonian=hamiltonian, T=T, n_sites=chain.n_sites, thin=thin, charge_thin=charge_thin, delta=float(cone),
                          acceptance=float(accepted / (n_measure * thin * chain.n_sites)), energy=energy,
                          magnetisation=mag, charge=charge, spins=chain.spins, next_sweep=chain.sweep_index)
 
@@ -201,3 +205,50 @@ def temperature_scan(hamiltonian, spins, temperatures, n_measure, *, burn_in, th
         out.append(run)
         state, sweep, cone = run.spins, run.next_sweep, run.delta
     return out
+
+
+def field_cooling(hamiltonian, shape, fields, temperatures, n_measure, *, burn_in, thin=1, charge_thin=10, seed=0,
+                  progress=False):
+    """Field-cooled scans: for each field B, a :func:`temperature_scan` from a random state down ``temperatures``.
+
+    The raw material of a (T, B) phase diagram (:func:`mag_ml.analysis.phases.phase_diagram`):
+    cooling at fixed field, as in the field-cooled measurements of chiral magnets.
+    Field ``k`` uses sample ``k`` of ``seed``, so the scans are independent and each
+    is reproducible on its own.
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+        Couplings J, D, K, boundary; its B is replaced by each field.
+    shape : tuple (H, W)
+        Lattice (two even integers).
+    fields : array_like (n_B,) float
+        Out-of-plane fields in units of J.
+    temperatures : array_like (n_T,) float
+        Decreasing temperatures of each scan (units of J/k_B).
+    n_measure, burn_in, thin, charge_thin, seed
+        As in :func:`measure`.
+    progress : bool
+        A tqdm progress bar over fields.
+
+    Returns
+    -------
+    list of list of ThermalSeries
+        ``[field][temperature]``.
+
+    Raises
+    ------
+    TypeError
+        ``hamiltonian`` is not a Hamiltonian.
+    ValueError
+        An empty, non-1D or non-finite list of fields; bad temperatures,
+        shape or counts (as :func:`temperature_scan`).
+    """
+    if not isinstance(hamiltonian, Hamiltonian):
+        raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
+    fields = np.asarray(fields, dtype=np.float64)
+    if fields.ndim != 1 or fields.size == 0 or not np.isfinite(fields).all():
+        raise ValueError(f"fields must be a non-empty 1D list of finite fields (units of J), got {fields!r}")
+    return [temperature_scan(replace(hamiltonian, B=float(B)), tuple(shape), temperatures, n_measure,
+                             burn_in=burn_in, thin=thin, charge_thin=charge_thin, seed=seed, sample=k)
+            for k, B in enumerate(tqdm(fields, desc="fields", disable=not progress, leave=False))]
