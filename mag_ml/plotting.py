@@ -1236,7 +1236,8 @@ def plot_thermodynamics(table, axes=None, *, figsize=(10.0, 5.4)):
     axes = np.asarray(axes).ravel()
     T = np.asarray(table["T"], dtype=float)
     for ax, (name, label) in zip(axes, _THERMO_PANELS):
-        ax.errorbar(T, table[name], yerr=table[f"{name}_error"], fmt="o", ms=3, capsize=2, lw=1, label="Monte Carlo")
+        ax.errorbar(T, table[name], yerr=table[f"{name}_error"], fmt="o", ms=3, capsize=2, lw=1,
+                    label=r"$|\mathbf{m}|$" if name == "magnetisation" else "Monte Carlo")
         ax.set(xscale="log", ylabel=label)
     order = np.argsort(T)
     Ts, Es = T[order], np.asarray(table["energy"])[order]
@@ -1259,7 +1260,7 @@ def plot_thermodynamics(table, axes=None, *, figsize=(10.0, 5.4)):
     return axes[0].figure
 
 
-def plot_phase_diagram(diagram, ax=None, *, anneal=None, anneal_label="dataset", reference=True, figsize=(5.6, 3.8)):
+def plot_phase_diagram(diagram, ax=None, *, anneal=None, anneal_label="dataset", reference=True, figsize=(7.6, 3.8)):
     """The (B, T) phase diagram of field-cooled scans, with the zero-temperature boundaries of the theory.
 
     Cells are coloured by phase (:data:`mag_ml.analysis.phases.PHASES`);
@@ -1326,5 +1327,6 @@ def plot_phase_diagram(diagram, ax=None, *, anneal=None, anneal_label="dataset",
     top = ax.secondary_xaxis("top", functions=(lambda b: b / diagram.field_unit, lambda h: h * diagram.field_unit))
     top.set_xlabel(r"$B/(D^2/J)$")
     handles = [Patch(color=c, label=p) for c, p in zip(colours, PHASES)]
-    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7, loc="upper right", framealpha=0.9)
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return ax

@@ -768,7 +768,7 @@ class PhaseExplorer(widgets.VBox):
         top, bottom = fig.subfigures(2, 1, height_ratios=(1.3, 1))
         plot_phase_diagram(d, top.subplots(), anneal=self._anneal)
         for ax, i in zip(bottom.subplots(1, picks.size, squeeze=False)[0], picks):
-            plot_spins(d.states[i, low], ax, title=f"B = {d.fields[i]:.3f}: {PHASES[d.phase[i, low]]}")
+            plot_spins(d.states[i, low], ax, title=f"B = {d.fields[i]:.3f}\n{PHASES[d.phase[i, low]]}")
         png = figure_png(fig, dpi=self._dpi)
         fig.clear()
         return Image(data=png, format="png")

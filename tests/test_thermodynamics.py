@@ -8,7 +8,8 @@ from scipy.stats import chi2
 
 from mag_ml import Hamiltonian, metropolis
 from mag_ml.analysis.blocking import autocorrelation_time, blocking, jackknife
-from mag_ml.analysis.thermodynamics import OBSERVABLES, scan_table, thermodynamics
+from mag_ml.analysis.thermodynamics import OBSERVABLES, scan_table, scan_to_xarray, thermodynamics
+from mag_ml.io import read_netcdf, write_netcdf
 from mag_ml.physics.measurement import measure, temperature_scan
 
 H = Hamiltonian(J=1.0, D=0.3, B=0.05)
@@ -107,13 +108,18 @@ def test_blocking_errors_cover_the_spread_of_independent_chains():
     assert stat > chi2.ppf(0.999, k - 1)  # the test can fail: ignoring autocorrelation is caught
 
 
-def test_temperature_scan_table():
+def test_temperature_scan_table(tmp_path):
     runs = temperature_scan(H, (8, 8), [1.5, 1.0, 0.5], 200, burn_in=100, seed=2)
     table = scan_table(runs)
     assert list(table["T"]) == [1.5, 1.0, 0.5]
     assert all(np.all(np.isfinite(table[f"{n}_error"])) for n in OBSERVABLES)
     assert np.all(np.diff(table["energy"]) < 0)  # cooling lowers the energy
     assert runs[1].next_sweep == runs[0].next_sweep + 300  # each run continues the chain with fresh numbers
+    ds = read_netcdf(write_netcdf(scan_to_xarray(table, H, shape=(8, 8), attrs={"seed": 2}), tmp_path / "scan.nc"))
+    np.testing.assert_array_equal(ds["T"].values, table["T"])
+    np.testing.assert_array_equal(ds["specific_heat_error"].values, table["specific_heat_error"])
+    assert ds["specific_heat"].attrs["units"] == "k_B" and ds["T"].attrs["units"] == "J/k_B"
+    assert ds.attrs["D"] == 0.3 and list(ds.attrs["lattice_shape"]) == [8, 8]
 
 
 def test_bad_arguments():

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..io.netcdf import table_to_xarray
 from .blocking import autocorrelation_time, blocking, jackknife
 
-__all__ = ["Estimate", "OBSERVABLES", "UNITS", "thermodynamics", "scan_table"]
+__all__ = ["Estimate", "OBSERVABLES", "UNITS", "thermodynamics", "scan_table", "scan_to_xarray"]
 
 #: The observables of :func:`thermodynamics`, in order.
 OBSERVABLES = ("energy", "specific_heat", "magnetisation", "mz", "susceptibility", "binder", "charge_density")
@@ -135,3 +136,42 @@ def scan_table(runs):
         table[f"{name}_error"] = np.array([row[name].error for row in rows])
         table[f"{name}_tau"] = np.array([row[name].tau for row in rows])
     return table
+
+
+def scan_to_xarray(table, hamiltonian, *, shape, source="", attrs=None):
+    """A :func:`scan_table` as an ``xarray.Dataset`` along ``T``, with units and the Hamiltonian as attributes.
+
+    Parameters
+    ----------
+    table : dict of str to ndarray (n_T,)
+        From :func:`scan_table`.
+    hamiltonian : Hamiltonian
+        The model of the scan.
+    shape : tuple (H, W)
+        Its lattice (the attribute ``lattice_shape``).
+    source : str
+        Where the scan comes from.
+    attrs : dict, optional
+        More global attributes (seed, sweeps, ...).
+
+    Returns
+    -------
+    xarray.Dataset
+        Coordinate ``T`` (J/k_B); per observable the value, ``_error`` (same
+        unit) and ``_tau`` (measurements) with ``units`` attributes; ``acceptance``.
+
+    Raises
+    ------
+    ValueError
+        A table without ``T`` (see :func:`mag_ml.io.netcdf.table_to_xarray`).
+    """
+    if "T" not in table:
+        raise ValueError("table lacks the temperatures 'T'; make it with scan_table")
+    columns = {k: v for k, v in table.items() if k != "T"}
+    units = {"T": "J/k_B", "acceptance": "1"}
+    for name in OBSERVABLES:
+        units.update({name: UNITS[name], f"{name}_error": UNITS[name], f"{name}_tau": "measurements"})
+    units = {k: u for k, u in units.items() if k in columns or k == "T"}
+    return table_to_xarray(columns, dim="T", coords={"T": table["T"]}, units=units, hamiltonian=hamiltonian,
+                           source=source or "mag_ml temperature scan: fixed-cone Metropolis, blocking errors",
+                           attrs={"lattice_shape": list(shape), **(attrs or {})})
