@@ -4,17 +4,13 @@ From the series of :func:`mag_ml.physics.measurement.measure` (total energy
 :math:`E`, mean spin :math:`\mathbf m`, charge :math:`Q` on :math:`N` sites,
 reduced units :math:`J = k_B = 1`):
 
-=========================  =====================================================  ==========
-name                       definition                                             unit
-=========================  =====================================================  ==========
-``energy``                 :math:`\langle E\rangle/N`                             J
-``specific_heat``          :math:`(\langle E^2\rangle-\langle E\rangle^2)/(NT^2)`  k_B
-``magnetisation``          :math:`\langle|\mathbf m|\rangle`                      1
-``mz``                     :math:`\langle m_z\rangle`                             1
-``susceptibility``         :math:`N(\langle m_z^2\rangle-\langle m_z\rangle^2)/T`  1/J
-``binder``                 :math:`1-\langle|\mathbf m|^4\rangle/(3\langle|\mathbf m|^2\rangle^2)`  1
-``charge_density``         :math:`\langle Q\rangle/N`                             1
-=========================  =====================================================  ==========
+* ``energy``: :math:`\langle E\rangle/N` [J];
+* ``specific_heat``: :math:`(\langle E^2\rangle-\langle E\rangle^2)/(NT^2)` [k_B];
+* ``magnetisation``: :math:`\langle|\mathbf m|\rangle` [1];
+* ``mz``: :math:`\langle m_z\rangle` [1];
+* ``susceptibility``: :math:`N(\langle m_z^2\rangle-\langle m_z\rangle^2)/T` [1/J];
+* ``binder``: :math:`1-\langle|\mathbf m|^4\rangle/(3\langle|\mathbf m|^2\rangle^2)` [1];
+* ``charge_density``: :math:`\langle Q\rangle/N` [1].
 
 The specific heat and susceptibility are the fluctuation-dissipation forms
 of :math:`d\langle E\rangle/dT/N` and :math:`d\langle m_z\rangle/dB` (Landau &
