@@ -21,7 +21,8 @@ classified from three measurements:
 
 The **energy** decides what is stable at the lowest temperature: the last
 state of each field is relaxed at T = 0 (:func:`mag_ml.physics.monte_carlo.relax`)
-and compared with the uniform state, :math:`E/N = -2J - B`.  A textured
+and compared with the uniform state (:math:`E/N = -2J - B` on a periodic lattice
+without anisotropy).  A textured
 state above it is only metastable (the ferromagnet is the ground state).
 
 Zero-temperature reference (Bogdanov & Hubert, J. Magn. Magn. Mater. 138,
@@ -118,7 +119,7 @@ class PhaseDiagram:
         Last state of each point.
     relaxed_energy, uniform_energy : ndarray (n_B,)
         Energy per spin of the lowest-temperature state relaxed at T = 0, and
-        of the uniform state ``-2J - B`` (periodic lattice).
+        of the uniform +z state (``-2J - B - K`` on a periodic lattice).
     """
 
     fields: np.ndarray
@@ -214,7 +215,7 @@ def phase_diagram(scans, fields, *, relax_tol=1e-6):
     states = np.stack([np.stack([r.spins for r in scan]) for scan in scans])
     J, D = scans[0][0].hamiltonian.J, scans[0][0].hamiltonian.D
     area = skyrmion_cell_area(J, D)
-    relaxed, uniform = np.empty(n_b), -2 * J - fields
+    relaxed, uniform = np.empty(n_b), np.empty(n_b)
     for i, scan in enumerate(scans):
         for j, run in enumerate(scan):
             obs = thermodynamics(run)
@@ -226,6 +227,9 @@ def phase_diagram(scans, fields, *, relax_tol=1e-6):
         last = scan[-1]
         state, _ = relax(last.hamiltonian, last.spins, tol=relax_tol)
         relaxed[i] = last.hamiltonian.energy(state) / last.n_sites
+        up = np.zeros_like(state)
+        up[2] = 1.0
+        uniform[i] = last.hamiltonian.energy(up) / last.n_sites  # -2J - B - K on a periodic lattice
     fraction = -values["charge_density"] * area
     return PhaseDiagram(fields=fields, temperatures=temps, J=J, D=D, energy=values["energy"],
                         energy_error=errors["energy"], mz=values["mz"], mz_error=errors["mz"],
