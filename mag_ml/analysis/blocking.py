@@ -114,7 +114,11 @@ def blocking(x, *, alpha=0.01):
     last odd block is dropped), and the error estimate is
     :math:`\hat\sigma_k/\sqrt{n_k - 1}`.  Levels stop at
     :data:`MIN_BLOCKS` blocks.  A constant series has error 0 and
-    ``tau_int`` 1/2.
+    ``tau_int`` 1/2.  On AR(1) series with known errors the chosen level's
+    error is unbiased for weak correlations and 5-15 % low for strong ones
+    (``tau_int`` of 10-50 measurements in 4,000-65,000 of them): the blocks
+    of the first level that passes the test are still slightly correlated.
+    Measure a few hundred autocorrelation times to keep that small.
     """
     x = _series(x)
     alpha = check_real(alpha, "alpha", allowed="a significance level in (0, 1)")
