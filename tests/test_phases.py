@@ -10,7 +10,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from mag_ml import Hamiltonian  # noqa: E402
-from mag_ml.analysis.phases import PHASES, classify, phase_diagram, skyrmion_cell_area  # noqa: E402
+from mag_ml.analysis.phases import PHASES, PhaseDiagram, classify, phase_diagram, skyrmion_cell_area  # noqa: E402
+from mag_ml.files import load_npz, save_npz  # noqa: E402
 from mag_ml.analysis.spirals import spiral_wavevector  # noqa: E402
 from mag_ml.physics.measurement import field_cooling  # noqa: E402
 from mag_ml.plotting import plot_phase_diagram, plot_thermodynamics  # noqa: E402
@@ -74,3 +75,16 @@ def test_plots_draw_and_refuse_incomplete_tables(diagram):
     plt.close("all")
     with pytest.raises(ValueError, match="table lacks"):
         plot_thermodynamics({"T": np.ones(3)})
+
+
+def test_phase_diagram_round_trips_through_npz(diagram, tmp_path):
+    save_npz(diagram.as_arrays(), tmp_path / "d.npz")
+    back = PhaseDiagram.from_arrays(load_npz(tmp_path / "d.npz"))
+    np.testing.assert_array_equal(back.states, diagram.states)
+    np.testing.assert_array_equal(back.phase, diagram.phase)
+    assert back.boundaries().keys() == diagram.boundaries().keys() and back.field_unit == diagram.field_unit
+    arrays = diagram.as_arrays()
+    with pytest.raises(KeyError, match="lack"):
+        PhaseDiagram.from_arrays({k: v for k, v in arrays.items() if k != "phase"})
+    with pytest.raises(ValueError, match="do not fit"):
+        PhaseDiagram.from_arrays({**arrays, "phase": arrays["phase"][:1]})

@@ -114,6 +114,7 @@ def test_temperature_scan_table(tmp_path):
     assert list(table["T"]) == [1.5, 1.0, 0.5]
     assert all(np.all(np.isfinite(table[f"{n}_error"])) for n in OBSERVABLES)
     assert np.all(np.diff(table["energy"]) < 0)  # cooling lowers the energy
+    assert np.all(table["energy_naive_error"] <= 1.2 * table["energy_error"])  # correlations only add
     assert runs[1].next_sweep == runs[0].next_sweep + 300  # each run continues the chain with fresh numbers
     ds = read_netcdf(write_netcdf(scan_to_xarray(table, H, shape=(8, 8), attrs={"seed": 2}), tmp_path / "scan.nc"))
     np.testing.assert_array_equal(ds["T"].values, table["T"])

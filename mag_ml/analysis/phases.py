@@ -33,7 +33,7 @@ D^2/J, then the ferromagnet above ``[1]`` D^2/J.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields as dataclass_fields
 
 import numpy as np
 
@@ -139,6 +139,33 @@ class PhaseDiagram:
     states: np.ndarray
     relaxed_energy: np.ndarray
     uniform_energy: np.ndarray
+
+    def as_arrays(self):
+        """Every attribute as a dict of arrays (``J`` and ``D`` 0-d), e.g. for :func:`mag_ml.files.save_npz`."""
+        return {k: np.asarray(v) for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_arrays(cls, arrays):
+        """Inverse of :meth:`as_arrays`.
+
+        Raises
+        ------
+        KeyError
+            An attribute is missing (a file of another layout).
+        ValueError
+            Arrays whose shapes do not fit one (n_B, n_T) grid.
+        """
+        names = [f.name for f in dataclass_fields(cls)]
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise KeyError(f"phase diagram arrays lack {missing}")
+        d = {n: np.asarray(arrays[n]) for n in names}
+        d["J"], d["D"] = float(d["J"]), float(d["D"])
+        grid = (d["fields"].size, d["temperatures"].size)
+        bad = [n for n in ("energy", "mz", "charge_density", "phase") if d[n].shape != grid]
+        if bad or d["states"].shape[:2] != grid:
+            raise ValueError(f"phase diagram arrays do not fit a {grid} grid: {bad or ['states']}")
+        return cls(**d)
 
     @property
     def field_unit(self):

@@ -113,7 +113,9 @@ def scan_table(runs):
     Returns
     -------
     dict of str to ndarray (n_T,) float64
-        ``"T"``, ``"acceptance"``, and for each name of :data:`OBSERVABLES`
+        ``"T"``, ``"acceptance"``, ``"energy_naive_error"`` (the error of
+        the mean energy per spin if the measurements were independent,
+        :math:`\sigma/\sqrt n`), and for each name of :data:`OBSERVABLES`
         ``name``, ``name_error``, ``name_tau`` (ready for
         :func:`mag_ml.io.netcdf.table_to_xarray` with ``dim="T"``).
 
@@ -126,7 +128,8 @@ def scan_table(runs):
     if not runs:
         raise ValueError("runs must hold at least one ThermalSeries, got none")
     rows = [thermodynamics(r) for r in runs]
-    table = {"T": np.array([r.T for r in runs]), "acceptance": np.array([r.acceptance for r in runs])}
+    table = {"T": np.array([r.T for r in runs]), "acceptance": np.array([r.acceptance for r in runs]),
+             "energy_naive_error": np.array([np.std(r.energy / r.n_sites) / np.sqrt(r.energy.size) for r in runs])}
     for name in OBSERVABLES:
         table[name] = np.array([row[name].value for row in rows])
         table[f"{name}_error"] = np.array([row[name].error for row in rows])
@@ -164,7 +167,7 @@ def scan_to_xarray(table, hamiltonian, *, shape, source="", attrs=None):
     if "T" not in table:
         raise ValueError("table lacks the temperatures 'T'; make it with scan_table")
     columns = {k: v for k, v in table.items() if k != "T"}
-    units = {"T": "J/k_B", "acceptance": "1"}
+    units = {"T": "J/k_B", "acceptance": "1", "energy_naive_error": "J"}
     for name in OBSERVABLES:
         units.update({name: UNITS[name], f"{name}_error": UNITS[name], f"{name}_tau": "measurements"})
     units = {k: u for k, u in units.items() if k in columns or k == "T"}
