@@ -103,7 +103,7 @@ def thermodynamics(series):
 
 
 def scan_table(runs):
-    """Observables of a temperature scan as columns: ``T`` and, per observable, value, error and tau.
+    r"""Observables of a temperature scan as columns: ``T`` and, per observable, value, error and tau.
 
     Parameters
     ----------
