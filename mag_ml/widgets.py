@@ -713,9 +713,10 @@ class PhaseExplorer(widgets.VBox):
         from .analysis.phases import PHASES
 
         d = self.diagram
+        n_sk = -d.charge_density[i, j] * d.states.shape[-1] * d.states.shape[-2]
         return (f"B = {d.fields[i]:.3f} J ({d.fields[i] / d.field_unit:.2f} D^2/J), T = {d.temperatures[j]:.3f}: "
                 f"{PHASES[d.phase[i, j]]}; E/N = {d.energy[i, j]:.4f} +- {d.energy_error[i, j]:.4f} J, "
-                f"<m_z> = {d.mz[i, j]:.3f}, -<Q> = {-d.charge_density[i, j] * d.states.shape[-1] * d.states.shape[-2]:.1f}")
+                f"<m_z> = {d.mz[i, j]:.3f}, -<Q> = {n_sk:.1f}")
 
     def run(self):
         """Redraw for the current slider values.

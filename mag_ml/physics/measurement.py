@@ -140,7 +140,8 @@ def measure(hamiltonian, spins, T, n_measure, *, burn_in, thin=1, charge_thin=10
     if delta is not None:
         delta = check_real(delta, "delta", positive=True, allowed="a positive finite cone width")
     start = check_real(start_delta, "start_delta", positive=True, allowed="a positive finite cone width")
-    check_memory(40 * n_measure, f"measure(n_measure={n_measure})", hint="the series take 40 bytes a measurement")
+    check_memory(72 * n_measure * thin, f"measure(n_measure={n_measure}, thin={thin})",
+                 hint="the per-sweep records and series take 72 bytes a sweep: measure in several runs")
     chain = MonteCarloChain(hamiltonian, spins, seed=seed, sample=sample, sweep_offset=sweep_offset)
     cone = start if delta is None else delta
     for block in range(0, burn_in, ADAPT_BLOCK):
@@ -160,8 +161,8 @@ def measure(hamiltonian, spins, T, n_measure, *, burn_in, thin=1, charge_thin=10
     energy = np.concatenate(energy)[thin - 1::thin]
     mag = np.concatenate(moment)[thin - 1::thin] / chain.n_sites
     charge = np.array(charges)
-    return ThermalSeries(hamiltonian=hamiltonian, T=T, n_sites=chain.n_sites, thin=thin, charge_thin=charge_thin, delta=float(cone),
-                         acceptance=float(accepted / (n_measure * thin * chain.n_sites)), energy=energy,
+    return ThermalSeries(hamiltonian=hamiltonian, T=T, n_sites=chain.n_sites, thin=thin, charge_thin=charge_thin,
+                         delta=float(cone), acceptance=float(accepted / (total * chain.n_sites)), energy=energy,
                          magnetisation=mag, charge=charge, spins=chain.spins, next_sweep=chain.sweep_index)
 
 
@@ -200,8 +201,8 @@ def temperature_scan(hamiltonian, spins, temperatures, n_measure, *, burn_in, th
         check_temperature(T, f"temperatures[{k}]")
     out, state, sweep, cone = [], spins, 0, 1.0
     for T in tqdm(temps, desc="temperatures", disable=not progress, leave=False):
-        run = measure(hamiltonian, state, T, n_measure, burn_in=burn_in, thin=thin, charge_thin=charge_thin, seed=seed, sample=sample,
-                      sweep_offset=sweep, start_delta=cone)
+        run = measure(hamiltonian, state, T, n_measure, burn_in=burn_in, thin=thin, charge_thin=charge_thin,
+                      seed=seed, sample=sample, sweep_offset=sweep, start_delta=cone)
         out.append(run)
         state, sweep, cone = run.spins, run.next_sweep, run.delta
     return out
