@@ -22,7 +22,8 @@ pytestmark = pytest.mark.notebooks
 EXECUTED = ROOT / "_build" / "executed"
 ROLE = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_][\w]*)")
 REQUIRED = {
-    "02_monte_carlo": ["c_peak_T", "blocking_factor", "b_sky_onset", "b_fm_onset", "b_dataset", "below_uniform_pct"],
+    "02_monte_carlo": ["c_peak_T", "blocking_factor", "b_sky_onset", "b_fm_onset", "b_dataset", "below_uniform_pct",
+                       "theory_sequence"],
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")
                                 for p in ("A_ex", "D", "M_s")] + ["coverage_nominal"],
 }

@@ -52,6 +52,7 @@ def test_field_cooling_finds_spiral_and_ferromagnet(diagram):
     assert diagram.relaxed_energy[1] == pytest.approx(diagram.uniform_energy[1], abs=1e-9)
     assert not diagram.metastable().any()
     assert np.isnan(diagram.boundaries()["skyrmion_onset"])
+    assert diagram.low_temperature_sequence() == ["spiral", "ferromagnet"]
     assert diagram.states.shape == (2, 3, 3, *SHAPE)
 
 

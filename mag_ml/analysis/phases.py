@@ -179,6 +179,13 @@ class PhaseDiagram:
         """
         return self.relaxed_energy > self.uniform_energy + _ENERGY_TOL
 
+    def low_temperature_sequence(self):
+        """Phases at the lowest temperature with growing field, repeats merged: e.g. ``["spiral", "skyrmion lattice",
+        "ferromagnet"]``, the zero-temperature sequence of the 2D chiral magnet."""
+        low = int(np.argmin(self.temperatures))
+        codes = self.phase[np.argsort(self.fields), low]
+        return [PHASES[c] for k, c in enumerate(codes) if k == 0 or c != codes[k - 1]]
+
     def boundaries(self):
         """Low-temperature boundaries in units of D^2/J, from the lowest-T column and the energies.
 
