@@ -10,7 +10,7 @@ from mag_ml import Hamiltonian, metropolis
 from mag_ml.analysis.blocking import autocorrelation_time, blocking, jackknife
 from mag_ml.analysis.thermodynamics import OBSERVABLES, scan_table, scan_to_xarray, thermodynamics
 from mag_ml.io import read_netcdf, write_netcdf
-from mag_ml.physics.measurement import measure, temperature_scan
+from mag_ml.physics.measurement import field_cooling, measure, temperature_scan
 
 H = Hamiltonian(J=1.0, D=0.3, B=0.05)
 
@@ -132,6 +132,10 @@ def test_bad_arguments():
         measure(H, (8, 8), 1.0, 100, burn_in=0, charge_thin=100)
     with pytest.raises(ValueError, match=r"temperatures\[1\] must be a finite temperature > 0"):
         temperature_scan(H, (8, 8), [1.0, 0.0], 100, burn_in=0)
+    with pytest.raises(TypeError, match="hamiltonian must be a mag_ml.Hamiltonian"):
+        field_cooling(H.as_dict(), (8, 8), [0.0], [1.0], 100, burn_in=0)
+    with pytest.raises(ValueError, match="fields must be a non-empty 1D list of finite fields"):
+        field_cooling(H, (8, 8), [0.0, np.nan], [1.0], 100, burn_in=0)
     with pytest.raises(ValueError, match="x must be a 1D series of at least 16"):
         blocking(np.ones(5))
     with pytest.raises(ValueError, match="x must be finite"):

@@ -140,6 +140,7 @@ def export_dataset(path, out, split="all", *, expected_params=None):
 
     Raises
     ------
-    As :func:`dataset_to_xarray`.
+    DatasetCorruptError, DatasetMismatchError, DatasetBusyError, FileNotFoundError, ValueError
+        As in :func:`dataset_to_xarray`; ``out`` is then left untouched.
     """
     return write_netcdf(dataset_to_xarray(path, split, expected_params=expected_params), out)
