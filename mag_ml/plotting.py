@@ -1193,3 +1193,144 @@ def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title
     if title:
         fig.suptitle(title)
     return fig
+
+
+# --------------------------------------------------------------------------
+# thermodynamics and the phase diagram (chapter 2)
+# --------------------------------------------------------------------------
+_THERMO_PANELS = (("energy", r"$\langle E\rangle/N$ [J]"), ("specific_heat", r"$C/N$ [$k_B$]"),
+                  ("magnetisation", r"$\langle|\mathbf{m}|\rangle$, $\langle m_z\rangle$"),
+                  ("susceptibility", r"$\chi_{zz}$ [1/J]"), ("binder", r"Binder $U_4$"),
+                  ("charge_density", r"$\langle Q\rangle/N$"))
+
+
+def plot_thermodynamics(table, axes=None, *, figsize=(10.0, 5.4)):
+    """Observables of a temperature scan with their error bars, against T (log axis).
+
+    Panels: energy per spin; specific heat, with the finite-difference
+    derivative of the energy drawn over it (the two agree where the scan is
+    in equilibrium); ``<|m|>`` and ``<m_z>``; susceptibility; Binder cumulant
+    (2/3 ordered, 4/9 for independent spins, dotted); charge density.
+
+    Parameters
+    ----------
+    table : dict of str to ndarray (n_T,)
+        From :func:`mag_ml.analysis.thermodynamics.scan_table` (``T``, each
+        observable and its ``_error``).
+    axes : array of 6 Axes, optional
+        Drawn into if given; else a new 2 x 3 pyplot figure.
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        A table without ``T`` or one of the observables and their errors.
+    """
+    missing = [k for k in ["T", *(f"{n}{s}" for n, _ in _THERMO_PANELS for s in ("", "_error"))] if k not in table]
+    if missing:
+        raise ValueError(f"table lacks {missing}; make it with mag_ml.analysis.thermodynamics.scan_table")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(2, 3, figsize=figsize, sharex=True, layout="constrained")
+    axes = np.asarray(axes).ravel()
+    T = np.asarray(table["T"], dtype=float)
+    for ax, (name, label) in zip(axes, _THERMO_PANELS):
+        ax.errorbar(T, table[name], yerr=table[f"{name}_error"], fmt="o", ms=3, capsize=2, lw=1,
+                    label=r"$|\mathbf{m}|$" if name == "magnetisation" else "Monte Carlo")
+        ax.set(xscale="log", ylabel=label)
+    order = np.argsort(T)
+    Ts, Es = T[order], np.asarray(table["energy"])[order]
+    axes[1].plot(0.5 * (Ts[1:] + Ts[:-1]), np.diff(Es) / np.diff(Ts), "k--", lw=1,
+                 label=r"$d\langle E\rangle/dT$ / N")
+    axes[1].legend(fontsize=8)
+    axes[2].errorbar(T, table["mz"], yerr=table["mz_error"], fmt="s", ms=3, capsize=2, lw=1, color="C3",
+                     label=r"$m_z$")
+    axes[2].legend(fontsize=8)
+    for value in (2 / 3, 4 / 9):
+        axes[4].axhline(value, color="0.6", ls=":", lw=1)
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    for ax in axes[3:]:
+        ax.set_xlabel(r"$T$ [$J/k_B$]")
+    return axes[0].figure
+
+
+def plot_phase_diagram(diagram, ax=None, *, anneal=None, anneal_label="dataset", reference=True, figsize=(7.6, 3.8)):
+    """The (B, T) phase diagram of field-cooled scans, with the zero-temperature boundaries of the theory.
+
+    Cells are coloured by phase (:data:`mag_ml.analysis.phases.PHASES`);
+    an ``x`` marks the lowest-temperature cells whose texture, relaxed at
+    T = 0, lies above the uniform state (metastable: the ferromagnet is the
+    ground state there).  Dashed lines: the zero-temperature boundaries
+    :data:`mag_ml.analysis.phases.ZERO_T_BOUNDARIES` (Han et al., Phys. Rev. B
+    82, 094429 (2010)).  The top axis gives B in units of D^2/J.
+
+    Parameters
+    ----------
+    diagram : mag_ml.analysis.phases.PhaseDiagram
+    ax : matplotlib.axes.Axes, optional
+    anneal : (float, float, float), optional
+        ``(B, T_start, T_end)`` of an annealing schedule, e.g. the dataset's:
+        a dotted line from ``T_start`` down and a star at ``T_end`` (at the
+        bottom edge if ``T_end`` lies below the grid).
+    anneal_label : str
+    reference : bool
+        Draw the zero-temperature boundaries.
+    figsize : (float, float)
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    from .analysis.phases import PHASES, ZERO_T_BOUNDARIES
+
+    ax = _new_axes(ax, figsize)
+    colours = ["0.85", "#4c72b0", "#dd8452", "#55a868"]
+    cmap = ListedColormap(colours)
+    B, T = diagram.fields, diagram.temperatures
+
+    def edges(x, log=False):
+        x = np.log(x) if log else np.asarray(x, dtype=float)
+        order = np.argsort(x)
+        xs = x[order]
+        mid = 0.5 * (xs[1:] + xs[:-1]) if xs.size > 1 else np.array([])
+        first = xs[0] - (mid[0] - xs[0] if mid.size else 0.5)
+        last = xs[-1] + (xs[-1] - mid[-1] if mid.size else 0.5)
+        e = np.concatenate([[first], mid, [last]])
+        return (np.exp(e) if log else e), order
+
+    bx, bo = edges(B)
+    ty, to = edges(T, log=True)
+    codes = diagram.phase[np.ix_(bo, to)].T  # (n_T, n_B)
+    ax.pcolormesh(bx, ty, codes, cmap=cmap, norm=BoundaryNorm(np.arange(-0.5, 4), 4), shading="flat")
+    low = int(np.argmin(T))
+    meta = diagram.metastable() & (diagram.phase[:, low] >= 2)
+    ax.plot(B[meta], np.full(meta.sum(), T[low]), "kx", ms=6, label="metastable at T = 0")
+    if reference:
+        for b in ZERO_T_BOUNDARIES:
+            ax.axvline(b * diagram.field_unit, color="k", ls="--", lw=1)
+    if anneal is not None:
+        b, t_start, t_end = (float(v) for v in anneal)
+        t_star = max(t_end, ty[0] * 1.08)
+        ax.plot([b, b], [min(t_start, ty[-1]), t_star], ":", color="k", lw=1.2)
+        ax.plot(b, t_star, "*", color="gold", mec="k", ms=14,
+                label=f"{anneal_label}: annealed {t_start:g} $\\to$ {t_end:g}, relaxed")
+    ax.set(yscale="log", xlabel=r"$B$ [$J$]", ylabel=r"$T$ [$J/k_B$]", xlim=(bx[0], bx[-1]), ylim=(ty[0], ty[-1]))
+    top = ax.secondary_xaxis("top", functions=(lambda b: b / diagram.field_unit, lambda h: h * diagram.field_unit))
+    top.set_xlabel(r"$B/(D^2/J)$")
+    handles = [Patch(color=c, label=p) for c, p in zip(colours, PHASES)]
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    return ax

@@ -30,7 +30,7 @@ import ipywidgets as widgets
 import numpy as np
 
 __all__ = ["AnnealExplorer", "anneal_explorer", "figure_png", "DefectExplorer", "defect_explorer",
-           "LatentExplorer", "latent_explorer"]
+           "LatentExplorer", "latent_explorer", "PhaseExplorer", "phase_explorer"]
 
 
 def figure_png(fig, *, dpi=80):
@@ -672,4 +672,155 @@ def latent_explorer(model, states, hamiltonian, *, n_directions=4, value_range=(
         msg = explorer.status.value
         explorer.close()
         raise ValueError(f"latent_explorer: the default run failed: {msg}")
+    return explorer
+
+
+class PhaseExplorer(widgets.VBox):
+    """Sliders for B and T over a phase diagram; the diagram with the chosen point and its state (chapter 2).
+
+    Built by :func:`phase_explorer`; see there.
+
+    Attributes
+    ----------
+    diagram : mag_ml.analysis.phases.PhaseDiagram
+    sliders : dict of str to ipywidgets.SelectionSlider
+        ``{"B", "T"}`` over the diagram's fields and temperatures.
+    status : ipywidgets.HTML
+        Phase, energy, <m_z> and skyrmion count of the chosen point.
+    output : ipywidgets.Output
+        The figure (PNG).
+    png : bytes or None
+    """
+
+    def __init__(self, diagram, B, T, *, anneal, dpi, figsize):
+        self.diagram, self._anneal, self._dpi, self._figsize = diagram, anneal, dpi, figsize
+        self.png = None
+        common = dict(continuous_update=False, **_fill())
+        self.sliders = {
+            "B": widgets.SelectionSlider(options=[(f"{b:.3f}", i) for i, b in enumerate(diagram.fields)],
+                                         value=B, description="B (J)", **common),
+            "T": widgets.SelectionSlider(options=[(f"{t:.3f}", j) for j, t in enumerate(diagram.temperatures)],
+                                         value=T, description="T (J/k_B)", **common),
+        }
+        self.status = widgets.HTML()
+        self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
+        for slider in self.sliders.values():
+            slider.observe(lambda _change: self.run(), names="value")
+        super().__init__([widgets.HTML(KERNEL_NOTE.replace("recomputes", "redraws")),
+                          _grid(list(self.sliders.values())), self.status, self.output])
+
+    def _describe(self, i, j):
+        from .analysis.phases import PHASES
+
+        d = self.diagram
+        n_sk = -d.charge_density[i, j] * d.states.shape[-1] * d.states.shape[-2]
+        return (f"B = {d.fields[i]:.3f} J ({d.fields[i] / d.field_unit:.2f} D^2/J), T = {d.temperatures[j]:.3f}: "
+                f"{PHASES[d.phase[i, j]]}; E/N = {d.energy[i, j]:.4f} +- {d.energy_error[i, j]:.4f} J, "
+                f"<m_z> = {d.mz[i, j]:.3f}, -<Q> = {n_sk:.1f}")
+
+    def run(self):
+        """Redraw for the current slider values.
+
+        Returns
+        -------
+        bytes
+            The PNG.
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from .plotting import plot_phase_diagram, plot_spins
+
+        i, j = int(self.sliders["B"].value), int(self.sliders["T"].value)
+        d = self.diagram
+        fig = Figure(figsize=self._figsize, layout="constrained")
+        FigureCanvasAgg(fig)
+        ax_d, ax_s = fig.subplots(1, 2, width_ratios=(1.5, 1))
+        plot_phase_diagram(d, ax_d, anneal=self._anneal)
+        ax_d.plot(d.fields[i], d.temperatures[j], "o", mfc="none", mec="r", ms=12, mew=2)
+        plot_spins(d.states[i, j], ax_s, title=f"B = {d.fields[i]:.3f}, T = {d.temperatures[j]:.3f}")
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        text = self._describe(i, j)
+        self.png = png
+        self.output.outputs = (_png_output(png, text),)
+        self.status.value = _escape(text)
+        return png
+
+    def static(self, n_fields=4):
+        """Static figure for pages without a kernel: the diagram and the lowest-T state of ``n_fields`` fields.
+
+        Returns
+        -------
+        IPython.display.Image
+        """
+        from IPython.display import Image
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        from .analysis.phases import PHASES
+        from .plotting import plot_phase_diagram, plot_spins
+
+        d = self.diagram
+        picks = np.unique(np.linspace(0, d.fields.size - 1, n_fields).round().astype(int))
+        low = int(np.argmin(d.temperatures))
+        fig = Figure(figsize=(self._figsize[0], self._figsize[1] * 1.7), layout="constrained")
+        FigureCanvasAgg(fig)
+        top, bottom = fig.subfigures(2, 1, height_ratios=(1.3, 1))
+        plot_phase_diagram(d, top.subplots(), anneal=self._anneal)
+        for ax, i in zip(bottom.subplots(1, picks.size, squeeze=False)[0], picks):
+            plot_spins(d.states[i, low], ax, title=f"B = {d.fields[i]:.3f}\n{PHASES[d.phase[i, low]]}")
+        png = figure_png(fig, dpi=self._dpi)
+        fig.clear()
+        return Image(data=png, format="png")
+
+
+def phase_explorer(diagram, *, B=None, T=None, anneal=None, dpi=80, figsize=(9.0, 3.6)):
+    """Explore a (T, B) phase diagram: pick a field and a temperature, see the state there (chapter 2).
+
+    Nothing is simulated: the sliders select among the diagram's points, so
+    the explorer redraws at once in JupyterLab.  It draws the default point
+    when created; ``static()`` draws the diagram with the lowest-temperature
+    states of a few fields for the rendered book::
+
+        explorer = phase_explorer(diagram, anneal=(0.05, 1.0, 0.01))
+        display(explorer)
+        explorer.static()
+
+    Parameters
+    ----------
+    diagram : mag_ml.analysis.phases.PhaseDiagram
+    B, T : float, optional
+        Initial field and temperature (the nearest grid points are chosen);
+        default: the middle field and the lowest temperature.
+    anneal : (float, float, float), optional
+        ``(B, T_start, T_end)`` of an annealing schedule drawn on the diagram
+        (e.g. the dataset's; see :func:`mag_ml.plotting.plot_phase_diagram`).
+    dpi : float
+    figsize : (float, float)
+        Figure size [inches].
+
+    Returns
+    -------
+    PhaseExplorer
+
+    Raises
+    ------
+    TypeError
+        ``diagram`` is not a PhaseDiagram.
+    ValueError
+        ``B`` or ``T`` not a finite number.
+    """
+    from .analysis.phases import PhaseDiagram
+
+    if not isinstance(diagram, PhaseDiagram):
+        raise TypeError(f"diagram must be a mag_ml.analysis.phases.PhaseDiagram, got {type(diagram).__name__}")
+    for name, value in (("B", B), ("T", T)):
+        if value is not None and not (isinstance(value, (int, float, np.integer, np.floating))
+                                      and np.isfinite(value)):
+            raise ValueError(f"{name} must be a finite number or None, got {value!r}")
+    i = diagram.fields.size // 2 if B is None else int(np.argmin(np.abs(diagram.fields - B)))
+    j = int(np.argmin(diagram.temperatures)) if T is None else int(np.argmin(np.abs(diagram.temperatures - T)))
+    explorer = PhaseExplorer(diagram, i, j, anneal=anneal, dpi=dpi, figsize=figsize)
+    explorer.run()
     return explorer

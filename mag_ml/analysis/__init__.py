@@ -6,6 +6,10 @@
 * :mod:`.latent`: paths and barriers in the latent space (chapter 4);
 * :mod:`.structure_factor`: structure factors of spin images (chapters 6-7);
 * :mod:`.standard_problem`: the DMI standard problem, lattice against ODE (chapter 6);
+* :mod:`.blocking` and :mod:`.thermodynamics`: error bars of Markov-chain
+  averages (blocking, autocorrelation times, jackknife) and the thermodynamic
+  observables of a temperature scan (chapter 2); :mod:`.phases`: the (T, B)
+  phase diagram from field-cooled scans (chapter 2);
 * :mod:`.defect_networks`: losses, predictions, metrics and inverse design of
   the defect networks (chapter 9).
 

@@ -299,15 +299,20 @@ EVAE_ANALYSIS = {
 #: Sizes of the demonstrations of chapters 1 and 2 (the lattice model itself).  ``L``: the square
 #: lattice of chapter 1, ``W``: its spirals on 2 x W, ``mc_sweeps`` / ``relax_sweeps``: its thermal
 #: run and relaxation; chapter 2: ``free_shape``, ``free_sweeps``, ``free_burn_in`` (free spins against
-#: the Langevin function), ``n_scan``, ``scan_sweeps``, ``scan_burn_in`` (the cooling scan on the
-#: dataset's lattice), ``n_snapshots`` (the anneal animation), ``explorer_shape`` (the anneal explorer).
+#: the Langevin function), ``n_snapshots`` (the anneal animation), ``explorer_shape`` (the anneal explorer);
+#: the thermodynamics: ``thermo_shape``, ``thermo_T`` (T_high, T_low, n of a geometric cooling),
+#: ``thermo_measure``, ``thermo_burn_in`` (measurements and equilibration sweeps per temperature); the
+#: field-cooled phase diagram: ``phase_shape``, ``phase_B`` (B_min, B_max, n, units of J), ``phase_T``,
+#: ``phase_measure``, ``phase_burn_in``.
 LATTICE_DEMOS = {
     "quick": dict(L=48, W=64, mc_sweeps=200, relax_sweeps=4000, free_shape=(8, 8), free_sweeps=3000,
-                  free_burn_in=300, n_scan=12, scan_sweeps=400, scan_burn_in=200, n_snapshots=24,
-                  explorer_shape=(32, 32)),
+                  free_burn_in=300, n_snapshots=24, explorer_shape=(32, 32), thermo_shape=(32, 32),
+                  thermo_T=(1.6, 0.15, 14), thermo_measure=2000, thermo_burn_in=1000, phase_shape=(48, 48),
+                  phase_B=(0.0, 0.12, 13), phase_T=(1.5, 0.05, 8), phase_measure=300, phase_burn_in=300),
     "paper": dict(L=128, W=256, mc_sweeps=1000, relax_sweeps=12000, free_shape=(8, 8), free_sweeps=10000,
-                  free_burn_in=1000, n_scan=12, scan_sweeps=1000, scan_burn_in=500, n_snapshots=40,
-                  explorer_shape=(32, 32)),
+                  free_burn_in=1000, n_snapshots=40, explorer_shape=(32, 32), thermo_shape=(64, 64),
+                  thermo_T=(1.6, 0.1, 24), thermo_measure=20000, thermo_burn_in=5000, phase_shape=(96, 96),
+                  phase_B=(0.0, 0.12, 25), phase_T=(1.5, 0.02, 16), phase_measure=2000, phase_burn_in=2000),
 }
 
 

@@ -8,7 +8,8 @@ from the stored spins), without torch.  ``generate_records`` /
 ``load_records`` are the generic form (one record of fixed-shape arrays per item) behind the
 micromagnetic images of chapter 7 and the (sigma, tau) defect statistics of
 chapter 8; :mod:`.windows` cuts images into the sliding windows of Wang et
-al. (Adv. Sci. 2020).  Which datasets the chapters make, and their sizes per
+al. (Adv. Sci. 2020); :mod:`.export` writes datasets and record tables to
+xarray / netCDF-4 (imported on its own, as it imports xarray).  Which datasets the chapters make, and their sizes per
 profile, is the chapter layer's (:mod:`mag_ml.chapters`).  Importing this
 package has no side effects.
 """
