@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import numpy as np
-from tqdm.auto import tqdm
+from mag_ml.progress import progress_bar
 
 from ..checks import check_int, check_memory, check_real
 from .hamiltonian import Hamiltonian
@@ -200,7 +200,7 @@ def temperature_scan(hamiltonian, spins, temperatures, n_measure, *, burn_in, th
     for k, T in enumerate(temps):
         check_temperature(T, f"temperatures[{k}]")
     out, state, sweep, cone = [], spins, 0, 1.0
-    for T in tqdm(temps, desc="temperatures", disable=not progress, leave=False):
+    for T in progress_bar(temps, desc="temperatures", disable=not progress, leave=False):
         run = measure(hamiltonian, state, T, n_measure, burn_in=burn_in, thin=thin, charge_thin=charge_thin,
                       seed=seed, sample=sample, sweep_offset=sweep, start_delta=cone)
         out.append(run)
@@ -252,4 +252,4 @@ def field_cooling(hamiltonian, shape, fields, temperatures, n_measure, *, burn_i
         raise ValueError(f"fields must be a non-empty 1D list of finite fields (units of J), got {fields!r}")
     return [temperature_scan(replace(hamiltonian, B=float(B)), tuple(shape), temperatures, n_measure,
                              burn_in=burn_in, thin=thin, charge_thin=charge_thin, seed=seed, sample=k)
-            for k, B in enumerate(tqdm(fields, desc="fields", disable=not progress, leave=False))]
+            for k, B in enumerate(progress_bar(fields, desc="fields", disable=not progress, leave=False))]
