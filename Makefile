@@ -136,10 +136,15 @@ book: venv $(EXECUTED)
 execute: $(EXECUTED)
 
 $(EXEC_DIR)/book/%.ipynb: book/%.ipynb $(PKG_FILES) | $(VENV_STAMP)
-	mkdir -p $(@D) $(EXEC_DIR)/.tmp data
+	mkdir -p $(@D) $(EXEC_DIR)/.tmp $(EXEC_DIR)/.figures data
+	rm -f $(EXEC_DIR)/.figures/$*.jsonl
 	@echo "papermill $< (quick profile)"
-	# MAG_ML_PROGRESS=log: the chapter's progress bars go to this terminal as text lines, not into the page
-	MAG_ML_PROGRESS=log $(PY) -m papermill $< $(EXEC_DIR)/.tmp/$*.ipynb --cwd book -k $(KERNEL) --no-progress-bar \
+	# MAG_ML_PROGRESS=log: the chapter's progress bars go to this terminal as text lines, not into the page.
+	# MATPLOTLIBRC + MAG_ML_FIGURE_LOG: book/_ext/figure_log.py logs each figure's smallest text for
+	# the readability check of tests/test_book.py.
+	MAG_ML_PROGRESS=log MATPLOTLIBRC=$(CURDIR)/book/_ext/matplotlibrc PYTHONPATH=$(CURDIR)/book/_ext \
+	  MAG_ML_FIGURE_LOG=$(CURDIR)/$(EXEC_DIR)/.figures/$*.jsonl \
+	  $(PY) -m papermill $< $(EXEC_DIR)/.tmp/$*.ipynb --cwd book -k $(KERNEL) --no-progress-bar \
 	  --log-level WARNING \
 	  || { echo "papermill failed on $<; the partial run is $(EXEC_DIR)/.tmp/$*.ipynb" >&2; exit 1; }
 	mv $(EXEC_DIR)/.tmp/$*.ipynb $@

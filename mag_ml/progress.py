@@ -62,6 +62,6 @@ def progress_bar(iterable=None, **kwargs):
     if mode == "":
         return _auto_bar(iterable, **kwargs)
     stream = _parent_stderr()
-    kwargs.update(file=stream, mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL, ascii=True, ncols=100,
+    kwargs.update(file=stream, mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL, ascii=True, ncols=100, leave=True,
                   disable=kwargs.get("disable", False) or stream is None)
     return Bar(iterable, **kwargs)
