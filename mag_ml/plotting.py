@@ -399,7 +399,7 @@ def plot_colour_wheel(ax=None, *, resolution=201, labels=True, figsize=(2.2, 2.2
         ax.text(1.3, -0.17, "+x", **kw)
         ax.text(0.22, 1.3, "+y", **kw)
         ax.text(0.0, 0.0, "+z", color="0.25", **kw)
-        ax.text(-1.05, -1.2, "rim: -z", **{**kw, "ha": "left", "fontsize": "x-small"})
+        ax.text(-1.05, -1.2, "rim: -z", **{**kw, "ha": "left"})
     return ax
 
 
@@ -541,8 +541,13 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
     return fig
 
 
+#: Widest figure (inches) the grid functions draw: at the inline backend's 100 dpi it shows on the book's
+#: 1280 px page (a column of about 690 px) nearly unscaled, so 10 pt text stays above 9 px.
+MAX_FIGURE_WIDTH = 7.5
+
+
 def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=None,
-                 panel_size=(2.0, 2.0), suptitle=None):
+                 panel_size=(2.0, 2.0), suptitle=None, max_width=MAX_FIGURE_WIDTH):
     """Draw rows of spin states, e.g. generated states of one model or of one latent vector per row.
 
     The grid of the model-output figures of Kwon et al., Adv. Sci. 8,
@@ -571,6 +576,10 @@ def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=N
         Width and height of one panel (state or map) in inches.
     suptitle : str, optional
         Figure title.
+    max_width : float, default MAX_FIGURE_WIDTH
+        Widest figure in inches: a longer row is wrapped onto as many figure
+        rows as it needs (its label on the first), so panels keep their size
+        and their text stays readable at page width.
 
     Returns
     -------
@@ -581,8 +590,8 @@ def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=N
     ------
     ValueError
         No state at all, a state of the wrong shape, ``titles`` or
-        ``row_labels`` not matching ``rows``, or ``map_kw`` without
-        ``state_map``.
+        ``row_labels`` not matching ``rows``, ``map_kw`` without
+        ``state_map``, or a ``max_width`` narrower than one panel.
     """
     import matplotlib.pyplot as plt
 
@@ -602,8 +611,15 @@ def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=N
         raise ValueError("map_kw is given but state_map is not")
     map_kw = dict(map_kw or {})
     per = 2 if state_map is not None else 1
-    width = max(len(r) for r in rows)
     w, h = panel_size
+    columns = int(max_width // (w * per)) if max_width is not None else max(len(r) for r in rows)
+    if columns < 1:
+        raise ValueError(f"max_width must hold at least one panel of {w * per:g} inches, got {max_width!r}")
+    wrapped = [(i, k) for i, r in enumerate(rows) for k in range(0, max(len(r), 1), columns)]
+    titles = None if titles is None else [titles[i][k:k + columns] for i, k in wrapped]
+    row_labels = None if row_labels is None else [row_labels[i] if k == 0 else "" for i, k in wrapped]
+    rows = [rows[i][k:k + columns] for i, k in wrapped]
+    width = max(len(r) for r in rows)
     fig, axes = plt.subplots(len(rows), per * width,
                              figsize=(w * per * width, h * len(rows) + (0.3 if suptitle else 0)),
                              squeeze=False, layout="constrained")
@@ -628,7 +644,8 @@ def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=N
 
 
 def plot_reconstructions(originals, reconstructions, samples=None, *, labels=None, inputs="row",
-                         state_map=None, map_kw=None, panel_size=(1.6, 1.75), suptitle=None):
+                         state_map=None, map_kw=None, panel_size=(1.6, 1.75), suptitle=None,
+                         max_width=MAX_FIGURE_WIDTH):
     """Inputs X_in, their reconstructions X_out and generated states X'_out of several models.
 
     One row per model: its reconstructions of ``originals``, then its
@@ -655,6 +672,8 @@ def plot_reconstructions(originals, reconstructions, samples=None, *, labels=Non
     panel_size : (float, float), default (1.6, 1.75)
         Width and height of one panel in inches.
     suptitle : str, optional
+    max_width : float, default MAX_FIGURE_WIDTH
+        Passed to :func:`plot_samples` (wide rows wrap).
 
     Returns
     -------
@@ -700,7 +719,8 @@ def plot_reconstructions(originals, reconstructions, samples=None, *, labels=Non
             [r"$X_{out}$"] * len(rec) + [r"$X'_{out}$"] * len(gen)
         rows.append(row)
         titles.append([title(n, label) for n in names])
-    return plot_samples(rows, titles, state_map=state_map, map_kw=map_kw, panel_size=panel_size, suptitle=suptitle)
+    return plot_samples(rows, titles, state_map=state_map, map_kw=map_kw, panel_size=panel_size, suptitle=suptitle,
+                        max_width=max_width)
 
 
 def plot_histories(temperatures, energy_history, charge_history, *, n_sites=None,
@@ -1078,7 +1098,7 @@ def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
     ax.plot(x[half], fit.sign * np.tanh((x[half] - fit.x0) / fit.width), "C3--", lw=1.2,
             label=rf"tanh fit, $\Delta$ = {fit.width:.2f} nm")
     ax.set(xlabel="x (nm)", ylabel="$m_z$", ylim=(-1.4, 1.1))
-    ax.legend(fontsize="x-small", loc="upper right")
+    ax.legend(fontsize="small", loc="upper right")
     if title:
         ax.set_title(rf"$\sigma$ = {real.sigma:.3g} a, $\tau$ = {real.tau:.3g} a, realisation {real.realisation}",
                      fontsize="small")
@@ -1088,7 +1108,7 @@ def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
     bx.plot(d.k, d.analytic * 1e-3, "w-", lw=1, label="defect-free (analytic)")
     bx.plot(d.k, d.f * 1e-3, "c.", ms=4, label="spectral peak")
     bx.set(xlabel="k (rad/nm)", ylabel="f (THz)", ylim=(0, 1.15 * d.analytic.max() * 1e-3))
-    bx.legend(fontsize="x-small", loc="upper left")
+    bx.legend(fontsize="small", loc="upper left")
     return ax, bx
 
 
@@ -1116,7 +1136,7 @@ def _offline_player(html):
                   lambda m: _PLAYER_GLYPHS.get(m.group(1), "&#8226;"), html)
 
 
-def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title=None, figsize=(10.5, 2.8)):
+def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title=None, figsize=(7.5, 3.0)):
     r"""Loss terms against ``beta`` or ``gamma``: the panels of Fig. 2 of Kwon et al. 2021.
 
     Three panels, ``L_RC``, ``L_KL`` and ``L_H`` (log x axis), each with the
@@ -1161,7 +1181,8 @@ def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title
                             f"got {type(s).__name__} {_short_repr(s)}")
     if not isinstance(parameter, str) or parameter not in ("beta", "gamma"):
         raise ValueError(f"parameter must be 'beta' or 'gamma' (required), got {parameter!r}")
-    if axes is None:
+    own = axes is None
+    if own:
         fig, axes = plt.subplots(1, 3, figsize=figsize, layout="constrained")
     fig = axes[0].figure
     labels = {"rc": r"$L_\mathrm{RC}$", "kl": r"$L_\mathrm{KL}$", "h": r"$L_\mathrm{H}$"}
@@ -1188,8 +1209,12 @@ def plot_series_losses(series, parameter=None, *, axes=None, regions=None, title
         for i, (lo, hi, label) in enumerate(regions or []):
             ax.axvspan(lo, hi, color=("0.94", "0.86")[i % 2], zorder=0, lw=0)
             ax.text(math.sqrt(lo * hi), 0.98, label.replace(" ", "\n").replace("-", "-\n"),
-                    transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize="x-small", color="0.25")
-    axes[2].legend(fontsize="x-small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+                    transform=ax.get_xaxis_transform(), ha="center", va="top", fontsize="small", color="0.25")
+    if own:  # below the panels: a legend beside them would widen the figure beyond the page
+        handles, names = axes[2].get_legend_handles_labels()
+        fig.legend(handles, names, fontsize="small", loc="outside lower center", ncol=min(len(names), 3))
+    else:
+        axes[2].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
     if title:
         fig.suptitle(title)
     return fig
@@ -1247,10 +1272,10 @@ def plot_thermodynamics(table, axes=None, *, figsize=(10.0, 5.4)):
     Ts, Es = T[order], np.asarray(table["energy"])[order]
     axes[1].plot(0.5 * (Ts[1:] + Ts[:-1]), np.diff(Es) / np.diff(Ts), "k--", lw=1,
                  label=r"$d\langle E\rangle/dT$ / N")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize="small")
     axes[2].errorbar(T, table["mz"], yerr=table["mz_error"], fmt="s", ms=3, capsize=2, lw=1, color="C3",
                      label=r"$m_z$")
-    axes[2].legend(fontsize=8)
+    axes[2].legend(fontsize="small")
     for value in (2 / 3, 4 / 9):
         axes[4].axhline(value, color="0.6", ls=":", lw=1)
     from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
@@ -1331,6 +1356,6 @@ def plot_phase_diagram(diagram, ax=None, *, anneal=None, anneal_label="dataset",
     top = ax.secondary_xaxis("top", functions=(lambda b: b / diagram.field_unit, lambda h: h * diagram.field_unit))
     top.set_xlabel(r"$B/(D^2/J)$")
     handles = [Patch(color=c, label=p) for c, p in zip(colours, PHASES)]
-    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize=7, loc="upper left",
+    ax.legend(handles=handles + ax.get_legend_handles_labels()[0], fontsize="small", loc="upper left",
               bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return ax

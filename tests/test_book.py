@@ -9,6 +9,7 @@ Chromium) the tests skip, except under ``CI`` where that is a failure.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urlparse
@@ -35,6 +36,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 LOCAL_SCHEMES = {"file", "data", "blob", "about"}
+# Written by book/_ext/figure_log.py while `make book` executes each chapter: one line per figure drawn.
+FIGURE_LOGS = ROOT / "_build" / "executed" / ".figures"
+MIN_TEXT_PX = 9.0  # the smallest text a figure may show on the 1280 px page
 PAGES = toc_pages()
 CHAPTERS = toc_chapters()
 
@@ -234,5 +238,65 @@ def test_animation_slider_changes_frame(browser, page_name):
             after = img.get_attribute("src")
             assert after and after != before, f"{page_name}: animation {i} did not change frame"
         assert not report.errors, f"{page_name}: JavaScript errors: {report.errors}"
+    finally:
+        context.close()
+
+
+# Every control of a rendered widget: inside the box that lays it out, no readout or label cut, no two
+# controls of one box on top of each other.
+_CONTROL_CHECK = """() => {
+  const sel = '.widget-inline-hbox, .widget-button, .widget-readout, .widget-label, .widget-text, .widget-dropdown';
+  const boxOf = el => el.parentElement && el.parentElement.closest('.widget-gridbox, .widget-box, .widget-container');
+  const name = el => (el.className + ' ' + (el.textContent || '').trim()).slice(0, 80);
+  const bad = [];
+  const controls = [...document.querySelectorAll(sel)].filter(el => el.getClientRects().length);
+  for (const el of controls) {
+    const box = boxOf(el);
+    if (!box) continue;
+    const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+    if (r.left < b.left - 1 || r.right > b.right + 1 || r.top < b.top - 1 || r.bottom > b.bottom + 1)
+      bad.push('outside its box: ' + name(el));
+    if ((el.classList.contains('widget-readout') || el.classList.contains('widget-label'))
+        && el.scrollWidth > el.clientWidth + 1)
+      bad.push('text cut: ' + name(el));
+  }
+  const tops = controls.filter(el => el.classList.contains('widget-inline-hbox') || el.classList.contains('widget-button'));
+  for (let i = 0; i < tops.length; i++) for (let j = i + 1; j < tops.length; j++) {
+    const a = tops[i].getBoundingClientRect(), c = tops[j].getBoundingClientRect();
+    const w = Math.min(a.right, c.right) - Math.max(a.left, c.left), h = Math.min(a.bottom, c.bottom) - Math.max(a.top, c.top);
+    if (w > 1 && h > 1 && !tops[i].contains(tops[j]) && !tops[j].contains(tops[i]))
+      bad.push('overlapping: ' + name(tops[i]) + ' / ' + name(tops[j]));
+  }
+  return bad;
+}"""
+
+
+@pytest.mark.parametrize("page_name", CHAPTERS)
+def test_figures_are_readable_and_controls_fit(browser, page_name):
+    """At 1280 px: every figure's smallest text, scaled as the page shows the image, is at least MIN_TEXT_PX
+    (matplotlib's own font sizes at the saved dpi, logged by book/_ext/figure_log.py during the build); no widget
+    control is clipped or hidden. Each figure and widget is screenshotted to _build/screenshots/<page>/."""
+    log = FIGURE_LOGS / f"{Path(page_name).name}.jsonl"
+    require(log.is_file(), f"no figure log {log} (run make book)")
+    context, page, report, _ = _open(browser, page_name)
+    try:
+        width = page.evaluate("() => Math.max(0, ...[...document.querySelectorAll('.cell_output')]"
+                              ".map(e => e.clientWidth))")
+        assert width > 0, f"{page_name}: no cell output area"
+        small = {}
+        for entry in map(json.loads, log.read_text().splitlines()):
+            shown = entry["min_text_px"] * min(1.0, width / entry["width_px"])
+            if shown < MIN_TEXT_PX:
+                small[f"cell {entry.get('cell')}: {entry['text']!r}"] = round(shown, 1)
+        assert not small, f"{page_name}: figure text under {MIN_TEXT_PX} px at page width {width} px: {small}"
+        clipped = page.evaluate(_CONTROL_CHECK)
+        assert not clipped, f"{page_name}: widget controls clipped or hidden: {clipped[:5]}"
+        folder = SCREENSHOTS / page_name.replace("/", "__")
+        folder.mkdir(parents=True, exist_ok=True)
+        items = page.locator(".cell_output img:not(.animation img), .cell_output .widget-container.jupyter-widgets")
+        for i in range(items.count()):
+            item = items.nth(i)
+            if item.is_visible():
+                item.screenshot(path=str(folder / f"item_{i:02d}.png"))
     finally:
         context.close()

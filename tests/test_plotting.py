@@ -252,11 +252,29 @@ def test_plot_samples_maps_beside_states():
     from mag_ml.plotting import plot_samples
 
     s = skyrmion(8)
-    fig = plot_samples([[s, s]], state_map=lambda x: (x[2], "Sz"), map_kw=dict(cmap="RdBu_r", vmin=-1, vmax=1))
+    fig = plot_samples([[s, s]], state_map=lambda x: (x[2], "Sz"), map_kw=dict(cmap="RdBu_r", vmin=-1, vmax=1),
+                       max_width=None)
     panels = [ax for ax in fig.axes if ax.images]
     assert len(panels) == 4 and [ax.get_title() for ax in panels[1::2]] == ["Sz", "Sz"]
     np.testing.assert_allclose(panels[1].images[-1].get_array(), s[2])
     assert panels[1].images[-1].colorbar is None and panels[3].images[-1].colorbar is not None  # last of the row
+
+
+def test_plot_samples_wraps_wide_rows():
+    """A row wider than max_width continues on the next figure row, its label on the first; panels keep
+    their size, so the figure is never wider than max_width."""
+    from mag_ml.plotting import plot_samples
+
+    s = skyrmion(8)
+    fig = plot_samples([[s] * 7, [s] * 2], [[f"a{k}" for k in range(7)], ["b0", "b1"]], row_labels=["A", "B"],
+                       panel_size=(2.0, 2.0), max_width=6.0)
+    assert fig.get_figwidth() <= 6.0
+    axes = np.array(fig.axes).reshape(-1, 3)
+    assert axes.shape == (4, 3)  # 7 panels -> 3 + 3 + 1, then the 2 of row B
+    assert [ax.get_title() for ax in axes[:3].ravel() if ax.axison] == [f"a{k}" for k in range(7)]
+    assert [axes[k, 0].get_ylabel() for k in range(4)] == ["A", "", "", "B"]
+    with pytest.raises(ValueError, match="max_width must hold at least one panel"):
+        plot_samples([[s]], panel_size=(2.0, 2.0), max_width=1.0)
 
 
 def test_plot_reconstructions_layouts():
@@ -264,7 +282,7 @@ def test_plot_reconstructions_layouts():
 
     x = np.stack([skyrmion(8)] * 3)
     recs, gens = [x, -x], [x[:2], x[:2]]
-    fig = plot_reconstructions(x, recs, gens, labels=["m1", "m2"])  # a row of inputs, then one row per model
+    fig = plot_reconstructions(x, recs, gens, labels=["m1", "m2"], max_width=None)  # inputs, then a row per model
     axes = np.array(fig.axes).reshape(3, 5)
     assert [ax.get_title() for ax in axes[0, :3]] == [r"$X_{in}$"] * 3 and not axes[0, 3].axison
     assert [ax.get_title() for ax in axes[2]] == [r"$X_{out}$, m2"] * 3 + [r"$X'_{out}$, m2"] * 2

@@ -4,7 +4,7 @@ The book's build runs each chapter with ``MATPLOTLIBRC`` pointing at
 ``book/_ext/matplotlibrc``, whose ``figure.hooks`` calls :func:`install` on
 every figure pyplot creates, and with ``MAG_ML_FIGURE_LOG`` naming a JSON-lines
 file.  Each draw (the inline backend's ``savefig``) appends one line: the
-figure's number, the dpi it was drawn at, the width of its tight bounding box
+execution count of the cell that drew it, the figure's number, the dpi it was drawn at, the width of its tight bounding box
 in pixels and the smallest visible text in pixels (matplotlib's own font size
 in points times dpi / 72), with that text.  Without the variable nothing is
 recorded.
@@ -29,7 +29,12 @@ def _record(fig, renderer):
     dpi = fig.dpi
     smallest = min(texts, key=lambda t: t.get_fontsize())
     width = fig.get_tightbbox(renderer).width * dpi  # inches -> pixels of the saved image (bbox_inches="tight")
-    line = dict(figure=fig.number, dpi=dpi, width_px=width, min_text_px=smallest.get_fontsize() * dpi / 72,
+    try:  # the cell that drew it, for the test's message
+        from IPython import get_ipython
+        cell = get_ipython().execution_count
+    except (ImportError, AttributeError):
+        cell = None
+    line = dict(cell=cell, figure=fig.number, dpi=dpi, width_px=width, min_text_px=smallest.get_fontsize() * dpi / 72,
                 text=smallest.get_text()[:40])
     with open(path, "a") as f:
         f.write(json.dumps(line) + "\n")
