@@ -244,6 +244,46 @@ def test_fit_wall_recovers_tanh():
         fit_wall(x, np.ones_like(x))
 
 
+# ----------------------------------------------------------------------------- grid independence
+# a coarse grid (spacing 4 a_L) of a fine lattice (a_L = 0.5 nm): the kernel is the lattice's dispersion
+A_L, COARSE = 0.5, 4
+
+
+def test_coarse_grid_of_a_fine_lattice_has_the_atomistic_dispersion():
+    length = 64.0  # nm
+    fine = PSLLChain(int(length / A_L), A_L, **MAT, B=0.1)
+    coarse = PSLLChain(int(length / (COARSE * A_L)), COARSE * A_L, **MAT, B=0.1, lattice_constant=A_L)
+    assert coarse.k[-1] == pytest.approx(math.pi / (COARSE * A_L))  # the coarse grid's Nyquist wavevector
+    atomistic = analytic_dispersion(coarse.k, A_ex=MAT["A_ex"], M_s=MAT["M_s"], a=A_L, K_u=MAT["K_u"], B=0.1)
+    assert np.allclose(chain_dispersion(coarse), atomistic)
+    res_fine = measure_dispersion(fine, 150.0, seed=3)
+    res = measure_dispersion(coarse, 150.0, seed=3)
+    j_fine = np.rint(coarse.k / fine.k[1]).astype(int)
+    assert np.allclose(res_fine.k[j_fine], coarse.k)
+    # measured on the coarse grid: within 1 % of the atomistic chain at every k up to the coarse Nyquist
+    assert np.all(np.abs(res.f / atomistic - 1) < 0.01), res.f / atomistic - 1
+    assert np.all(np.abs(res.f / res_fine.f[j_fine] - 1) < 0.01), res.f / res_fine.f[j_fine] - 1
+    # ... which neither the nearest-neighbour chain of cells nor the continuum kernel achieves on that grid
+    for other in (coarse.replace(lattice_constant=None), coarse.replace(kernel="continuum")):
+        assert abs(chain_dispersion(other)[-1] / atomistic[-1] - 1) > 0.03
+    # the coarse grid's stability limit is that of its Nyquist wavevector: more than COARSE times longer steps
+    assert coarse.stable_dt() > COARSE * fine.stable_dt()
+
+
+def test_coarse_grid_of_a_fine_lattice_has_the_atomistic_wall_width():
+    length = 128.0
+    fine = domain_wall_width(PSLLChain(int(length / A_L), A_L, **MAT), pin=False)
+    grid = COARSE * A_L  # 2 nm, 0.45 sqrt(A/K)
+    coarse_chain = PSLLChain(int(length / grid), grid, **MAT, lattice_constant=A_L)
+    coarse = domain_wall_width(coarse_chain, pin=False)
+    assert fine.converged and coarse.converged
+    assert coarse.width == pytest.approx(fine.width, rel=0.01)
+    assert coarse.energy == pytest.approx(fine.energy, rel=0.01)
+    # a nearest-neighbour chain with the grid spacing as its lattice constant narrows the wall by > 1 %
+    naive = domain_wall_width(coarse_chain.replace(lattice_constant=None), pin=False)
+    assert naive.width < 0.99 * fine.width
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_raises(rng):
     with pytest.raises(ValueError, match="kernel"):
@@ -256,6 +296,14 @@ def test_bad_input_raises(rng):
         PSLLChain(16, 1.0, **MAT, occupied=np.zeros(16, bool))
     with pytest.raises(ValueError, match="vacancy_model"):
         PSLLChain(16, 1.0, **MAT, vacancy_model="holes")
+    with pytest.raises(ValueError, match="lattice_constant"):
+        PSLLChain(16, 1.0, **MAT, lattice_constant=2.0)
+    with pytest.raises(ValueError, match="lattice_constant"):
+        PSLLChain(16, 1.0, **MAT, lattice_constant=-0.5)
+    occ16 = np.ones(16, bool)
+    occ16[3] = False
+    with pytest.raises(ValueError, match="missing lattice sites"):
+        PSLLChain(16, 2.0, **MAT, lattice_constant=0.5, occupied=occ16)
     chain = PSLLChain(16, 1.0, **MAT)
     with pytest.raises(ValueError, match="shape"):
         chain.field(np.zeros((3, 15)))

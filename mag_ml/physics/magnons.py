@@ -139,12 +139,14 @@ def chain_dispersion(chain, k=None):
         Must have its anisotropy axis along z (or K_u = 0) and B along z;
         vacancies are ignored (this is the ideal chain's dispersion).
     k : array_like, optional
-        Wavevectors [1/nm]; default ``chain.k``.
+        Wavevectors [1/nm]; default ``chain.k`` (the grid's, up to pi / a).
 
     Returns
     -------
     ndarray, float64
-        f(k) in GHz, shape of ``k``.
+        f(k) in GHz, shape of ``k``: the kernel of the chain's
+        ``lattice_constant``, so on a coarse grid of a fine lattice this is
+        the atomistic dispersion at the grid's wavevectors.
 
     Raises
     ------
@@ -153,8 +155,9 @@ def chain_dispersion(chain, k=None):
     """
     chain = check_chain(chain)
     _check_z_geometry(chain)
-    return analytic_dispersion(chain.k if k is None else k, A_ex=chain.A_ex, M_s=chain.M_s, a=chain.a,
-                               K_u=chain.K_u, B=float(chain.B[2]), kernel=chain.kernel, gamma=chain.gamma)
+    return analytic_dispersion(chain.k if k is None else k, A_ex=chain.A_ex, M_s=chain.M_s,
+                               a=chain.lattice_constant, K_u=chain.K_u, B=float(chain.B[2]), kernel=chain.kernel,
+                               gamma=chain.gamma)
 
 
 def _check_z_geometry(chain):
@@ -394,7 +397,7 @@ def sum_rule_frequency(chain, k=None):
         raise ValueError("k must lie on the chain's wavevector grid, multiples of 2 pi / (N a)")
     s = chain.occupied.astype(np.float64)
     kfull = 2 * np.pi * np.fft.fftfreq(chain.n, d=chain.a)
-    kern = exchange_kernel(kfull, chain.a, chain.kernel)
+    kern = exchange_kernel(kfull, chain.lattice_constant, chain.kernel)
     p = np.abs(np.fft.fft(s)) ** 2 / chain.n  # so that <s|K|s> = sum_q K(q) p(q)
     corr = np.fft.ifft(np.fft.fft(kern) * np.conj(np.fft.fft(p))).real  # corr[j] = sum_m K[m + j] p[m]
     vkv = corr[j.astype(int) % chain.n]
