@@ -29,7 +29,7 @@ def test_demo_sizes_of_chapter_8():
     q, p = defect_demo_spec("quick"), defect_demo_spec("paper")
     assert q == dict(n_statistics=2**15, n_statistics_realisations=16, n_integration=256, integration_duration=20.0,
                      n_dispersion_realisations=8, n_wall=256, n_wall_realisations=6, n_packet=512,
-                     packet_duration=24.0, packet_sample_every=200)
+                     packet_duration=24.0, packet_sample_every=200, coarse_factor=4, coarse_duration=150.0)
     assert set(p) == set(q) == set(DEFECT_DEMOS["paper"])
     for key in ("n_statistics_realisations", "n_dispersion_realisations", "n_wall_realisations"):
         assert p[key] >= q[key]
