@@ -28,6 +28,8 @@ def test_layout_units_and_split(tiny):
     assert np.all(d.sigma > 0) and np.all(d.tau > 0)
     assert d.k.shape == d.f_ideal.shape == (k,) and d.k[0] == 0 and d.k[-1] == pytest.approx(np.pi / d.a)
     assert d.f.shape == d.f_std.shape == d.f_centroid.shape == (p, k)
+    assert d.f_centroid_r.shape == d.weight_r.shape == (p, 2, k)
+    assert np.allclose((d.weight_r * d.f_centroid_r).sum(1) / d.weight_r.sum(1), d.f_centroid)
     assert d.x.shape == (x,) and d.m_z.shape == (p, x) and d.widths.shape == (p, 2)
     assert np.allclose(d.width, d.widths.mean(1)) and d.width_std.shape == (p,)
     assert d.converged.all()

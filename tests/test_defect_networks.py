@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.analysis.defect_networks import (PAPER_METRICS, dispersion_metrics, ideal_band, inverse_design,
-                                             metrics_table, predict_dispersion, predict_walls, split_indices,
-                                             wall_metrics)
+from mag_ml.analysis.defect_networks import (BASELINES, PAPER_METRICS, bootstrap_dispersion, bootstrap_draws,
+                                             bootstrap_walls, dispersion_baselines, dispersion_metrics,
+                                             dispersion_table, ideal_band, inverse_design, metrics_table,
+                                             predict_dispersion, predict_walls, ranking_text, split_indices,
+                                             verdict_line, wall_baselines, wall_metrics, wall_table)
 from mag_ml.chapters.defects import (defect_networks_spec, train_dispersion_cnn, train_dispersion_pinn,
                                      train_wall_cnn)
 from mag_ml.chapters.defects import defect_networks_directory
@@ -54,7 +56,7 @@ def synthetic_dataset():
     widths = width[:, None] + np.random.default_rng(0).normal(0, 0.3, (sigma.size, 6))
     return SimpleNamespace(sigma=sigma, tau=tau, split=split, k=k, f_ideal=f_ideal, f=f, f_centroid=f, f_std=0 * f,
                            x=x, m_z=m_z,
-                           width=width, width_std=widths.std(1), widths=widths)
+                           width=width, width_std=widths.std(1), widths=widths, wall_width=4.0)
 
 
 def test_models_shapes_and_gradients():
@@ -136,6 +138,88 @@ def test_dispersion_and_wall_metrics_values():
         dispersion_metrics(f_pred[0], f_true, f_true[0])
     with pytest.raises(ValueError, match="width_pred"):
         wall_metrics([1.0], [1.0, 2.0])
+
+
+def test_baselines_are_the_formulas():
+    d = synthetic_dataset()
+    train = split_indices(d, 0)
+    f0 = float(d.f_ideal[0])
+    base = dispersion_baselines(d, train, f0=f0)
+    assert tuple(base) == BASELINES and all(b.shape == d.f.shape for b in base.values())
+    # the synthetic "measurement" is the sum rule minus a distortion that vanishes at k = 0 and for rho_b = 1
+    rho = intact_bond_fraction(d.sigma, d.tau).numpy()[:, None]
+    assert np.allclose(base["sum rule"], f0 + rho * (d.f_ideal - f0))
+    assert np.allclose(base["sum rule"][:, 0], f0) and np.allclose(base["dilution law"][:, 0], f0)
+    # runs of vacancies remove fewer bonds than the occupied fraction says: the dilution law lies below the sum rule
+    assert np.all(base["dilution law"][:, 1:] < base["sum rule"][:, 1:])
+    assert np.allclose(base["ideal (defect-free)"], d.f_ideal[None])
+    assert np.allclose(base["training mean"], d.f_centroid[train].mean(0))
+    walls = wall_baselines(d, train)
+    p = d.sigma / (d.sigma + d.tau)
+    assert walls["sum rule"] is None and np.allclose(walls["dilution law"], 4.0 / np.sqrt(p))
+    assert np.all(walls["dilution law"] > 4.0) and np.allclose(walls["ideal (defect-free)"], 4.0)
+    assert np.allclose(walls["training mean"], d.width[train].mean())
+    with pytest.raises(ValueError, match="train"):
+        wall_baselines(d, [])
+
+
+def test_bootstrap_resamples_pairs_then_realisations():
+    rng = np.random.default_rng(1)
+    n_p, n_r, n_k = 5, 4, 3
+    c = 10 + rng.normal(0, 1, (n_p, n_r, n_k))
+    w = rng.uniform(0.5, 2.0, (n_p, n_r, n_k))
+    target = (w * c).sum(1) / w.sum(1)
+    pred = {"good": target + 0.1, "bad": target + rng.normal(0, 2, target.shape)}
+    boot = bootstrap_dispersion(pred, c, w, n_boot=200, seed=3)
+    assert boot["good"]["value"] == pytest.approx(0.1)
+    assert boot["bad"]["value"] == pytest.approx(np.abs(pred["bad"] - target).mean())
+    pairs, reals = bootstrap_draws(n_p, n_r, n_boot=200, seed=3)  # the same draws, recomputed by hand
+    for b in (0, 7, 199):
+        t_b = np.stack([(w[pp, reals[b, j]] * c[pp, reals[b, j]]).sum(0) / w[pp, reals[b, j]].sum(0)
+                        for j, pp in enumerate(pairs[b])])
+        assert boot["bad"]["draws"][b] == pytest.approx(np.abs(pred["bad"][pairs[b]] - t_b).mean())
+    assert boot["bad"]["lo"] <= boot["bad"]["value"] <= boot["bad"]["hi"] and boot["bad"]["draws"].shape == (200,)
+    # a predictor off by a constant much smaller than the realisation noise: resampling the realisations adds
+    # that noise to the target, so its resampled MAE lies above the measured one (documented upward bias)
+    assert boot["good"]["lo"] > boot["good"]["value"] and boot["good"]["hi"] > boot["good"]["lo"]
+    # walls: the spread of single realisations about their pair's mean is a floor no predictor removes
+    widths = 5 + rng.normal(0, 0.4, (n_p, 40))
+    wb = bootstrap_walls({"exact means": widths.mean(1), "none": None}, widths, n_boot=200, seed=0)
+    e = widths.mean(1)[:, None] - widths
+    assert wb["none"] is None and wb["exact means"]["std"]["value"] == pytest.approx(e.std(ddof=1))
+    assert wb["exact means"]["std"]["value"] == pytest.approx(0.4, rel=0.15)
+    assert wb["exact means"]["mae_mean"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert wb["exact means"]["mean"]["lo"] < 0 < wb["exact means"]["mean"]["hi"]
+    with pytest.raises(ValueError, match="shape"):
+        bootstrap_dispersion({"x": target[:2]}, c, w)
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_walls({}, widths, level=1.5)
+
+
+def test_tables_and_generated_verdicts_follow_the_numbers():
+    def stat(v, draws):
+        return dict(value=v, lo=v - 1, hi=v + 1, draws=np.asarray(draws, dtype=float))
+
+    scores = {"CNN": stat(20.0, [19, 21, 22, 18]), "sum rule": stat(14.0, [13, 15, 23, 17]),
+              "ideal (defect-free)": stat(60.0, [60] * 4), "no width": None}
+    text = ranking_text(scores, networks=["CNN"], quantity="MAE", unit="GHz")
+    assert "sum rule 14 GHz < CNN 20 GHz < ideal (defect-free) 60 GHz" in text
+    assert "No network beats the best baseline" in text and "better in 25 %" in text
+    line = verdict_line(scores, networks=["CNN"], quantity="MAE", unit="GHz")
+    assert "no network beats the sum rule" in line and "do not overlap" in line
+    scores["CNN"] = stat(13.0, [9, 11, 12, 18])
+    assert "beats the best baseline, the sum rule" in ranking_text(scores, networks=["CNN"], quantity="MAE", unit="")
+    assert "which overlap" in verdict_line(scores, networks=["CNN"], quantity="MAE", unit="")
+    with pytest.raises(ValueError, match="baseline"):
+        ranking_text({"CNN": scores["CNN"]}, networks=["CNN"], quantity="MAE", unit="")
+    table = dispersion_table({k: v for k, v in scores.items() if v is not None}, networks=["CNN"], bandwidth=100.0)
+    assert table.count("| baseline |") == 2 and "| CNN | network | 13 [12, 14] | 13.0 % |" in table
+    assert "quoted by a review" in table and str(PAPER_METRICS["dispersion_mae"][1]) in table
+    wt = wall_table({"wall CNN": dict(std=stat(1.0, [1]), mean=stat(0.0, [0]), mae_mean=stat(0.5, [0.5])),
+                     "sum rule": None}, networks=["wall CNN"])
+    assert "| sum rule | baseline | no width prediction |" in wt and "0.835" in wt
+    with pytest.raises(ValueError, match="networks"):
+        wall_table({}, networks=["wall CNN"])
 
 
 class _AnalyticWall(torch.nn.Module):

@@ -169,6 +169,10 @@ def test_vacancies_lower_the_mean_frequency_and_broaden_the_lines():
     dev = res.centroid[k] - res.sum_rule[k]
     assert np.all(np.abs(dev) < 0.15 * (res.sum_rule[k] - f0) + res.bin)
     assert abs(np.mean(dev / (res.sum_rule[k] - f0))) < 0.04
+    # the averaged centroid is the power-weighted mean of the realisations' centroids
+    assert res.centroids.shape == res.weights.shape == (4, res.k.size)
+    assert np.allclose((res.weights * res.centroids).sum(0) / res.weights.sum(0), res.centroid, rtol=1e-12)
+    assert np.std(res.centroids[:, k], axis=0).mean() > 0.01 * (ideal.analytic[k] - f0).mean()  # they scatter
     assert np.mean(res.centroid[k] / ideal.analytic[k] - 1) < -0.03
     # broadening: the power at one k spreads over many eigenmodes
     assert np.all(res.spread[k] > 4 * ideal.spread[k]) and np.median(res.spread[k] / ideal.spread[k]) > 20

@@ -43,11 +43,13 @@ import torch
 from scipy.optimize import brentq
 
 from ..checks import check_int, check_real
-from ..models.tfc import DispersionPINN, kernel_coordinate
+from ..models.tfc import DispersionPINN, intact_bond_fraction, kernel_coordinate
 
-__all__ = ["PAPER_METRICS", "TARGET", "split_indices", "ideal_band", "dispersion_target", "cnn_loss", "pinn_loss",
+__all__ = ["PAPER_METRICS", "TARGET", "BASELINES", "split_indices", "ideal_band", "dispersion_target", "cnn_loss", "pinn_loss",
            "predict_dispersion", "predict_walls",
-           "dispersion_metrics", "wall_metrics", "metrics_table", "InverseDesign", "inverse_design"]
+           "dispersion_metrics", "wall_metrics", "metrics_table", "dispersion_baselines", "wall_baselines",
+           "bootstrap_draws", "bootstrap_dispersion", "bootstrap_walls", "dispersion_table", "wall_table",
+           "ranking_text", "verdict_line", "InverseDesign", "inverse_design"]
 
 #: Dispersion the networks learn: the centroid (power-weighted mean frequency)
 #: of the ensemble-averaged line at each k.  With strong disorder the averaged
@@ -57,8 +59,12 @@ __all__ = ["PAPER_METRICS", "TARGET", "split_indices", "ideal_band", "dispersion
 #: first-moment sum rule exactly (the PINN's governing equation).
 TARGET = "f_centroid"
 
-#: Errors reported by Eagan, Copus & Iacocca, arXiv:2603.10182 (abstract and results).
+#: Errors of the networks of Eagan, Copus & Iacocca, arXiv:2603.10182, as quoted by a review of the work
+#: (the arXiv abstract states no numbers, so these are the review's figures, not read from the paper).
 PAPER_METRICS = {"width_error_mean_nm": 0.077, "width_error_std_nm": 0.835, "dispersion_mae": (0.29, 0.36)}
+
+#: Names of the baseline predictors, in the order of the results tables.
+BASELINES = ("sum rule", "dilution law", "ideal (defect-free)", "training mean")
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -365,6 +371,420 @@ def metrics_table(dispersion, wall):
                  ("wall-width error std, vs single realisations", f"{wall['realisation_std']:.3g} nm", f"{std} nm")]
     lines = ["| quantity (held-out pairs) | this book | paper |", "|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+# ----------------------------------------------------------------------------- baselines and intervals
+def _occupied(sigma, tau):
+    s, t = np.asarray(sigma, dtype=np.float64), np.asarray(tau, dtype=np.float64)
+    if s.shape != t.shape or not (np.all(s > 0) and np.all(t > 0)):
+        raise ValueError(f"sigma and tau must be positive arrays of one shape, got shapes {s.shape}, {t.shape}")
+    return s, t, s / (s + t)
+
+
+def dispersion_baselines(data, train, *, f0):
+    r"""The formula and constant predictors of the dispersion, beside which every network is reported.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau`` (P,) [a], ``f_ideal`` (K,) [GHz] and the target
+        dispersion (:data:`TARGET`, (P, K) [GHz]).
+    train : array_like of int
+        Indices of the training pairs (for the training mean).
+    f0 : float
+        Uniform-mode frequency [GHz] (:func:`ideal_band`).
+
+    Returns
+    -------
+    dict of str to ndarray, float64, shape (P, K)
+        Keys :data:`BASELINES`: ``"sum rule"``
+        :math:`f_0 + \rho_b(\sigma,\tau)[f_\mathrm{ideal} - f_0]` (the exact
+        first-moment sum rule with the ensemble bond fraction, no fitted
+        parameter); ``"dilution law"`` :math:`f_0 + p[f_\mathrm{ideal} - f_0]`,
+        exchange diluted by the occupied fraction
+        :math:`p = \sigma/(\sigma + \tau)` (the mean-field estimate; it
+        ignores that vacancies come in runs, so it removes more bonds than
+        the chain loses: :math:`p < \rho_b`); ``"ideal (defect-free)"`` :math:`f_\mathrm{ideal}`;
+        ``"training mean"`` the mean target over the training pairs at each k.
+
+    Raises
+    ------
+    ValueError
+        Bad sigma, tau or an empty ``train``.
+
+    Notes
+    -----
+    Sum rule: :func:`mag_ml.physics.magnons.sum_rule_frequency` (derived for
+    the vacancy model of arXiv:2603.10182).
+    """
+    s, t, p = _occupied(data.sigma, data.tau)
+    train = np.asarray(train, dtype=np.int64)
+    if train.size == 0:
+        raise ValueError("train must name at least one training pair, got none")
+    fi = np.asarray(data.f_ideal, dtype=np.float64)[None, :]
+    rho = intact_bond_fraction(torch.as_tensor(s), torch.as_tensor(t)).numpy()[:, None]
+    target = dispersion_target(data)
+    return {"sum rule": f0 + rho * (fi - f0), "dilution law": f0 + p[:, None] * (fi - f0),
+            "ideal (defect-free)": np.repeat(fi, s.size, axis=0),
+            "training mean": np.repeat(target[train].mean(0, keepdims=True), s.size, axis=0)}
+
+
+def wall_baselines(data, train):
+    r"""The formula and constant predictors of the wall width [nm], beside which the network is reported.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau`` (P,) [a], ``wall_width`` (sqrt(A/K) [nm]) and
+        ``width`` (P,) [nm].
+    train : array_like of int
+        Indices of the training pairs.
+
+    Returns
+    -------
+    dict of str to ndarray, float64, shape (P,) or None
+        ``"sum rule"``: None (the sum rule is about magnon frequencies and
+        predicts no width; the row is kept so that every table has the same
+        baselines); ``"dilution law"`` :math:`\Delta_0/\sqrt p`, the wall of
+        the anisotropy diluted to :math:`pK_u`, :math:`\Delta_0 = \sqrt{A/K_u}`;
+        ``"ideal (defect-free)"`` :math:`\Delta_0`; ``"training mean"`` the
+        mean width of the training pairs.
+
+    Raises
+    ------
+    ValueError
+        Bad sigma, tau or an empty ``train``.
+    """
+    s, _, p = _occupied(data.sigma, data.tau)
+    train = np.asarray(train, dtype=np.int64)
+    if train.size == 0:
+        raise ValueError("train must name at least one training pair, got none")
+    d0 = float(data.wall_width)
+    return {"sum rule": None, "dilution law": d0 / np.sqrt(p), "ideal (defect-free)": np.full(s.size, d0),
+            "training mean": np.full(s.size, float(np.mean(np.asarray(data.width)[train])))}
+
+
+def bootstrap_draws(n_pairs, n_realisations, *, n_boot=2000, seed=0):
+    """Resampling indices of a two-level bootstrap: test pairs, then realisations within each drawn pair.
+
+    Parameters
+    ----------
+    n_pairs, n_realisations : int
+        >= 1.
+    n_boot : int
+        Number of resamples, >= 10.
+    seed : int
+        ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    pairs : ndarray, int64, shape (n_boot, n_pairs)
+    realisations : ndarray, int64, shape (n_boot, n_pairs, n_realisations)
+
+    Raises
+    ------
+    ValueError
+        Counts out of range.
+
+    Notes
+    -----
+    Both levels are resampled with replacement (the pairs are a sample of
+    the (sigma, tau) plane, the realisations of the vacancy process), the
+    standard hierarchical bootstrap (Davison & Hinkley, *Bootstrap Methods
+    and their Application*, 1997, sec. 3.8).  Every predictor is scored on
+    the same draws, so differences between them are paired.
+    """
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+    n_realisations = check_int(n_realisations, "n_realisations", minimum=1)
+    n_boot = check_int(n_boot, "n_boot", minimum=10)
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, n_pairs, size=(n_boot, n_pairs)),
+            rng.integers(0, n_realisations, size=(n_boot, n_pairs, n_realisations)))
+
+
+def _interval(point, draws, level):
+    lo, hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    return dict(value=float(point), lo=float(lo), hi=float(hi), draws=np.asarray(draws, dtype=np.float64))
+
+
+def _check_level(level):
+    level = check_real(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return level
+
+
+def bootstrap_dispersion(predictions, f_centroid_r, weight_r, *, n_boot=2000, seed=0, level=0.95):
+    """Held-out dispersion MAE of each predictor with a bootstrap interval over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like, shape (P, K)
+        Predicted dispersions [GHz] on the P test pairs.
+    f_centroid_r, weight_r : array_like, float64, shape (P, R, K)
+        Each test realisation's centroid [GHz] and spectral weight: the
+        target of a pair is their weighted mean (the centroid of the
+        averaged spectrum), recomputed for every resample of realisations.
+    n_boot, seed
+        As in :func:`bootstrap_draws`.
+    level : float
+        Central interval, in (0, 1).
+
+    Returns
+    -------
+    dict of str to dict
+        Per predictor ``value`` (MAE [GHz] on the data as measured), ``lo``,
+        ``hi`` (the interval) and ``draws`` (n_boot,) the MAE of every
+        resample (the same resamples for every predictor).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, bad ``level`` or counts.
+
+    Notes
+    -----
+    Percentile intervals.  Resampling the realisations adds their scatter to
+    each resampled target, so for a predictor whose error is not large
+    against that scatter the resampled MAE is biased upwards and its
+    interval may lie above the measured value; the ranking of two
+    predictors is read from the paired resamples (:func:`ranking_text`).
+    """
+    level = _check_level(level)
+    c, w = np.asarray(f_centroid_r, dtype=np.float64), np.asarray(weight_r, dtype=np.float64)
+    if c.ndim != 3 or c.shape != w.shape:
+        raise ValueError(f"f_centroid_r and weight_r must be (P, R, K) arrays of one shape, got {c.shape}, {w.shape}")
+    n_p, n_r, _ = c.shape
+    pairs, reals = bootstrap_draws(n_p, n_r, n_boot=n_boot, seed=seed)
+    target = (w * c).sum(1) / w.sum(1)
+    cw = (w * c)[pairs[:, :, None], reals]  # (B, P, R, K)
+    t_boot = cw.sum(2) / w[pairs[:, :, None], reals].sum(2)
+    out = {}
+    for name, f in predictions.items():
+        f = np.asarray(f, dtype=np.float64)
+        if f.shape != target.shape:
+            raise ValueError(f"predictions[{name!r}] must have shape {target.shape}, got {f.shape}")
+        out[name] = _interval(np.abs(f - target).mean(), np.abs(f[pairs] - t_boot).mean(axis=(1, 2)), level)
+    return out
+
+
+def bootstrap_walls(predictions, widths, *, n_boot=2000, seed=0, level=0.95):
+    """Held-out wall-width errors of each predictor with bootstrap intervals over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like (P,) or None
+        Predicted widths [nm] on the P test pairs; None for a predictor
+        without a width (reported as not applicable).
+    widths : array_like, float64, shape (P, R)
+        Widths of the test realisations [nm].
+    n_boot, seed, level
+        As in :func:`bootstrap_dispersion`.
+
+    Returns
+    -------
+    dict of str to dict or None
+        Per predictor ``std`` and ``mean``: the standard deviation (ddof 1)
+        and mean of ``prediction - width`` over all test realisations (the
+        paper's statistic); ``mae_mean``: the mean absolute error against
+        each pair's ensemble-mean width.  Each is a dict of ``value``,
+        ``lo``, ``hi`` and ``draws``; None where the prediction is None.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, bad ``level`` or counts.
+    """
+    level = _check_level(level)
+    wd = np.asarray(widths, dtype=np.float64)
+    if wd.ndim != 2 or not np.all(np.isfinite(wd)):
+        raise ValueError(f"widths must be a finite (P, R) array, got shape {wd.shape}")
+    n_p, n_r = wd.shape
+    pairs, reals = bootstrap_draws(n_p, n_r, n_boot=n_boot, seed=seed)
+    w_boot = wd[pairs[:, :, None], reals]  # (B, P, R)
+    out = {}
+    for name, pred in predictions.items():
+        if pred is None:
+            out[name] = None
+            continue
+        pr = np.asarray(pred, dtype=np.float64)
+        if pr.shape != (n_p,):
+            raise ValueError(f"predictions[{name!r}] must have shape ({n_p},), got {pr.shape}")
+        e, e_boot = pr[:, None] - wd, pr[pairs][:, :, None] - w_boot
+        flat = e_boot.reshape(e_boot.shape[0], -1)
+        out[name] = dict(
+            std=_interval(e.std(ddof=1), flat.std(axis=1, ddof=1), level),
+            mean=_interval(e.mean(), flat.mean(axis=1), level),
+            mae_mean=_interval(np.abs(e.mean(1)).mean(), np.abs(e_boot.mean(2)).mean(1), level))
+    return out
+
+
+def _cell(stat, fmt):
+    return f"{stat['value']:{fmt}} [{stat['lo']:{fmt}}, {stat['hi']:{fmt}}]"
+
+
+def _results_table(boot, networks, columns, cells, paper_row):
+    """Markdown rows ``| name | kind | cells(stat)... |`` for every predictor of ``boot``, networks marked."""
+    missing = [n for n in networks if n not in boot]
+    if missing:
+        raise ValueError(f"networks {missing} have no entry in boot (keys {sorted(boot)})")
+    lines = ["| " + " | ".join(["predictor", "kind", *columns]) + " |", "|" + "---|" * (len(columns) + 2)]
+    for name, stat in boot.items():
+        kind = "network" if name in networks else "baseline"
+        lines.append("| " + " | ".join([name, kind, *cells(stat)]) + " |")
+    if paper_row is not None:
+        lines.append("| " + " | ".join(paper_row) + " |")
+    return "\n".join(lines)
+
+
+def dispersion_table(boot, *, networks, bandwidth, paper=True):
+    """Markdown table of the held-out dispersion MAE of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_dispersion` for the networks and :data:`BASELINES`.
+    networks : sequence of str
+        Which keys of ``boot`` are networks (the rest are baselines).
+    bandwidth : float
+        Ideal bandwidth W [GHz] (for the relative column).
+    paper : bool
+        Add the review's quoted figure as a last row.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A network missing from ``boot``.
+    """
+    lo, hi = PAPER_METRICS["dispersion_mae"]
+    return _results_table(boot, networks, ["held-out MAE [GHz] (95 % interval)", "MAE / bandwidth"],
+                          lambda st: [_cell(st, ".0f"), f"{100 * st['value'] / bandwidth:.1f} %"],
+                          ["paper's networks (figure quoted by a review)", "-", f"{lo}-{hi} (unit not stated)", "-"]
+                          if paper else None)
+
+
+def wall_table(boot, *, networks, paper=True):
+    """Markdown table of the held-out wall-width errors of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_walls` for the networks and :data:`BASELINES`.
+    networks : sequence of str
+        Which keys of ``boot`` are networks.
+    paper : bool
+        Add the review's quoted figures as a last row.
+
+    Returns
+    -------
+    str
+        Markdown: per predictor the standard deviation and mean of the error
+        against single realisations and the MAE against the ensemble means,
+        each with its interval; "no width prediction" for a None entry.
+
+    Raises
+    ------
+    ValueError
+        If a name of ``networks`` has no entry in ``boot``.
+    """
+    def cells(st):
+        if st is None:
+            return ["no width prediction", "-", "-"]
+        return [_cell(st["std"], ".3f"), _cell(st["mean"], "+.3f"), _cell(st["mae_mean"], ".3f")]
+
+    return _results_table(boot, networks, ["error std vs realisations [nm]", "error mean vs realisations [nm]",
+                                           "MAE vs ensemble means [nm]"], cells,
+                          ["paper's network (figures quoted by a review)", "-",
+                           str(PAPER_METRICS["width_error_std_nm"]), f"{PAPER_METRICS['width_error_mean_nm']:+}", "-"]
+                          if paper else None)
+
+
+def _best(scores, networks):
+    """(scored, best network, best baseline) of a score dict; ValueError without both kinds."""
+    scored = {n: v for n, v in scores.items() if v is not None}
+    nets = [n for n in networks if n in scored]
+    bases = [n for n in scored if n not in networks]
+    if not nets or not bases:
+        raise ValueError(f"a verdict needs at least one scored network and one baseline, got networks {nets}, "
+                         f"baselines {bases}")
+    return (scored, min(nets, key=lambda n: scored[n]["value"]), min(bases, key=lambda n: scored[n]["value"]))
+
+
+def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
+    """One generated paragraph: the predictors ranked by a bootstrapped error, and the best network's verdict.
+
+    Parameters
+    ----------
+    scores : dict of str to dict or None
+        Per predictor a statistic of :func:`bootstrap_dispersion` or
+        :func:`bootstrap_walls` (``value``, ``lo``, ``hi``, ``draws``);
+        None entries (not applicable) are skipped.
+    networks : sequence of str
+        Which names are networks (at least one, with a score).
+    quantity : str
+        What is ranked, e.g. ``"held-out dispersion MAE"``.
+    unit : str
+        Unit of the values, e.g. ``"GHz"``.
+    fmt : str
+        Number format.
+
+    Returns
+    -------
+    str
+        Markdown: the ranking (smallest first), then whether the best
+        network beats the best baseline, with the fraction of bootstrap
+        resamples in which it does.
+
+    Raises
+    ------
+    ValueError
+        No network or no baseline with a score.
+    """
+    scored, best_net, best_base = _best(scores, networks)
+    order = sorted(scored, key=lambda n: scored[n]["value"])
+    ranked = " < ".join(f"{n} {scored[n]['value']:{fmt}} {unit}" for n in order)
+    wins = float(np.mean(scored[best_net]["draws"] < scored[best_base]["draws"]))
+    a, b = scored[best_net], scored[best_base]
+    if a["value"] < b["value"]:
+        verdict = (f"The best network, the {best_net}, beats the best baseline, the {best_base} "
+                   f"({a['value']:{fmt}} against {b['value']:{fmt}} {unit})")
+    else:
+        verdict = (f"No network beats the best baseline: the {best_base} ({b['value']:{fmt}} {unit}) is better "
+                   f"than the best network, the {best_net} ({a['value']:{fmt}} {unit})")
+    return (f"Ranked by {quantity} (smallest first): {ranked}. {verdict}; the network is better in "
+            f"{100 * wins:.0f} % of the bootstrap resamples of test pairs and realisations.")
+
+
+def verdict_line(scores, *, networks, quantity, unit, fmt=".0f"):
+    """A generated summary bullet: does the best network beat the best baseline, and do their intervals overlap?
+
+    Parameters
+    ----------
+    scores, networks, quantity, unit, fmt
+        As in :func:`ranking_text`.
+
+    Returns
+    -------
+    str
+        One Markdown list item (indented by two spaces, for a nested list).
+
+    Raises
+    ------
+    ValueError
+        No network or no baseline with a score.
+    """
+    _, best, base = _best(scores, networks)
+    a, b = scores[best], scores[base]
+    overlap = a["lo"] <= b["hi"] and b["lo"] <= a["hi"]
+    head = (f"the {best} beats the best baseline, the {base}" if a["value"] < b["value"]
+            else f"no network beats the {base}: the best network, the {best}, is worse")
+    return (f"  - {quantity}: {head} ({a['value']:{fmt}} against {b['value']:{fmt}} {unit}; 95 % intervals "
+            f"{a['lo']:{fmt}}-{a['hi']:{fmt}} and {b['lo']:{fmt}}-{b['hi']:{fmt}} {unit}, which "
+            f"{'overlap' if overlap else 'do not overlap'}).")
 
 
 # ----------------------------------------------------------------------------- inverse design

@@ -125,7 +125,9 @@ def defect_dataset_spec(profile, seed=0):
         times the stability limit after a transverse excitation of rms
         ``amplitude`` rad; relaxation to ``torque_tol`` T),
         the material of :data:`DEFECT_MATERIAL`, ``seed`` and
-        ``wall_protocol`` / ``dispersion_vacancies`` naming the models.
+        ``wall_protocol`` / ``dispersion_vacancies`` naming the models and
+        ``records`` the record layout (2: with the per-realisation
+        centroids), so files of an older layout are not reused.
 
     Raises
     ------
@@ -133,7 +135,7 @@ def defect_dataset_spec(profile, seed=0):
         Unknown profile or bad seed.
     """
     return dict(profile_spec(DEFECT_DATASETS, profile), **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
-                wall_protocol="bridged-pinned", dispersion_vacancies="cut")
+                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=2)
 
 
 def defect_grid(spec):
@@ -234,7 +236,9 @@ def defect_record(spec, sigma, tau, pair):
     -------
     dict of ndarray
         ``f``, ``f_std``, ``f_centroid``, ``linewidth`` (K,) [GHz];
-        ``widths`` (R,) [nm]; ``converged`` (R,) int8; ``m_z`` (X,)
+        ``f_centroid_r`` (R_d, K) [GHz] and ``weight_r`` (R_d, K) (arbitrary
+        units), each dispersion realisation's centroid and spectral weight
+        (``f_centroid`` is their weighted mean); ``widths`` (R,) [nm]; ``converged`` (R,) int8; ``m_z`` (X,)
         mean wall profile (from -z to +z along x); ``occupied_fraction`` ()
         over the wall chains.
 
@@ -250,7 +254,7 @@ def defect_record(spec, sigma, tau, pair):
                               dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"])
     walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
     return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
-                widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
+                f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
                 occupied_fraction=np.float64(walls.occupied_fraction))
 
 
@@ -262,8 +266,9 @@ def _pair_task(spec, indices):
 
 def _fields(spec):
     k, r, x = spec["n_dispersion"] // 2 + 1, spec["n_realisations"], spec["n_wall"] // 2
+    rd = spec["n_dispersion_realisations"]
     return {"f": ((k,), "float64"), "f_std": ((k,), "float64"), "f_centroid": ((k,), "float64"),
-            "linewidth": ((k,), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
+            "linewidth": ((k,), "float64"), "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
             "m_z": ((x,), "float64"), "occupied_fraction": ((), "float64")}
 
 
@@ -366,6 +371,10 @@ class DefectDataset:
         Its rms spread about the centroid [GHz] (line broadening).
     f_centroid, linewidth : ndarray, float64, shape (P, K)
         Centroid and FWHM of the averaged line [GHz].
+    f_centroid_r, weight_r : ndarray, float64, shape (P, R_d, K)
+        Centroid [GHz] and spectral weight (arbitrary units) of each
+        dispersion realisation; ``f_centroid`` is ``sum_r weight_r
+        f_centroid_r / sum_r weight_r`` (for bootstraps over realisations).
     x : ndarray, float64, shape (X,)
         Position relative to the pinned wall centre [nm].
     m_z : ndarray, float64, shape (P, X)
@@ -398,6 +407,8 @@ class DefectDataset:
     f_std: np.ndarray
     f_centroid: np.ndarray
     linewidth: np.ndarray
+    f_centroid_r: np.ndarray
+    weight_r: np.ndarray
     x: np.ndarray
     m_z: np.ndarray
     width: np.ndarray
@@ -456,7 +467,7 @@ def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True
         f_ideal=analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
                                     B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"]),
         f=arr["f"], f_std=arr["f_std"], f_centroid=arr["f_centroid"], linewidth=arr["linewidth"],
-        x=x, m_z=arr["m_z"], width=widths.mean(axis=1),
+        f_centroid_r=arr["f_centroid_r"], weight_r=arr["weight_r"], x=x, m_z=arr["m_z"], width=widths.mean(axis=1),
         width_std=widths.std(axis=1, ddof=1) if widths.shape[1] > 1 else np.zeros(len(widths)),
         widths=widths, converged=arr["converged"].astype(bool), occupied_fraction=arr["occupied_fraction"],
         a=spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], gamma=spec["gamma"],

@@ -433,6 +433,12 @@ class DispersionResult:
         realisations with weights N_occupied), None when D != 0.
     bin : float
         Frequency resolution 1 / duration [GHz].
+    centroids, weights : ndarray, float64, shape (n_realisations, n_k)
+        Centroid [GHz] of each realisation's own (folded) spectrum and its
+        power above ``f_min`` (arbitrary units): ``centroid`` is exactly
+        ``sum_r weights * centroids / sum_r weights`` (the centroid is
+        linear in the power), so a resample of realisations (a bootstrap)
+        gives the centroid of the resampled average.
     n_realisations : int
     sigma, tau : float or None
         Vacancy parameters (None: defect-free).
@@ -450,6 +456,8 @@ class DispersionResult:
     spread: np.ndarray
     sum_rule: np.ndarray | None
     bin: float
+    centroids: np.ndarray
+    weights: np.ndarray
     n_realisations: int
     sigma: float | None
     tau: float | None
@@ -512,7 +520,7 @@ def measure_dispersion(chain, duration, *, sigma=None, tau=None, n_realisations=
     if progress:
         from tqdm.auto import tqdm
         iterator = tqdm(iterator, desc="dispersion realisations")
-    total, occ_sum, rule = None, 0.0, 0.0
+    total, occ_sum, rule, spectra = None, 0.0, 0.0, []
     for i in iterator:
         c = chain
         if sigma is not None:
@@ -523,17 +531,26 @@ def measure_dispersion(chain, duration, *, sigma=None, tau=None, n_realisations=
         k, freqs, power = spin_wave_spectrum(c, duration, amplitude=amplitude, seed=seed, realisation=i, dt=dt,
                                              sample_every=sample_every)
         total = power if total is None else total + power
+        spectra.append(power)
     total /= n_realisations
     # fold: row for +k and -k averaged; k = 0 .. pi/a
     kpos = chain.k
     idx = {round(float(v) / kpos[1]): r for r, v in enumerate(k)} if chain.n > 1 else {0: 0}
-    folded = np.stack([0.5 * (total[idx[j]] + total[idx.get(-j, idx[j])]) for j in range(kpos.size)])
+
+    def fold(pw):
+        return np.stack([0.5 * (pw[idx[j]] + pw[idx.get(-j, idx[j])]) for j in range(kpos.size)])
+
+    folded = fold(total)
     f_min = 0.5 * (freqs[1] - freqs[0])
     f, width = peak_frequencies(freqs, folded, f_min=f_min)
     centroid, spread = spectral_moments(freqs, folded, f_min=f_min)
+    per = [fold(pw) for pw in spectra]
+    centroids = np.stack([spectral_moments(freqs, pw, f_min=f_min)[0] for pw in per])
+    weights = np.stack([np.where(freqs[None, :] >= f_min, pw, 0.0).sum(1) for pw in per])
     sum_rule = rule / (occ_sum * chain.n) if chain.D == 0 else None
     return DispersionResult(k=kpos, f=f, linewidth=width, analytic=chain_dispersion(chain, kpos), freqs=freqs,
                             power=folded, centroid=centroid, spread=spread, sum_rule=sum_rule,
-                            bin=float(freqs[1] - freqs[0]), n_realisations=n_realisations,
+                            bin=float(freqs[1] - freqs[0]), centroids=centroids, weights=weights,
+                            n_realisations=n_realisations,
                             sigma=None if sigma is None else float(sigma), tau=None if tau is None else float(tau),
                             occupied_fraction=occ_sum / n_realisations)
