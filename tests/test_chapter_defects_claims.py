@@ -10,6 +10,8 @@ import re
 
 import pytest
 
+from mag_ml.analysis.defect_networks import RESOLVED
+
 try:
     from test_glue import executed, glued
 except ImportError:  # pragma: no cover
@@ -19,6 +21,11 @@ pytestmark = pytest.mark.notebooks
 
 BASELINE_MAE = ("sum_rule", "dilution_law", "ideal", "training_mean")
 WALL_STD = ("network", "dilution_law", "training_mean", "ideal")
+
+
+def verb(wins):
+    """The verdict's verb for a fraction of paired resamples (mag_ml.analysis.defect_networks.compare)."""
+    return "beats" if wins >= RESOLVED else "is worse than" if wins <= 1 - RESOLVED else "is not distinguished"
 
 
 def values(chapter):
@@ -43,6 +50,8 @@ def test_chapter_8_coarse_grid_claims():
     assert v["grid_cells_wall_error_pct"] > 1 and v["grid_cells_dispersion_error_pct"] > 1
     # "The coarse grid's step limit is ... times longer"
     assert v["grid_step_ratio"] > 1
+    # "the cut walls ... scatter far more (standard deviation ...)" than the bridged ones, same realisations
+    assert v["wall_cut_std"] > 2 * v["wall_bridged_std"]
 
 
 def test_chapter_9_dispersion_claims():
@@ -54,14 +63,13 @@ def test_chapter_9_dispersion_claims():
     # "the point-to-point scatter ... a floor below which no smooth prediction can go"
     for name in ("best_network",) + BASELINE_MAE:
         assert v[f"dispersion_mae_{name}"] > 0.5 * v["dispersion_noise"]
-    # the generated verdict says what the numbers say
-    text = markdown_outputs("book/09_defect_networks")
-    best_baseline = min(v[f"dispersion_mae_{name}"] for name in BASELINE_MAE)
-    ranking = re.search(r"Ranked by held-out dispersion MAE[^\n]*", text).group(0)
-    if v["dispersion_mae_best_network"] < best_baseline:
-        assert "beats the best baseline" in ranking
-    else:
-        assert "No network beats the best baseline" in ranking
+    # the generated verdict says what the paired resamples say
+    ranking = re.search(r"Ranked by held-out dispersion MAE[^\n]*", markdown_outputs("book/09_defect_networks"))
+    assert verb(v["dispersion_best_network_wins"]) in ranking.group(0)
+    # "That floor, the MAE that the exact ensemble expectation itself would have against these targets": no
+    # predictor of the expectation does much better than it
+    assert min(v[f"dispersion_mae_{name}"] for name in ("best_network",) + BASELINE_MAE) > 0.7 * v[
+        "dispersion_noise_floor"]
     # "it misses the uniform-mode frequency by x GHz ..., against f0 = y GHz, an error of z %"
     assert v["cnn_f0_error_pct"] == pytest.approx(100 * v["cnn_f0_error"] / v["f0_ghz"], rel=1e-9)
 
@@ -80,6 +88,6 @@ def test_chapter_9_wall_claims():
     stds = [v[f"wall_std_{name}"] for name in ("network", "dilution_law", "training_mean")]
     assert max(maes) / min(maes) > max(stds) / min(stds)
     text = markdown_outputs("book/09_defect_networks")
-    ranking = re.search(r"Ranked by the standard deviation[^\n]*?\.\s[^\n]*?resamples", text).group(0)
-    best_baseline = min(v[f"wall_std_{name}"] for name in WALL_STD[1:])
-    assert ("No network beats" in ranking) == (v["wall_std_network"] >= best_baseline)
+    ranking = re.search(r"Ranked by the standard deviation.*?resamples", text, flags=re.S).group(0)
+    if min(v[f"wall_std_{name}"] for name in WALL_STD[1:]) == v["wall_std_dilution_law"]:  # the best baseline
+        assert verb(v["wall_std_network_wins"]) in ranking

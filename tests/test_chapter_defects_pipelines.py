@@ -44,10 +44,12 @@ def test_wall_ensemble_is_the_datasets_protocol():
                 sigma_range=(2.0, 8.0), tau_range=(1.0, 4.0))
     ens = defect_wall_ensemble(spec, 4.0, 2.0, seed=11)
     direct = wall_width_ensemble(defect_chains(spec)[1], 4.0, 2.0, n_realisations=2, seed=11,
-                                 torque_tol=spec["torque_tol"], max_steps=WALL_MAX_STEPS)
+                                 torque_tol=spec["torque_tol"], max_steps=WALL_MAX_STEPS, batch=spec["batch"])
     np.testing.assert_array_equal(ens.widths, direct.widths)
     np.testing.assert_array_equal(ens.m_z, direct.m_z)
-    assert defect_wall_ensemble(spec, 4.0, 2.0, seed=11, n_realisations=1).widths.tolist() == direct.widths[:1].tolist()
+    # realisation r is the same vacancy draw however many are asked for (relaxed alone here, in a batch above)
+    one = defect_wall_ensemble(spec, 4.0, 2.0, seed=11, n_realisations=1)
+    assert one.widths[0] == pytest.approx(direct.widths[0], abs=0.05)
     with pytest.raises(ValueError, match="tau"):
         defect_wall_ensemble(spec, 4.0, -1.0, seed=0)
 

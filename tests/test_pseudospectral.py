@@ -288,6 +288,43 @@ def test_coarse_grid_of_a_fine_lattice_has_the_atomistic_wall_width():
     assert naive.width < 0.99 * fine.width
 
 
+# ----------------------------------------------------------------------------- blocks (realisations in one chain)
+def test_blocks_are_independent_chains(rng):
+    n, reps = 48, 3
+    occs = [telegraph_vacancies(n, 6.0, 2.0, seed=1, realisation=r) for r in range(reps)]
+    singles = [PSLLChain(n, 0.5, **MAT, B=0.05, D=2e-3, occupied=o) for o in occs]
+    block = PSLLChain(n * reps, 0.5, **MAT, B=0.05, D=2e-3, occupied=np.concatenate(occs), blocks=reps)
+    assert np.allclose(block.k, singles[0].k) and block.stable_dt() == pytest.approx(singles[0].stable_dt())
+    ms = [random_state(rng, n, o) for o in occs]
+    m = np.concatenate(ms, axis=1)
+    # the kernels act within each block: fields and energies are those of the separate chains
+    assert np.allclose(block.field(m), np.concatenate([c.field(x) for c, x in zip(singles, ms)], axis=1), atol=1e-12)
+    assert block.energy(m) == pytest.approx(sum(c.energy(x) for c, x in zip(singles, ms)), rel=1e-12)
+    traj = block.evolve(m, 2.0, components="xyz")
+    for b, (c, x) in enumerate(zip(singles, ms)):
+        alone = c.evolve(x, 2.0, dt=traj.dt, components="xyz")
+        assert np.allclose(traj.m[:, b * n:(b + 1) * n], alone.m, atol=1e-12)
+    # a single periodic chain of 3n sites is not three blocks: the walls between blocks are not there
+    one = PSLLChain(n * reps, 0.5, **MAT, B=0.05, D=2e-3, occupied=np.concatenate(occs))
+    assert not np.allclose(one.field(m), block.field(m))
+
+
+def test_batched_realisations_give_the_same_dispersion_and_walls():
+    chain = PSLLChain(64, 1.0, **MAT, B=0.1)
+    one = measure_dispersion(chain, 40.0, sigma=8.0, tau=4.0, n_realisations=3, seed=2)
+    batched = measure_dispersion(chain, 40.0, sigma=8.0, tau=4.0, n_realisations=3, seed=2, batch=2)
+    for name in ("f", "centroid", "spread", "sum_rule", "centroids", "weights", "power"):
+        assert np.allclose(getattr(one, name), getattr(batched, name), rtol=1e-10, atol=1e-12), name
+    wchain = PSLLChain(128, 0.5, **MAT, vacancy_model="bridged")
+    w1 = wall_width_ensemble(wchain, 4.0, 2.0, n_realisations=4, seed=0, torque_tol=1e-3)
+    w4 = wall_width_ensemble(wchain, 4.0, 2.0, n_realisations=4, seed=0, torque_tol=1e-3, batch=4)
+    assert w4.converged.all() and w4.widths.shape == (4,) and w4.m_z.shape == w1.m_z.shape
+    assert np.allclose(w4.widths, w1.widths, atol=0.05)  # relaxed further in the batch, by less than the tolerance
+    assert w4.occupied_fraction == w1.occupied_fraction
+    with pytest.raises(ValueError, match="one block"):
+        measure_dispersion(chain.replace(n=128, blocks=2), 10.0)
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_raises(rng):
     with pytest.raises(ValueError, match="kernel"):
@@ -306,6 +343,8 @@ def test_bad_input_raises(rng):
         PSLLChain(16, 1.0, **MAT, lattice_constant=-0.5)
     occ16 = np.ones(16, bool)
     occ16[3] = False
+    with pytest.raises(ValueError, match="blocks"):
+        PSLLChain(16, 1.0, **MAT, blocks=3)
     with pytest.raises(ValueError, match="missing lattice sites"):
         PSLLChain(16, 2.0, **MAT, lattice_constant=0.5, occupied=occ16)
     chain = PSLLChain(16, 1.0, **MAT)

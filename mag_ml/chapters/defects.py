@@ -81,11 +81,18 @@ __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
 
-#: Sizes per profile.  ``quick``: 5 x 5 pairs, 4 realisations, short chains
-#: (67 s of CPU time, about 40 s on 2 idle cores); ``paper``: 12 x 12 pairs
-#: with 32 wall and 16 dispersion realisations on chains of 512 and 256 sites
-#: (the source's scale of hundreds of pairs; 1-2 min per pair on one core,
-#: about 4 h on one core or 15 min on 16).
+#: Sizes per profile.  ``quick``: 7 x 7 pairs (9 held-out test pairs) with
+#: sigma in 2..16 and tau in 1..8 (units of a), 8 wall and 8 dispersion
+#: realisations each; dispersion chains of 192 sites, 8 mean defect periods
+#: sigma + tau at the largest sigma and tau (the quick profile's range is
+#: half the paper's, so that the chains stay short), walls on 256 sites.
+#: ``paper``: 12 x 12 pairs (sigma 2..64, tau 1..32) with 32 wall and 16
+#: dispersion realisations on chains of 512 and 768 sites (8 periods at the
+#: largest sigma + tau; the source's scale of hundreds of pairs; minutes per
+#: pair on one core).  ``batch`` realisations are simulated together as the
+#: blocks of one chain (:class:`~mag_ml.physics.pseudospectral.PSLLChain`,
+#: ``blocks``: the same dispersions to rounding, at about a third of the
+#: cost for these chains; walls relax until every block has converged).
 #: RK4 accuracy (:mod:`mag_ml.physics.pseudospectral`): at ``dt_fraction``
 #: 0.1 the band-edge magnon (9 THz here) has a frequency error of 5e-5 and
 #: loses 8e-5 of its amplitude per period.  At 0.2 peaks are still exact to
@@ -93,15 +100,16 @@ DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discr
 #: spectral centroids (measured for sigma = 8, tau = 4: mean deviation from
 #: the sum rule -4.4 % of the shift at 0.2, -2.3 % at 0.1 and at 0.05, the
 #: rest being sampling noise), hence 0.1.  Sampling every 8 steps keeps the
-#: Nyquist frequency (12.5 THz) above the band.  Wall widths change by
-#: < 1e-3 nm between ``torque_tol`` 1e-3 and 1e-4 T.
+#: Nyquist frequency (12.5 THz) above the band.  Relaxing a wall further
+#: than ``torque_tol`` = 1e-3 T moves its fitted width by a few 1e-2 nm at
+#: most, against a realisation scatter of about 1 nm.
 DEFECT_DATASETS = {
-    "quick": dict(n_grid=5, sigma_range=(2.0, 32.0), tau_range=(1.0, 16.0), n_validation=3,
-                  n_realisations=4, n_wall=256, n_dispersion=64, n_dispersion_realisations=4,
-                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3),
+    "quick": dict(n_grid=7, sigma_range=(2.0, 16.0), tau_range=(1.0, 8.0), n_validation=4,
+                  n_realisations=8, n_wall=256, n_dispersion=192, n_dispersion_realisations=8,
+                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3, batch=8),
     "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14,
-                  n_realisations=32, n_wall=512, n_dispersion=256, n_dispersion_realisations=16,
-                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4),
+                  n_realisations=32, n_wall=512, n_dispersion=768, n_dispersion_realisations=16,
+                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4, batch=8),
 }
 
 
@@ -123,7 +131,8 @@ def defect_dataset_spec(profile, seed=0):
         ``n_dispersion_realisations`` on ``n_dispersion`` sites recorded for
         ``duration`` ps every ``sample_every`` RK4 steps of ``dt_fraction``
         times the stability limit after a transverse excitation of rms
-        ``amplitude`` rad; relaxation to ``torque_tol`` T),
+        ``amplitude`` rad; relaxation to ``torque_tol`` T; ``batch``
+        realisations simulated together),
         the material of :data:`DEFECT_MATERIAL`, ``seed`` and
         ``wall_protocol`` / ``dispersion_vacancies`` naming the models and
         ``records`` the record layout (2: with the per-realisation
@@ -251,7 +260,8 @@ def defect_record(spec, sigma, tau, pair):
     disp = measure_dispersion(dchain, spec["duration"], sigma=sigma, tau=tau,
                               n_realisations=spec["n_dispersion_realisations"],
                               seed=defect_pair_seed(spec["seed"], pair, 0), amplitude=spec["amplitude"],
-                              dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"])
+                              dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"],
+                              batch=spec.get("batch", 1))
     walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
     return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
                 f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
@@ -582,7 +592,7 @@ def defect_wall_ensemble(spec, sigma, tau, *, seed, n_realisations=None, chain=N
     wchain = defect_chains(spec)[1] if chain is None else chain
     n = spec["n_realisations"] if n_realisations is None else n_realisations
     return wall_width_ensemble(wchain, sigma, tau, n_realisations=n, seed=seed, torque_tol=spec["torque_tol"],
-                               max_steps=WALL_MAX_STEPS)
+                               max_steps=WALL_MAX_STEPS, batch=spec.get("batch", 1))
 
 
 #: Sizes of chapter 8's illustrations per profile (the dataset's are in
@@ -638,7 +648,7 @@ def defect_demo_spec(profile):
 
 # ----------------------------------------------------------------------------- networks of chapter 9
 #: Training sizes per profile.  ``quick``: small networks, a few hundred
-#: full-batch epochs and weight decay against over-fitting the 18 training
+#: full-batch epochs and weight decay against over-fitting the 36 training
 #: pairs (seconds on 2 CPU cores); ``paper``: larger networks and longer
 #: training (the paper's hyper-parameters are not public).
 DEFECT_NETWORKS = {
