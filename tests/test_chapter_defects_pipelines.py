@@ -1,4 +1,4 @@
-"""The pipelines of chapters 8-9 (mag_ml.chapters.defects): illustration sizes, the wall protocol, the four networks."""
+"""The pipelines of chapters 8-9 (mag_ml.chapters.defects): illustration sizes, the wall protocol, the five networks."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 from mag_ml.chapters.defects import (DEFECT_DEMOS, DEFECT_NETWORKS, WALL_MAX_STEPS, defect_chains,
                                      defect_dataset_spec, defect_demo_spec, defect_networks_directory,
                                      defect_wall_ensemble, train_defect_networks, train_dispersion_cnn,
-                                     train_dispersion_pinn, train_wall_cnn)
+                                     train_dispersion_pinn, train_inverse_cnn, train_wall_cnn)
 from mag_ml.physics.walls import wall_width_ensemble
 
 try:  # tests/ as a plain folder (pytest's default "prepend" import mode) or as a package
@@ -54,19 +54,20 @@ def test_wall_ensemble_is_the_datasets_protocol():
         defect_wall_ensemble(spec, 4.0, -1.0, seed=0)
 
 
-def test_train_defect_networks_trains_the_four_networks_like_the_drivers(tmp_path, monkeypatch):
+def test_train_defect_networks_trains_the_five_networks_like_the_drivers(tmp_path, monkeypatch):
     monkeypatch.setitem(DEFECT_NETWORKS, "quick", TINY)
     d = synthetic_dataset()
     kw = dict(seed=3, a=A, kernel="discrete", dataset_key="synthetic", root=tmp_path, progress=False)
     nets = train_defect_networks("quick", d, **kw)
     assert nets.directory == defect_networks_directory("quick", a=A, kernel="discrete", seed=3,
                                                        dataset_key="synthetic", root=tmp_path)
-    assert sorted(p.name for p in nets.directory.iterdir()) == ["cnn", "pinn", "tfc_only", "wall"]
-    assert set(nets.seconds) == {"cnn", "pinn", "tfc_only", "wall"} and min(nets.seconds.values()) >= 0
+    assert sorted(p.name for p in nets.directory.iterdir()) == ["cnn", "inverse", "pinn", "tfc_only", "wall"]
+    assert set(nets.seconds) == {"cnn", "pinn", "tfc_only", "wall", "inverse"} and min(nets.seconds.values()) >= 0
     direct = dict(cnn=train_dispersion_cnn(d, TINY, seed=3, progress=False),
                   pinn=train_dispersion_pinn(d, TINY, a=A, seed=3, progress=False),
                   tfc_only=train_dispersion_pinn(d, TINY, a=A, weight=0.0, seed=3, progress=False),
-                  wall=train_wall_cnn(d, TINY, seed=3, progress=False))
+                  wall=train_wall_cnn(d, TINY, seed=3, progress=False),
+                  inverse=train_inverse_cnn(d, TINY, seed=3, progress=False))
     for name, res in direct.items():
         got = getattr(nets, name)
         assert len(got.history["train"]) == TINY[name if name != "tfc_only" else "pinn"]["epochs"]

@@ -12,12 +12,14 @@ from mag_ml.analysis.defect_networks import (BASELINES, PAPER_METRICS, bootstrap
                                              dispersion_table, ideal_band, inverse_design, metrics_table,
                                              target_noise_floor,
                                              predict_dispersion, predict_walls, ranking_text, split_indices,
-                                             verdict_line, wall_baselines, wall_metrics, wall_table)
+                                             verdict_line, wall_baselines, wall_metrics, wall_table,
+                                             INVERSE_COMBINATIONS, bootstrap_inverse, identifiability_text,
+                                             inverse_baselines, inverse_coverage, inverse_table, predict_inverse)
 from mag_ml.chapters.defects import (defect_networks_spec, train_dispersion_cnn, train_dispersion_pinn,
-                                     train_wall_cnn)
+                                     train_inverse_cnn, train_wall_cnn)
 from mag_ml.chapters.defects import defect_networks_directory
 from mag_ml.physics.magnons import analytic_dispersion
-from mag_ml.models import DispersionCNN, DispersionPINN, WallCNN, wall_loss
+from mag_ml.models import DefectInverseCNN, DispersionCNN, DispersionPINN, WallCNN, inverse_loss, wall_loss
 from mag_ml.models.tfc import intact_bond_fraction
 from mag_ml.physics.defects import occupied_fraction
 from mag_ml.physics.pseudospectral import wavevectors
@@ -34,7 +36,8 @@ def one_thread():
     torch.set_num_threads(before)
 TINY = dict(cnn=dict(channels=8, layers=2, epochs=60, lr=3e-3),
             pinn=dict(hidden=16, depth=2, epochs=60, lr=3e-3, weight=0.01, n_collocation=8),
-            wall=dict(features=16, channels=8, epochs=60, lr=3e-3, width_weight=1.0), batch_size=64)
+            wall=dict(features=16, channels=8, epochs=60, lr=3e-3, width_weight=1.0),
+            inverse=dict(features=16, channels=8, epochs=60, lr=3e-3), batch_size=64)
 
 
 def synthetic_dataset():
@@ -55,7 +58,8 @@ def synthetic_dataset():
     width = 4.0 * (1 - 0.5 * (1 - p))
     m_z = np.tanh(x[None] / width[:, None])
     widths = width[:, None] + np.random.default_rng(0).normal(0, 0.3, (sigma.size, 6))
-    return SimpleNamespace(sigma=sigma, tau=tau, split=split, k=k, f_ideal=f_ideal, f=f, f_centroid=f, f_std=0 * f,
+    m_z_r = np.tanh(x[None, None] / widths[:, :, None])
+    return SimpleNamespace(m_z_r=m_z_r, sigma=sigma, tau=tau, split=split, k=k, f_ideal=f_ideal, f=f, f_centroid=f, f_std=0 * f,
                            x=x, m_z=m_z,
                            width=width, width_std=widths.std(1), widths=widths, wall_width=4.0)
 
@@ -231,6 +235,43 @@ def test_tables_and_generated_verdicts_follow_the_numbers():
         wall_table({}, networks=["wall CNN"])
 
 
+def test_inverse_network_and_its_baselines():
+    d = synthetic_dataset()
+    net = DefectInverseCNN(d.x.size, d.sigma, d.tau, width_ref=4.0, features=16, channels=8)
+    m = torch.as_tensor(d.m_z_r[:, 0], dtype=torch.float32)
+    w = torch.as_tensor(d.widths[:, 0], dtype=torch.float32)
+    s, t = (torch.as_tensor(v, dtype=torch.float32) for v in (d.sigma, d.tau))
+    mean, logvar = net(m, w)
+    assert mean.shape == logvar.shape == (d.sigma.size, 2)
+    loss = inverse_loss(net, m, w, s, t)
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is not None for p in net.parameters())
+    mean_log, std_log = predict_inverse(net, d.m_z_r[:, 0], d.widths[:, 0])
+    assert mean_log.shape == std_log.shape == (d.sigma.size, 2) and np.all(std_log > 0)
+    with pytest.raises(ValueError, match="m_z"):
+        net(m[:, :10], w)
+    # the dilution law, inverted, recovers tau / sigma exactly from widths that obey it (not sigma and tau apart)
+    true_log = np.log(np.stack([d.sigma, d.tau], axis=1))
+    law_widths = 4.0 * np.sqrt(1 + d.tau / d.sigma)
+    base = inverse_baselines(law_widths, wall_width=4.0, train_sigma=d.sigma, train_tau=d.tau)
+    assert base["sum rule"] is None and base["ideal (defect-free)"] is None
+    assert np.allclose(base["dilution law"][:, 1] - base["dilution law"][:, 0], true_log[:, 1] - true_log[:, 0])
+    assert np.allclose(base["training mean"], true_log.mean(0))
+    n_p = d.sigma.size
+    boot = bootstrap_inverse({"exact": true_log, **base}, true_log, n_p, n_boot=50)
+    assert all(boot["exact"][c]["value"] == 0 for c in INVERSE_COMBINATIONS)
+    assert boot["dilution law"]["log(tau/sigma)"]["value"] == pytest.approx(0, abs=1e-9)
+    assert boot["dilution law"]["log sigma"]["value"] > 0.1 and boot["training mean"]["log tau"]["value"] > 0.1
+    table = inverse_table(boot, networks=["exact"])
+    assert "| sum rule | baseline | does not apply |" in table and "RMSE log lambda" in table
+    text = identifiability_text(boot, true_log, network="dilution law")
+    assert "log(tau/sigma) is determined" in text and "log lambda is not determined" in text
+    cov = inverse_coverage(true_log + 0.5, np.full_like(true_log, 1.0), true_log)
+    assert np.allclose(cov, 1.0) and np.allclose(inverse_coverage(true_log + 2, np.ones_like(true_log), true_log), 0)
+    with pytest.raises(ValueError, match="true_log"):
+        bootstrap_inverse({"x": true_log}, true_log[:-1], n_p)
+
+
 class _AnalyticWall(torch.nn.Module):
     """Width 2 + ln(sigma / tau) nm: the iso-width curves are tau = sigma exp(2 - target)."""
 
@@ -263,7 +304,7 @@ def test_predict_walls_and_bad_input():
     assert profile.shape == (3, d.x.size) and width.shape == (3,)
     with pytest.raises(ValueError, match="profile"):
         defect_networks_spec("huge")
-    assert set(defect_networks_spec("paper")) == {"cnn", "pinn", "wall", "batch_size"}
+    assert set(defect_networks_spec("paper")) == {"cnn", "pinn", "wall", "inverse", "batch_size"}
     with pytest.raises(ValueError, match="split"):
         split_indices(d, 3)
     with pytest.raises(ValueError, match="target"):
@@ -297,8 +338,8 @@ def test_paper_profile_networks_build_and_train_one_epoch():
     """The paper sizes are valid settings of the same trainers (one epoch each, no checkpoint)."""
     d = synthetic_dataset()
     paper = defect_networks_spec("paper")
-    for part in ("cnn", "pinn", "wall"):
+    for part in ("cnn", "pinn", "wall", "inverse"):
         paper[part]["epochs"] = 1
     for res in (train_dispersion_cnn(d, paper, progress=False), train_dispersion_pinn(d, paper, a=A, progress=False),
-                train_wall_cnn(d, paper, progress=False)):
+                train_wall_cnn(d, paper, progress=False), train_inverse_cnn(d, paper, progress=False)):
         assert len(res.history["train"]) == 1 and np.isfinite(res.history["train"][0])

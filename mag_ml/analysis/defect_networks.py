@@ -21,14 +21,15 @@ dispersion they learn is the centroid of the ensemble-averaged line
 paper reports, on the held-out pairs:
 
 * dispersion mean absolute error, ``mean |f_pred - f|`` over pairs and k,
-  in GHz (the paper's 0.29-0.36 is given without a stated unit or
+  in GHz (the review's quoted 0.29-0.36 is given without a stated unit or
   normalisation; :func:`dispersion_metrics` also gives it relative to the
   ideal bandwidth);
 * wall-width error ``Delta_pred - Delta`` in nm: its mean and standard
   deviation over the held-out pairs against the ensemble-mean width, and
   against the individual realisations' widths (the spread that a single
-  sample of the statistical model has; paper: mean 0.077 nm, standard
-  deviation 0.835 nm).
+  sample of the statistical model has; the figures a review of the work
+  quotes for the paper's network are mean 0.077 nm, standard deviation
+  0.835 nm, :data:`PAPER_METRICS`; the arXiv abstract gives none).
 
 Sizes per profile: :data:`mag_ml.chapters.defects.DEFECT_NETWORKS`.
 """
@@ -49,7 +50,9 @@ __all__ = ["PAPER_METRICS", "TARGET", "BASELINES", "RESOLVED", "split_indices", 
            "predict_dispersion", "predict_walls",
            "dispersion_metrics", "wall_metrics", "metrics_table", "dispersion_baselines", "wall_baselines",
            "bootstrap_draws", "bootstrap_dispersion", "target_noise_floor", "bootstrap_walls", "dispersion_table", "wall_table",
-           "compare", "ranking_text", "verdict_line", "InverseDesign", "inverse_design"]
+           "compare", "ranking_text", "verdict_line",
+           "INVERSE_COMBINATIONS", "inverse_baselines", "bootstrap_inverse", "inverse_coverage", "inverse_table",
+           "predict_inverse", "identifiability_text", "InverseDesign", "inverse_design"]
 
 #: Dispersion the networks learn: the centroid (power-weighted mean frequency)
 #: of the ensemble-averaged line at each k.  With strong disorder the averaged
@@ -526,6 +529,17 @@ def _check_level(level):
     return level
 
 
+def _applicable(predictions, shape):
+    """(name, float64 array) of every prediction that is not None, each checked to have ``shape``."""
+    for name, pred in predictions.items():
+        if pred is None:
+            continue
+        pr = np.asarray(pred, dtype=np.float64)
+        if pr.shape != tuple(shape):
+            raise ValueError(f"predictions[{name!r}] must have shape {tuple(shape)}, got {pr.shape}")
+        yield name, pr
+
+
 def bootstrap_dispersion(predictions, f_centroid_r, weight_r, *, n_boot=2000, seed=0, level=0.95):
     """Held-out dispersion MAE of each predictor with a bootstrap interval over test pairs and realisations.
 
@@ -656,14 +670,8 @@ def bootstrap_walls(predictions, widths, *, n_boot=2000, seed=0, level=0.95):
     n_p, n_r = wd.shape
     pairs, reals = bootstrap_draws(n_p, n_r, n_boot=n_boot, seed=seed)
     w_boot = wd[pairs[:, :, None], reals]  # (B, P, R)
-    out = {}
-    for name, pred in predictions.items():
-        if pred is None:
-            out[name] = None
-            continue
-        pr = np.asarray(pred, dtype=np.float64)
-        if pr.shape != (n_p,):
-            raise ValueError(f"predictions[{name!r}] must have shape ({n_p},), got {pr.shape}")
+    out = dict.fromkeys(predictions)  # None where a predictor does not apply; table order kept
+    for name, pr in _applicable(predictions, (n_p,)):
         e, e_boot = pr[:, None] - wd, pr[pairs][:, :, None] - w_boot
         flat = e_boot.reshape(e_boot.shape[0], -1)
         out[name] = dict(
@@ -801,12 +809,13 @@ def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
         No network or no baseline with a score.
     """
     scored, best_net, best_base = _best(scores, networks)
+    unit = f" {unit}" if unit else ""
     order = sorted(scored, key=lambda n: scored[n]["value"])
-    ranked = " < ".join(f"{n} {scored[n]['value']:{fmt}} {unit}" for n in order)
+    ranked = " < ".join(f"{n} {scored[n]['value']:{fmt}}{unit}" for n in order)
     a, b = scored[best_net], scored[best_base]
     wins, verdict = compare(scores, best_net, best_base)
     return (f"Ranked by {quantity} (smallest first): {ranked}. The best network, the {best_net} "
-            f"({a['value']:{fmt}} {unit}), {verdict} the best baseline, the {best_base} ({b['value']:{fmt}} {unit}): "
+            f"({a['value']:{fmt}}{unit}), {verdict} the best baseline, the {best_base} ({b['value']:{fmt}}{unit}): "
             f"the network is better in {100 * wins:.0f} % of the bootstrap resamples of test pairs and "
             f"realisations.")
 
@@ -862,11 +871,220 @@ def verdict_line(scores, *, networks, quantity, unit, fmt=".0f"):
         No network or no baseline with a score.
     """
     _, best, base = _best(scores, networks)
+    unit = f" {unit}" if unit else ""
     a, b = scores[best], scores[base]
     wins, verb = compare(scores, best, base)
     return (f"  - {quantity}: the best network, the {best}, {verb} the best baseline, the {base} "
-            f"({a['value']:{fmt}} against {b['value']:{fmt}} {unit}; 95 % intervals {a['lo']:{fmt}}-{a['hi']:{fmt}} "
-            f"and {b['lo']:{fmt}}-{b['hi']:{fmt}} {unit}; better in {100 * wins:.0f} % of the paired resamples).")
+            f"({a['value']:{fmt}} against {b['value']:{fmt}}{unit}; 95 % intervals {a['lo']:{fmt}}-{a['hi']:{fmt}} "
+            f"and {b['lo']:{fmt}}-{b['hi']:{fmt}}{unit}; better in {100 * wins:.0f} % of the paired resamples).")
+
+
+# ----------------------------------------------------------------------------- the inverse (two-branch) network
+#: Combinations of the defect parameters whose recovery the inverse network is scored on (natural logs).
+INVERSE_COMBINATIONS = ("log sigma", "log tau", "log(tau/sigma)", "log lambda")
+
+
+def _combinations(log_s, log_t):
+    lam = log_s + log_t - np.logaddexp(log_s, log_t)  # lambda = sigma tau / (sigma + tau)
+    return np.stack([log_s, log_t, log_t - log_s, lam], axis=-1)
+
+
+def inverse_baselines(widths, *, wall_width, train_sigma, train_tau):
+    r"""Predictors of (log sigma, log tau) from a realisation's wall width that need no network.
+
+    Parameters
+    ----------
+    widths : array_like, shape (S,)
+        Fitted widths of the samples [nm].
+    wall_width : float
+        :math:`\Delta_0 = \sqrt{A/K_u}` [nm].
+    train_sigma, train_tau : array_like, shape (T,)
+        Defect parameters of the training samples (units of a).
+
+    Returns
+    -------
+    dict of str to ndarray (S, 2) or None
+        Keys :data:`BASELINES`.  ``"dilution law"``: the width inverted
+        through :math:`\Delta = \Delta_0/\sqrt p`, i.e.
+        :math:`\tau/\sigma = (\Delta/\Delta_0)^2 - 1` (floored at 1e-3),
+        with the correlation length :math:`\lambda` at its training mean
+        (one width cannot fix two parameters); ``"training mean"``: the
+        training means of log sigma and log tau; ``"sum rule"`` and
+        ``"ideal (defect-free)"``: None (the sum rule is about magnon
+        frequencies, and the defect-free chain has tau = 0, no finite
+        log tau).
+
+    Raises
+    ------
+    ValueError
+        Non-positive widths or defect parameters.
+    """
+    w = np.asarray(widths, dtype=np.float64)
+    s, t, _ = _occupied(train_sigma, train_tau)
+    if not np.all(w > 0):
+        raise ValueError("widths must be > 0 (nm)")
+    mean = np.array([np.log(s).mean(), np.log(t).mean()])
+    log_lam = float(_combinations(np.log(s), np.log(t))[:, 3].mean())
+    u = np.log(np.maximum((w / float(wall_width)) ** 2 - 1.0, 1e-3))  # log(tau / sigma)
+    log_s = log_lam + np.logaddexp(0.0, u) - u  # sigma = lambda (1 + tau/sigma) / (tau/sigma)
+    return {"sum rule": None, "dilution law": np.stack([log_s, log_s + u], axis=-1),
+            "ideal (defect-free)": None, "training mean": np.repeat(mean[None], w.size, axis=0)}
+
+
+def bootstrap_inverse(predictions, true_log, n_pairs, *, n_boot=2000, seed=0, level=0.95):
+    """RMSE of recovered defect parameters per combination, with intervals over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like (S, 2) or None
+        Predicted (log sigma, log tau) of the S = n_pairs x R test samples,
+        pair-major (:func:`mag_ml.chapters.defects.inverse_samples`); None
+        for a predictor that does not apply.
+    true_log : array_like, shape (S, 2)
+        True (log sigma, log tau).
+    n_pairs : int
+        Number of test pairs P (S must be a multiple).
+    n_boot, seed, level
+        As in :func:`bootstrap_dispersion`.
+
+    Returns
+    -------
+    dict of str to dict of str to dict, or None
+        Per predictor and per :data:`INVERSE_COMBINATIONS` a statistic
+        (``value``, ``lo``, ``hi``, ``draws``) of the RMSE (natural log
+        units).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    level = _check_level(level)
+    y = np.asarray(true_log, dtype=np.float64)
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+    if y.ndim != 2 or y.shape[1] != 2 or y.shape[0] % n_pairs:
+        raise ValueError(f"true_log must be (n_pairs x R, 2), got {y.shape} for n_pairs={n_pairs}")
+    n_r = y.shape[0] // n_pairs
+    pairs, reals = bootstrap_draws(n_pairs, n_r, n_boot=n_boot, seed=seed)
+    rows = (pairs[:, :, None] * n_r + reals).reshape(pairs.shape[0], -1)
+    cy = _combinations(y[:, 0], y[:, 1])
+    out = dict.fromkeys(predictions)  # None where a predictor does not apply; table order kept
+    for name, pr in _applicable(predictions, y.shape):
+        e2 = (_combinations(pr[:, 0], pr[:, 1]) - cy) ** 2  # (S, 4)
+        out[name] = {c: _interval(np.sqrt(e2[:, j].mean()), np.sqrt(e2[rows, j].mean(1)), level)
+                     for j, c in enumerate(INVERSE_COMBINATIONS)}
+    return out
+
+
+def inverse_coverage(mean_log, std_log, true_log):
+    """Fraction of samples whose true (log sigma, log tau) lies within one predicted standard deviation.
+
+    Parameters
+    ----------
+    mean_log, std_log, true_log : array_like, shape (S, 2)
+
+    Returns
+    -------
+    ndarray, float64, shape (2,)
+        For log sigma and log tau; 0.683 for a calibrated Gaussian uncertainty.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    m, sd, y = (np.asarray(a, dtype=np.float64) for a in (mean_log, std_log, true_log))
+    if not (m.shape == sd.shape == y.shape and m.ndim == 2 and m.shape[1] == 2):
+        raise ValueError(f"mean_log, std_log and true_log must be (S, 2) arrays, got {m.shape}, {sd.shape}, {y.shape}")
+    return (np.abs(y - m) <= sd).mean(0)
+
+
+@torch.no_grad()
+def predict_inverse(model, m_z, width):
+    """(log sigma, log tau) predicted by a :class:`~mag_ml.models.defect_cnn.DefectInverseCNN`, with its uncertainty.
+
+    Parameters
+    ----------
+    model : DefectInverseCNN
+    m_z : array_like, shape (S, X)
+        Relaxed profiles of single realisations.
+    width : array_like, shape (S,)
+        Their fitted widths [nm].
+
+    Returns
+    -------
+    mean_log, std_log : ndarray, float64, shape (S, 2)
+        Mean and standard deviation of (log sigma, log tau) (natural logs, sigma and tau in units of a).
+    """
+    model.eval()
+    dev = next(model.parameters()).device
+    mean, std = model.predict(_t(m_z).to(dev), _t(width).to(dev))
+    return mean.cpu().double().numpy(), std.cpu().double().numpy()
+
+
+def identifiability_text(boot, true_log, *, network):
+    """Generated Markdown: which combinations of (sigma, tau) the network recovers, by RMSE over their spread.
+
+    A combination counts as *determined* when the network's RMSE is below half
+    the standard deviation of its true values over the test samples, *partly
+    determined* below 0.8 of it, and *not determined* otherwise (then the
+    network does little better than the mean).
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_inverse`.
+    true_log : array_like, shape (S, 2)
+        True (log sigma, log tau) of the test samples.
+    network : str
+        Key of the network in ``boot``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    KeyError
+        ``network`` not in ``boot``.
+    """
+    y = np.asarray(true_log, dtype=np.float64)
+    spread = _combinations(y[:, 0], y[:, 1]).std(0)
+    parts = []
+    for j, c in enumerate(INVERSE_COMBINATIONS):
+        ratio = boot[network][c]["value"] / max(spread[j], 1e-12)
+        word = "determined" if ratio < 0.5 else "partly determined" if ratio < 0.8 else "not determined"
+        parts.append(f"{c} is {word} (RMSE {boot[network][c]['value']:.2f} against a spread of {spread[j]:.2f})")
+    return ("From one realisation's profile and width, " + "; ".join(parts)
+            + ". Ratios below 0.5 of the spread count as determined, below 0.8 as partly determined.")
+
+
+def inverse_table(boot, *, networks):
+    """Markdown table of the inverse network's recovery errors beside the baselines, one column per combination.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_inverse`.
+    networks : sequence of str
+        Which keys are networks.
+
+    Returns
+    -------
+    str
+        RMSE [natural-log units] with 95 % intervals; "does not apply" rows for None.
+
+    Raises
+    ------
+    ValueError
+        A network missing from ``boot``.
+    """
+    def cells(st):
+        if st is None:
+            return ["does not apply"] + ["-"] * (len(INVERSE_COMBINATIONS) - 1)
+        return [_cell(st[c], ".2f") for c in INVERSE_COMBINATIONS]
+
+    return _results_table(boot, networks, [f"RMSE {c}" for c in INVERSE_COMBINATIONS], cells, None)
 
 
 # ----------------------------------------------------------------------------- inverse design

@@ -61,7 +61,7 @@ from ..analysis.defect_networks import (TARGET, cnn_loss, dispersion_target, ide
                                         split_indices)
 from ..artifacts import artifact_path
 from ..data.generation import generate_records, load_records
-from ..models.defect_cnn import DispersionCNN, WallCNN, wall_loss
+from ..models.defect_cnn import DefectInverseCNN, DispersionCNN, WallCNN, inverse_loss, wall_loss
 from ..models.tfc import DispersionPINN
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
 from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dispersion
@@ -76,6 +76,7 @@ __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_
            "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "WALL_MAX_STEPS",
            "defect_wall_ensemble", "DEFECT_DEMOS", "defect_demo_spec", "DEFECT_NETWORKS", "defect_networks_spec",
            "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn", "train_wall_cnn",
+           "inverse_samples", "train_inverse_cnn",
            "DefectNetworks", "train_defect_networks"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
@@ -135,8 +136,9 @@ def defect_dataset_spec(profile, seed=0):
         realisations simulated together),
         the material of :data:`DEFECT_MATERIAL`, ``seed`` and
         ``wall_protocol`` / ``dispersion_vacancies`` naming the models and
-        ``records`` the record layout (2: with the per-realisation
-        centroids), so files of an older layout are not reused.
+        ``records`` the record layout (3: with the per-realisation
+        centroids and wall profiles), so files of an older layout are not
+        reused.
 
     Raises
     ------
@@ -144,7 +146,7 @@ def defect_dataset_spec(profile, seed=0):
         Unknown profile or bad seed.
     """
     return dict(profile_spec(DEFECT_DATASETS, profile), **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
-                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=2)
+                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=3)
 
 
 def defect_grid(spec):
@@ -247,7 +249,8 @@ def defect_record(spec, sigma, tau, pair):
         ``f``, ``f_std``, ``f_centroid``, ``linewidth`` (K,) [GHz];
         ``f_centroid_r`` (R_d, K) [GHz] and ``weight_r`` (R_d, K) (arbitrary
         units), each dispersion realisation's centroid and spectral weight
-        (``f_centroid`` is their weighted mean); ``widths`` (R,) [nm]; ``converged`` (R,) int8; ``m_z`` (X,)
+        (``f_centroid`` is their weighted mean); ``widths`` (R,) [nm] and
+        ``m_z_r`` (R, X) the relaxed profile of each wall realisation; ``converged`` (R,) int8; ``m_z`` (X,)
         mean wall profile (from -z to +z along x); ``occupied_fraction`` ()
         over the wall chains.
 
@@ -264,7 +267,7 @@ def defect_record(spec, sigma, tau, pair):
                               batch=spec.get("batch", 1))
     walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
     return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
-                f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
+                f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, m_z_r=-walls.m_z, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
                 occupied_fraction=np.float64(walls.occupied_fraction))
 
 
@@ -278,7 +281,8 @@ def _fields(spec):
     k, r, x = spec["n_dispersion"] // 2 + 1, spec["n_realisations"], spec["n_wall"] // 2
     rd = spec["n_dispersion_realisations"]
     return {"f": ((k,), "float64"), "f_std": ((k,), "float64"), "f_centroid": ((k,), "float64"),
-            "linewidth": ((k,), "float64"), "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
+            "linewidth": ((k,), "float64"), "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"),
+            "m_z_r": ((r, x), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
             "m_z": ((x,), "float64"), "occupied_fraction": ((), "float64")}
 
 
@@ -390,6 +394,8 @@ class DefectDataset:
     m_z : ndarray, float64, shape (P, X)
         Ensemble-mean relaxed wall profile, from -z to +z along x
         (about tanh(x / width)).
+    m_z_r : ndarray, float64, shape (P, R, X)
+        The relaxed profile of each wall realisation (same orientation).
     width, width_std : ndarray, float64, shape (P,)
         Mean and standard deviation (ddof = 1) of the widths [nm].
     widths : ndarray, float64, shape (P, R)
@@ -421,6 +427,7 @@ class DefectDataset:
     weight_r: np.ndarray
     x: np.ndarray
     m_z: np.ndarray
+    m_z_r: np.ndarray
     width: np.ndarray
     width_std: np.ndarray
     widths: np.ndarray
@@ -477,7 +484,8 @@ def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True
         f_ideal=analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
                                     B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"]),
         f=arr["f"], f_std=arr["f_std"], f_centroid=arr["f_centroid"], linewidth=arr["linewidth"],
-        f_centroid_r=arr["f_centroid_r"], weight_r=arr["weight_r"], x=x, m_z=arr["m_z"], width=widths.mean(axis=1),
+        f_centroid_r=arr["f_centroid_r"], weight_r=arr["weight_r"], x=x,
+        m_z=arr["m_z"], m_z_r=arr["m_z_r"], width=widths.mean(axis=1),
         width_std=widths.std(axis=1, ddof=1) if widths.shape[1] > 1 else np.zeros(len(widths)),
         widths=widths, converged=arr["converged"].astype(bool), occupied_fraction=arr["occupied_fraction"],
         a=spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], gamma=spec["gamma"],
@@ -655,10 +663,12 @@ DEFECT_NETWORKS = {
     "quick": dict(cnn=dict(channels=16, layers=4, epochs=200, lr=3e-3, weight_decay=1e-3),
                   pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
                   wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
+                  inverse=dict(features=32, channels=16, epochs=150, lr=3e-3, weight_decay=1e-3),
                   batch_size=64),
     "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
                   wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
+                  inverse=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   batch_size=64),
 }
 
@@ -672,7 +682,7 @@ def defect_networks_spec(profile):
     Returns
     -------
     dict
-        ``cnn``, ``pinn``, ``wall`` (each with the network sizes, epochs,
+        ``cnn``, ``pinn``, ``wall``, ``inverse`` (each with the network sizes, epochs,
         lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
         collocation (sigma, tau) pairs per batch) and ``batch_size``.
 
@@ -797,6 +807,53 @@ def train_wall_cnn(data, spec, *, directory=None, seed=0, device="auto", progres
     return _fit(model, part(tr), part(va), loss, spec, "wall", directory, seed, device, progress, "wall CNN")
 
 
+def inverse_samples(data, split):
+    """The realisations of one split as samples of the inverse network: (m_z (S, X), width (S,), sigma, tau (S,)).
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``m_z_r`` (P, R, X), ``widths`` (P, R) [nm], ``sigma``, ``tau`` (P,).
+    split : {0, 1, 2}
+
+    Returns
+    -------
+    tuple of ndarray
+        One sample per realisation of the split's pairs, S = pairs x R.
+    """
+    idx = split_indices(data, split)
+    m = np.asarray(data.m_z_r)[idx]
+    r = m.shape[1]
+    return (m.reshape(-1, m.shape[-1]), np.asarray(data.widths)[idx].ravel(), np.repeat(data.sigma[idx], r),
+            np.repeat(data.tau[idx], r))
+
+
+def train_inverse_cnn(data, spec, *, directory=None, seed=0, device="auto", progress=True):
+    """Train the two-branch :class:`DefectInverseCNN` on every wall realisation of the training pairs.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``m_z_r``, ``widths``, ``sigma``, ``tau``, ``split``.
+    spec : dict
+        :func:`defect_networks_spec` (uses ``inverse`` and ``batch_size``).
+    directory, seed, device, progress
+        As in :func:`train_dispersion_cnn`.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+        Loss: the Gaussian negative log-likelihood (:func:`~mag_ml.models.defect_cnn.inverse_loss`); validation on
+        the realisations of split 1.
+    """
+    w = spec["inverse"]
+    train, val = inverse_samples(data, 0), inverse_samples(data, 1)
+    torch.manual_seed(seed)
+    model = DefectInverseCNN(train[0].shape[1], train[2], train[3], width_ref=float(np.mean(train[1])),
+                             features=w["features"], channels=w["channels"])
+    return _fit(model, train, val, inverse_loss, spec, "inverse", directory, seed, device, progress, "inverse CNN")
+
+
 def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, seed=0, dataset_key=None, root=None):
     """Artifact folder of the chapter's network checkpoints (one sub-folder per network, e.g. ``cnn/``).
 
@@ -837,7 +894,7 @@ def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, s
 
 @dataclass
 class DefectNetworks:
-    """The four trained networks of chapter 9 (:func:`train_defect_networks`).
+    """The five trained networks of chapter 9 (:func:`train_defect_networks`).
 
     Attributes
     ----------
@@ -850,29 +907,32 @@ class DefectNetworks:
         The same TFC network trained on the data alone (residual weight 0).
     wall : mag_ml.training.FitResult
         :class:`~mag_ml.models.defect_cnn.WallCNN` (:func:`train_wall_cnn`).
+    inverse : mag_ml.training.FitResult
+        :class:`~mag_ml.models.defect_cnn.DefectInverseCNN` (:func:`train_inverse_cnn`).
     directory : pathlib.Path
         Checkpoint folder (:func:`defect_networks_directory`), with
-        sub-folders ``cnn/``, ``pinn/``, ``tfc_only/`` and ``wall/``.
+        sub-folders ``cnn/``, ``pinn/``, ``tfc_only/``, ``wall/`` and ``inverse/``.
     seconds : dict of str to float
         Wall-clock time of each network's training or loading [s], keyed
-        ``"cnn"``, ``"pinn"``, ``"tfc_only"``, ``"wall"``.
+        ``"cnn"``, ``"pinn"``, ``"tfc_only"``, ``"wall"``, ``"inverse"``.
     """
 
     cnn: FitResult
     pinn: FitResult
     tfc_only: FitResult
     wall: FitResult
+    inverse: FitResult
     directory: Path
     seconds: dict
 
 
 def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kernel=None, dataset_key=None,
                           device="auto", progress=True, root=None):
-    """Train (or load) the four networks of chapter 9 on the (sigma, tau) dataset, checkpointed.
+    """Train (or load) the five networks of chapter 9 on the (sigma, tau) dataset, checkpointed.
 
     With the sizes of :func:`defect_networks_spec`: the dispersion CNN, the
     TFC-PINN (residual weight ``spec["pinn"]["weight"]``), the same TFC
-    network with weight 0, and the two-branch wall CNN, each with the seed
+    network with weight 0, the two-branch wall CNN and the inverse two-branch CNN, each with the seed
     ``seed`` (initialisation and shuffling, independent of the order) in its
     own sub-folder of :func:`defect_networks_directory`; an interrupted
     training resumes there and a finished one is loaded (Eagan, Copus &
@@ -925,7 +985,8 @@ def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kerne
                                            directory=directory / "pinn", **common),
         tfc_only=lambda: train_dispersion_pinn(data, spec, a=a, kernel=kernel, target=target, weight=0.0,
                                                directory=directory / "tfc_only", **common),
-        wall=lambda: train_wall_cnn(data, spec, directory=directory / "wall", **common))
+        wall=lambda: train_wall_cnn(data, spec, directory=directory / "wall", **common),
+        inverse=lambda: train_inverse_cnn(data, spec, directory=directory / "inverse", **common))
     results, seconds = {}, {}
     for name, train in steps.items():
         t0 = time.perf_counter()
