@@ -50,6 +50,10 @@ def test_chapter_8_coarse_grid_claims():
     assert v["grid_cells_wall_error_pct"] > 1 and v["grid_cells_dispersion_error_pct"] > 1
     # "The coarse grid's step limit is ... times longer"
     assert v["grid_step_ratio"] > 1
+    # "the centroid ... follows the sum rule (mean deviation ... of the shift ...)": within a few per cent
+    assert abs(v["demo_centroid_deviation"]) < 0.05
+    # "the rms spread grows from ... for the perfect chain (window-limited, the bin is ...) to ..."
+    assert v["ideal_spread_ghz"] < 2 * v["frequency_bin_ghz"] < v["demo_spread_ghz"]
     # "the cut walls ... scatter far more (standard deviation ...)" than the bridged ones, same realisations
     assert v["wall_cut_std"] > 2 * v["wall_bridged_std"]
 
