@@ -64,16 +64,16 @@ def test_chapter_9_dispersion_claims():
         for suffix in ("", "_lo", "_hi"):
             assert f"dispersion_mae_{name}{suffix}" in v
         assert v[f"dispersion_mae_{name}_lo"] <= v[f"dispersion_mae_{name}_hi"]
-    # "the point-to-point scatter ... a floor below which no smooth prediction can go"
+    # "the point-to-point scatter of ... GHz rms ..., which no smooth prediction follows": every MAE is of its order
+    # or above (the MAE of a Gaussian scatter is 0.8 of its rms)
     for name in ("best_network",) + BASELINE_MAE:
         assert v[f"dispersion_mae_{name}"] > 0.5 * v["dispersion_noise"]
     # the generated verdict says what the paired resamples say
     ranking = re.search(r"Ranked by held-out dispersion MAE[^\n]*", markdown_outputs("book/09_defect_networks"))
     assert verb(v["dispersion_best_network_wins"]) in ranking.group(0)
-    # "That floor, the MAE that the exact ensemble expectation itself would have against these targets": no
-    # predictor of the expectation does much better than it
-    assert min(v[f"dispersion_mae_{name}"] for name in ("best_network",) + BASELINE_MAE) > 0.7 * v[
-        "dispersion_noise_floor"]
+    # "That floor ... is ... GHz: the best predictors are at that level"
+    best = min(v[f"dispersion_mae_{name}"] for name in ("best_network",) + BASELINE_MAE)
+    assert 0.7 * v["dispersion_noise_floor"] < best < 1.3 * v["dispersion_noise_floor"]
     # "it misses the uniform-mode frequency by x GHz ..., against f0 = y GHz, an error of z %"
     assert v["cnn_f0_error_pct"] == pytest.approx(100 * v["cnn_f0_error"] / v["f0_ghz"], rel=1e-9)
 
