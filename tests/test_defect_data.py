@@ -28,6 +28,8 @@ def test_layout_units_and_split(tiny):
     assert np.all(d.sigma > 0) and np.all(d.tau > 0)
     assert d.k.shape == d.f_ideal.shape == (k,) and d.k[0] == 0 and d.k[-1] == pytest.approx(np.pi / d.a)
     assert d.f.shape == d.f_std.shape == d.f_centroid.shape == (p, k)
+    assert d.f_centroid_r.shape == d.weight_r.shape == (p, 2, k)
+    assert np.allclose((d.weight_r * d.f_centroid_r).sum(1) / d.weight_r.sum(1), d.f_centroid)
     assert d.x.shape == (x,) and d.m_z.shape == (p, x) and d.widths.shape == (p, 2)
     assert np.allclose(d.width, d.widths.mean(1)) and d.width_std.shape == (p,)
     assert d.converged.all()
@@ -51,7 +53,11 @@ def test_grid_and_split_rules():
     assert sigma[0] == spec["sigma_range"][0] and tau[-1] == spec["tau_range"][1]
     split = defect_split(spec)
     test = np.flatnonzero(split == 2)
-    assert test.tolist() == [6, 8, 16, 18]  # (1,1), (1,3), (3,1), (3,3) of the 5 x 5 grid
+    assert test.tolist() == [8, 10, 12, 22, 24, 26, 36, 38, 40]  # (i, j) both odd and interior, 7 x 7 grid
+    # statistics of the quick profile: >= 9 held-out pairs x 8 realisations, >= 8 mean defect periods a chain
+    assert spec["n_realisations"] >= 8 and spec["n_dispersion_realisations"] >= 8
+    for s in (spec, defect_dataset_spec("paper")):
+        assert s["n_dispersion"] >= 8 * (s["sigma_range"][1] + s["tau_range"][1])
     assert set(zip(sigma[test], tau[test])).isdisjoint(zip(sigma[split == 0], tau[split == 0]))
     assert (split == 1).sum() == spec["n_validation"]
     assert np.array_equal(split, defect_split(defect_dataset_spec("quick", seed=0)))

@@ -31,6 +31,9 @@ REQUIRED = {
                        "theory_sequence"],
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")
                                 for p in ("A_ex", "D", "M_s")] + ["coverage_nominal"],
+    "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
+    "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
+                           "wall_std_dilution_law"],
 }
 
 

@@ -169,6 +169,10 @@ def test_vacancies_lower_the_mean_frequency_and_broaden_the_lines():
     dev = res.centroid[k] - res.sum_rule[k]
     assert np.all(np.abs(dev) < 0.15 * (res.sum_rule[k] - f0) + res.bin)
     assert abs(np.mean(dev / (res.sum_rule[k] - f0))) < 0.04
+    # the averaged centroid is the power-weighted mean of the realisations' centroids
+    assert res.centroids.shape == res.weights.shape == (4, res.k.size)
+    assert np.allclose((res.weights * res.centroids).sum(0) / res.weights.sum(0), res.centroid, rtol=1e-12)
+    assert np.std(res.centroids[:, k], axis=0).mean() > 0.01 * (ideal.analytic[k] - f0).mean()  # they scatter
     assert np.mean(res.centroid[k] / ideal.analytic[k] - 1) < -0.03
     # broadening: the power at one k spreads over many eigenmodes
     assert np.all(res.spread[k] > 4 * ideal.spread[k]) and np.median(res.spread[k] / ideal.spread[k]) > 20
@@ -244,6 +248,83 @@ def test_fit_wall_recovers_tanh():
         fit_wall(x, np.ones_like(x))
 
 
+# ----------------------------------------------------------------------------- grid independence
+# a coarse grid (spacing 4 a_L) of a fine lattice (a_L = 0.5 nm): the kernel is the lattice's dispersion
+A_L, COARSE = 0.5, 4
+
+
+def test_coarse_grid_of_a_fine_lattice_has_the_atomistic_dispersion():
+    length = 64.0  # nm
+    fine = PSLLChain(int(length / A_L), A_L, **MAT, B=0.1)
+    coarse = PSLLChain(int(length / (COARSE * A_L)), COARSE * A_L, **MAT, B=0.1, lattice_constant=A_L)
+    assert coarse.k[-1] == pytest.approx(math.pi / (COARSE * A_L))  # the coarse grid's Nyquist wavevector
+    atomistic = analytic_dispersion(coarse.k, A_ex=MAT["A_ex"], M_s=MAT["M_s"], a=A_L, K_u=MAT["K_u"], B=0.1)
+    assert np.allclose(chain_dispersion(coarse), atomistic)
+    res_fine = measure_dispersion(fine, 150.0, seed=3)
+    res = measure_dispersion(coarse, 150.0, seed=3)
+    j_fine = np.rint(coarse.k / fine.k[1]).astype(int)
+    assert np.allclose(res_fine.k[j_fine], coarse.k)
+    # measured on the coarse grid: within 1 % of the atomistic chain at every k up to the coarse Nyquist
+    assert np.all(np.abs(res.f / atomistic - 1) < 0.01), res.f / atomistic - 1
+    assert np.all(np.abs(res.f / res_fine.f[j_fine] - 1) < 0.01), res.f / res_fine.f[j_fine] - 1
+    # ... which neither the nearest-neighbour chain of cells nor the continuum kernel achieves on that grid
+    for other in (coarse.replace(lattice_constant=None), coarse.replace(kernel="continuum")):
+        assert abs(chain_dispersion(other)[-1] / atomistic[-1] - 1) > 0.03
+    # the coarse grid's stability limit is that of its Nyquist wavevector: more than COARSE times longer steps
+    assert coarse.stable_dt() > COARSE * fine.stable_dt()
+
+
+def test_coarse_grid_of_a_fine_lattice_has_the_atomistic_wall_width():
+    length = 128.0
+    fine = domain_wall_width(PSLLChain(int(length / A_L), A_L, **MAT), pin=False)
+    grid = COARSE * A_L  # 2 nm, 0.45 sqrt(A/K)
+    coarse_chain = PSLLChain(int(length / grid), grid, **MAT, lattice_constant=A_L)
+    coarse = domain_wall_width(coarse_chain, pin=False)
+    assert fine.converged and coarse.converged
+    assert coarse.width == pytest.approx(fine.width, rel=0.01)
+    assert coarse.energy == pytest.approx(fine.energy, rel=0.01)
+    # a nearest-neighbour chain with the grid spacing as its lattice constant narrows the wall by > 1 %
+    naive = domain_wall_width(coarse_chain.replace(lattice_constant=None), pin=False)
+    assert naive.width < 0.99 * fine.width
+
+
+# ----------------------------------------------------------------------------- blocks (realisations in one chain)
+def test_blocks_are_independent_chains(rng):
+    n, reps = 48, 3
+    occs = [telegraph_vacancies(n, 6.0, 2.0, seed=1, realisation=r) for r in range(reps)]
+    singles = [PSLLChain(n, 0.5, **MAT, B=0.05, D=2e-3, occupied=o) for o in occs]
+    block = PSLLChain(n * reps, 0.5, **MAT, B=0.05, D=2e-3, occupied=np.concatenate(occs), blocks=reps)
+    assert np.allclose(block.k, singles[0].k) and block.stable_dt() == pytest.approx(singles[0].stable_dt())
+    ms = [random_state(rng, n, o) for o in occs]
+    m = np.concatenate(ms, axis=1)
+    # the kernels act within each block: fields and energies are those of the separate chains
+    assert np.allclose(block.field(m), np.concatenate([c.field(x) for c, x in zip(singles, ms)], axis=1), atol=1e-12)
+    assert block.energy(m) == pytest.approx(sum(c.energy(x) for c, x in zip(singles, ms)), rel=1e-12)
+    traj = block.evolve(m, 2.0, components="xyz")
+    for b, (c, x) in enumerate(zip(singles, ms)):
+        alone = c.evolve(x, 2.0, dt=traj.dt, components="xyz")
+        assert np.allclose(traj.m[:, b * n:(b + 1) * n], alone.m, atol=1e-12)
+    # a single periodic chain of 3n sites is not three blocks: the walls between blocks are not there
+    one = PSLLChain(n * reps, 0.5, **MAT, B=0.05, D=2e-3, occupied=np.concatenate(occs))
+    assert not np.allclose(one.field(m), block.field(m))
+
+
+def test_batched_realisations_give_the_same_dispersion_and_walls():
+    chain = PSLLChain(64, 1.0, **MAT, B=0.1)
+    one = measure_dispersion(chain, 40.0, sigma=8.0, tau=4.0, n_realisations=3, seed=2)
+    batched = measure_dispersion(chain, 40.0, sigma=8.0, tau=4.0, n_realisations=3, seed=2, batch=2)
+    for name in ("f", "centroid", "spread", "sum_rule", "centroids", "weights", "power"):
+        assert np.allclose(getattr(one, name), getattr(batched, name), rtol=1e-10, atol=1e-12), name
+    wchain = PSLLChain(128, 0.5, **MAT, vacancy_model="bridged")
+    w1 = wall_width_ensemble(wchain, 4.0, 2.0, n_realisations=4, seed=0, torque_tol=1e-3)
+    w4 = wall_width_ensemble(wchain, 4.0, 2.0, n_realisations=4, seed=0, torque_tol=1e-3, batch=4)
+    assert w4.converged.all() and w4.widths.shape == (4,) and w4.m_z.shape == w1.m_z.shape
+    assert np.allclose(w4.widths, w1.widths, atol=0.05)  # relaxed further in the batch, by less than the tolerance
+    assert w4.occupied_fraction == w1.occupied_fraction
+    with pytest.raises(ValueError, match="one block"):
+        measure_dispersion(chain.replace(n=128, blocks=2), 10.0)
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_bad_input_raises(rng):
     with pytest.raises(ValueError, match="kernel"):
@@ -256,6 +337,16 @@ def test_bad_input_raises(rng):
         PSLLChain(16, 1.0, **MAT, occupied=np.zeros(16, bool))
     with pytest.raises(ValueError, match="vacancy_model"):
         PSLLChain(16, 1.0, **MAT, vacancy_model="holes")
+    with pytest.raises(ValueError, match="lattice_constant"):
+        PSLLChain(16, 1.0, **MAT, lattice_constant=2.0)
+    with pytest.raises(ValueError, match="lattice_constant"):
+        PSLLChain(16, 1.0, **MAT, lattice_constant=-0.5)
+    occ16 = np.ones(16, bool)
+    occ16[3] = False
+    with pytest.raises(ValueError, match="blocks"):
+        PSLLChain(16, 1.0, **MAT, blocks=3)
+    with pytest.raises(ValueError, match="missing lattice sites"):
+        PSLLChain(16, 2.0, **MAT, lattice_constant=0.5, occupied=occ16)
     chain = PSLLChain(16, 1.0, **MAT)
     with pytest.raises(ValueError, match="shape"):
         chain.field(np.zeros((3, 15)))

@@ -21,14 +21,15 @@ dispersion they learn is the centroid of the ensemble-averaged line
 paper reports, on the held-out pairs:
 
 * dispersion mean absolute error, ``mean |f_pred - f|`` over pairs and k,
-  in GHz (the paper's 0.29-0.36 is given without a stated unit or
+  in GHz (the review's quoted 0.29-0.36 is given without a stated unit or
   normalisation; :func:`dispersion_metrics` also gives it relative to the
   ideal bandwidth);
 * wall-width error ``Delta_pred - Delta`` in nm: its mean and standard
   deviation over the held-out pairs against the ensemble-mean width, and
   against the individual realisations' widths (the spread that a single
-  sample of the statistical model has; paper: mean 0.077 nm, standard
-  deviation 0.835 nm).
+  sample of the statistical model has; the figures a review of the work
+  quotes for the paper's network are mean 0.077 nm, standard deviation
+  0.835 nm, :data:`PAPER_METRICS`; the arXiv abstract gives none).
 
 Sizes per profile: :data:`mag_ml.chapters.defects.DEFECT_NETWORKS`.
 """
@@ -43,11 +44,15 @@ import torch
 from scipy.optimize import brentq
 
 from ..checks import check_int, check_real
-from ..models.tfc import DispersionPINN, kernel_coordinate
+from ..models.tfc import DispersionPINN, intact_bond_fraction, kernel_coordinate
 
-__all__ = ["PAPER_METRICS", "TARGET", "split_indices", "ideal_band", "dispersion_target", "cnn_loss", "pinn_loss",
+__all__ = ["PAPER_METRICS", "TARGET", "BASELINES", "RESOLVED", "split_indices", "ideal_band", "dispersion_target", "cnn_loss", "pinn_loss",
            "predict_dispersion", "predict_walls",
-           "dispersion_metrics", "wall_metrics", "metrics_table", "InverseDesign", "inverse_design"]
+           "dispersion_metrics", "wall_metrics", "metrics_table", "dispersion_baselines", "wall_baselines",
+           "bootstrap_draws", "bootstrap_dispersion", "target_noise_floor", "bootstrap_walls", "dispersion_table", "wall_table",
+           "compare", "ranking_text", "verdict_line",
+           "INVERSE_COMBINATIONS", "inverse_baselines", "bootstrap_inverse", "inverse_coverage", "inverse_table",
+           "predict_inverse", "identifiability_text", "InverseDesign", "inverse_design"]
 
 #: Dispersion the networks learn: the centroid (power-weighted mean frequency)
 #: of the ensemble-averaged line at each k.  With strong disorder the averaged
@@ -57,8 +62,15 @@ __all__ = ["PAPER_METRICS", "TARGET", "split_indices", "ideal_band", "dispersion
 #: first-moment sum rule exactly (the PINN's governing equation).
 TARGET = "f_centroid"
 
-#: Errors reported by Eagan, Copus & Iacocca, arXiv:2603.10182 (abstract and results).
+#: Errors of the networks of Eagan, Copus & Iacocca, arXiv:2603.10182, as quoted by a review of the work
+#: (the arXiv abstract states no numbers, so these are the review's figures, not read from the paper).
 PAPER_METRICS = {"width_error_mean_nm": 0.077, "width_error_std_nm": 0.835, "dispersion_mae": (0.29, 0.36)}
+
+#: Names of the baseline predictors, in the order of the results tables.
+BASELINES = ("sum rule", "dilution law", "ideal (defect-free)", "training mean")
+
+#: Fraction of paired bootstrap resamples beyond which one predictor is said to beat another.
+RESOLVED = 0.95
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -365,6 +377,714 @@ def metrics_table(dispersion, wall):
                  ("wall-width error std, vs single realisations", f"{wall['realisation_std']:.3g} nm", f"{std} nm")]
     lines = ["| quantity (held-out pairs) | this book | paper |", "|---|---|---|"]
     return "\n".join(lines + [f"| {a} | {b} | {c} |" for a, b, c in rows])
+
+
+# ----------------------------------------------------------------------------- baselines and intervals
+def _occupied(sigma, tau):
+    s, t = np.asarray(sigma, dtype=np.float64), np.asarray(tau, dtype=np.float64)
+    if s.shape != t.shape or not (np.all(s > 0) and np.all(t > 0)):
+        raise ValueError(f"sigma and tau must be positive arrays of one shape, got shapes {s.shape}, {t.shape}")
+    return s, t, s / (s + t)
+
+
+def dispersion_baselines(data, train, *, f0):
+    r"""The formula and constant predictors of the dispersion, beside which every network is reported.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau`` (P,) [a], ``f_ideal`` (K,) [GHz] and the target
+        dispersion (:data:`TARGET`, (P, K) [GHz]).
+    train : array_like of int
+        Indices of the training pairs (for the training mean).
+    f0 : float
+        Uniform-mode frequency [GHz] (:func:`ideal_band`).
+
+    Returns
+    -------
+    dict of str to ndarray, float64, shape (P, K)
+        Keys :data:`BASELINES`: ``"sum rule"``
+        :math:`f_0 + \rho_b(\sigma,\tau)[f_\mathrm{ideal} - f_0]` (the exact
+        first-moment sum rule with the ensemble bond fraction, no fitted
+        parameter); ``"dilution law"`` :math:`f_0 + p[f_\mathrm{ideal} - f_0]`,
+        exchange diluted by the occupied fraction
+        :math:`p = \sigma/(\sigma + \tau)` (the mean-field estimate; it
+        ignores that vacancies come in runs, so it removes more bonds than
+        the chain loses: :math:`p < \rho_b`); ``"ideal (defect-free)"`` :math:`f_\mathrm{ideal}`;
+        ``"training mean"`` the mean target over the training pairs at each k.
+
+    Raises
+    ------
+    ValueError
+        Bad sigma, tau or an empty ``train``.
+
+    Notes
+    -----
+    Sum rule: :func:`mag_ml.physics.magnons.sum_rule_frequency` (derived for
+    the vacancy model of arXiv:2603.10182).
+    """
+    s, t, p = _occupied(data.sigma, data.tau)
+    train = np.asarray(train, dtype=np.int64)
+    if train.size == 0:
+        raise ValueError("train must name at least one training pair, got none")
+    fi = np.asarray(data.f_ideal, dtype=np.float64)[None, :]
+    rho = intact_bond_fraction(torch.as_tensor(s), torch.as_tensor(t)).numpy()[:, None]
+    target = dispersion_target(data)
+    return {"sum rule": f0 + rho * (fi - f0), "dilution law": f0 + p[:, None] * (fi - f0),
+            "ideal (defect-free)": np.repeat(fi, s.size, axis=0),
+            "training mean": np.repeat(target[train].mean(0, keepdims=True), s.size, axis=0)}
+
+
+def wall_baselines(data, train):
+    r"""The formula and constant predictors of the wall width [nm], beside which the network is reported.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``sigma``, ``tau`` (P,) [a], ``wall_width`` (sqrt(A/K) [nm]) and
+        ``width`` (P,) [nm].
+    train : array_like of int
+        Indices of the training pairs.
+
+    Returns
+    -------
+    dict of str to ndarray, float64, shape (P,) or None
+        ``"sum rule"``: None (the sum rule is about magnon frequencies and
+        predicts no width; the row is kept so that every table has the same
+        baselines); ``"dilution law"`` :math:`\Delta_0/\sqrt p`, the wall of
+        the anisotropy diluted to :math:`pK_u`, :math:`\Delta_0 = \sqrt{A/K_u}`;
+        ``"ideal (defect-free)"`` :math:`\Delta_0`; ``"training mean"`` the
+        mean width of the training pairs.
+
+    Raises
+    ------
+    ValueError
+        Bad sigma, tau or an empty ``train``.
+    """
+    s, _, p = _occupied(data.sigma, data.tau)
+    train = np.asarray(train, dtype=np.int64)
+    if train.size == 0:
+        raise ValueError("train must name at least one training pair, got none")
+    d0 = float(data.wall_width)
+    return {"sum rule": None, "dilution law": d0 / np.sqrt(p), "ideal (defect-free)": np.full(s.size, d0),
+            "training mean": np.full(s.size, float(np.mean(np.asarray(data.width)[train])))}
+
+
+def bootstrap_draws(n_pairs, n_realisations, *, n_boot=2000, seed=0):
+    """Resampling indices of a two-level bootstrap: test pairs, then realisations within each drawn pair.
+
+    Parameters
+    ----------
+    n_pairs, n_realisations : int
+        >= 1.
+    n_boot : int
+        Number of resamples, >= 10.
+    seed : int
+        ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    pairs : ndarray, int64, shape (n_boot, n_pairs)
+    realisations : ndarray, int64, shape (n_boot, n_pairs, n_realisations)
+
+    Raises
+    ------
+    ValueError
+        Counts out of range.
+
+    Notes
+    -----
+    Both levels are resampled with replacement (the pairs are a sample of
+    the (sigma, tau) plane, the realisations of the vacancy process), the
+    standard hierarchical bootstrap (Davison & Hinkley, *Bootstrap Methods
+    and their Application*, 1997, sec. 3.8).  Every predictor is scored on
+    the same draws, so differences between them are paired.
+    """
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+    n_realisations = check_int(n_realisations, "n_realisations", minimum=1)
+    n_boot = check_int(n_boot, "n_boot", minimum=10)
+    rng = np.random.default_rng(seed)
+    return (rng.integers(0, n_pairs, size=(n_boot, n_pairs)),
+            rng.integers(0, n_realisations, size=(n_boot, n_pairs, n_realisations)))
+
+
+def _interval(point, draws, level, *, nonneg=True):
+    """Basic bootstrap interval (Davison & Hinkley 1997, eq. 5.6): [2 t - q_hi, 2 t - q_lo], clipped at 0 if nonneg.
+
+    The resampled statistic's shift from ``point`` estimates the statistic's bias and is subtracted: resampled
+    realisations add their scatter to every target, which raises a resampled MAE (module docstring of the
+    bootstrap functions).
+    """
+    q_lo, q_hi = np.quantile(draws, [(1 - level) / 2, (1 + level) / 2])
+    lo, hi = 2 * point - q_hi, 2 * point - q_lo
+    if nonneg:
+        lo, hi = max(lo, 0.0), max(hi, 0.0)
+    return dict(value=float(point), lo=float(lo), hi=float(hi), draws=np.asarray(draws, dtype=np.float64))
+
+
+def _check_level(level):
+    level = check_real(level, "level", positive=True)
+    if level >= 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}")
+    return level
+
+
+def _applicable(predictions, shape):
+    """(name, float64 array) of every prediction that is not None, each checked to have ``shape``."""
+    for name, pred in predictions.items():
+        if pred is None:
+            continue
+        pr = np.asarray(pred, dtype=np.float64)
+        if pr.shape != tuple(shape):
+            raise ValueError(f"predictions[{name!r}] must have shape {tuple(shape)}, got {pr.shape}")
+        yield name, pr
+
+
+def bootstrap_dispersion(predictions, f_centroid_r, weight_r, *, n_boot=2000, seed=0, level=0.95):
+    """Held-out dispersion MAE of each predictor with a bootstrap interval over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like, shape (P, K)
+        Predicted dispersions [GHz] on the P test pairs.
+    f_centroid_r, weight_r : array_like, float64, shape (P, R, K)
+        Each test realisation's centroid [GHz] and spectral weight: the
+        target of a pair is their weighted mean (the centroid of the
+        averaged spectrum), recomputed for every resample of realisations.
+    n_boot, seed
+        As in :func:`bootstrap_draws`.
+    level : float
+        Central interval, in (0, 1).
+
+    Returns
+    -------
+    dict of str to dict
+        Per predictor ``value`` (MAE [GHz] on the data as measured), ``lo``,
+        ``hi`` (the interval) and ``draws`` (n_boot,) the MAE of every
+        resample (the same resamples for every predictor).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, bad ``level`` or counts.
+
+    Notes
+    -----
+    Basic bootstrap intervals (Davison & Hinkley 1997, eq. 5.6).
+    Resampling the realisations adds their scatter to each resampled
+    target, so a resampled MAE is biased upwards against the measured one,
+    most for a predictor whose error is not large against that scatter (the
+    measured MAE is itself biased upwards by the targets' own finite-ensemble
+    noise, :func:`target_noise_floor`); the basic interval subtracts that
+    shift (a percentile interval would lie above the measured value).  The
+    ranking of two predictors is read from the paired resamples
+    (:func:`ranking_text`).
+    """
+    level = _check_level(level)
+    c, w = np.asarray(f_centroid_r, dtype=np.float64), np.asarray(weight_r, dtype=np.float64)
+    if c.ndim != 3 or c.shape != w.shape:
+        raise ValueError(f"f_centroid_r and weight_r must be (P, R, K) arrays of one shape, got {c.shape}, {w.shape}")
+    n_p, n_r, _ = c.shape
+    pairs, reals = bootstrap_draws(n_p, n_r, n_boot=n_boot, seed=seed)
+    target = (w * c).sum(1) / w.sum(1)
+    cw = (w * c)[pairs[:, :, None], reals]  # (B, P, R, K)
+    t_boot = cw.sum(2) / w[pairs[:, :, None], reals].sum(2)
+    out = {}
+    for name, f in predictions.items():
+        f = np.asarray(f, dtype=np.float64)
+        if f.shape != target.shape:
+            raise ValueError(f"predictions[{name!r}] must have shape {target.shape}, got {f.shape}")
+        out[name] = _interval(np.abs(f - target).mean(), np.abs(f[pairs] - t_boot).mean(axis=(1, 2)), level)
+    return out
+
+
+def target_noise_floor(f_centroid_r, weight_r):
+    r"""Expected MAE of a perfect predictor of the ensemble expectation against the finite-ensemble targets [GHz].
+
+    Each target is the weighted mean :math:`T = \sum_r w_r c_r` of R
+    realisations' centroids (weights normalised per pair and k); its
+    standard error is estimated as
+    :math:`s = \sqrt{\tfrac{R}{R-1}\sum_r w_r^2 (c_r - T)^2}`, and a
+    prediction that equals the expectation has a mean absolute error
+    :math:`\sqrt{2/\pi}\,s` (Gaussian errors), averaged over pairs and k.
+    A predictor whose held-out MAE is near this floor cannot be told from
+    the exact expectation by this run.
+
+    Parameters
+    ----------
+    f_centroid_r, weight_r : array_like, float64, shape (P, R, K)
+        As in :func:`bootstrap_dispersion`, R >= 2.
+
+    Returns
+    -------
+    float
+        The floor in GHz.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match or fewer than 2 realisations.
+    """
+    c, w = np.asarray(f_centroid_r, dtype=np.float64), np.asarray(weight_r, dtype=np.float64)
+    if c.ndim != 3 or c.shape != w.shape or c.shape[1] < 2:
+        raise ValueError(f"f_centroid_r and weight_r must be (P, R, K) arrays of one shape with R >= 2, got "
+                         f"{c.shape}, {w.shape}")
+    r = c.shape[1]
+    wn = w / w.sum(1, keepdims=True)
+    t = (wn * c).sum(1, keepdims=True)
+    se = np.sqrt(r / (r - 1) * (wn ** 2 * (c - t) ** 2).sum(1))
+    return float(np.sqrt(2 / np.pi) * se.mean())
+
+
+def bootstrap_walls(predictions, widths, *, n_boot=2000, seed=0, level=0.95):
+    """Held-out wall-width errors of each predictor with bootstrap intervals over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like (P,) or None
+        Predicted widths [nm] on the P test pairs; None for a predictor
+        without a width (reported as not applicable).
+    widths : array_like, float64, shape (P, R)
+        Widths of the test realisations [nm].
+    n_boot, seed, level
+        As in :func:`bootstrap_dispersion`.
+
+    Returns
+    -------
+    dict of str to dict or None
+        Per predictor ``std`` and ``mean``: the standard deviation (ddof 1)
+        and mean of ``prediction - width`` over all test realisations (the
+        paper's statistic); ``mae_mean``: the mean absolute error against
+        each pair's ensemble-mean width.  Each is a dict of ``value``,
+        ``lo``, ``hi`` and ``draws``; None where the prediction is None.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match, bad ``level`` or counts.
+    """
+    level = _check_level(level)
+    wd = np.asarray(widths, dtype=np.float64)
+    if wd.ndim != 2 or not np.all(np.isfinite(wd)):
+        raise ValueError(f"widths must be a finite (P, R) array, got shape {wd.shape}")
+    n_p, n_r = wd.shape
+    pairs, reals = bootstrap_draws(n_p, n_r, n_boot=n_boot, seed=seed)
+    w_boot = wd[pairs[:, :, None], reals]  # (B, P, R)
+    out = dict.fromkeys(predictions)  # None where a predictor does not apply; table order kept
+    for name, pr in _applicable(predictions, (n_p,)):
+        e, e_boot = pr[:, None] - wd, pr[pairs][:, :, None] - w_boot
+        flat = e_boot.reshape(e_boot.shape[0], -1)
+        out[name] = dict(
+            std=_interval(e.std(ddof=1), flat.std(axis=1, ddof=1), level),
+            mean=_interval(e.mean(), flat.mean(axis=1), level, nonneg=False),
+            mae_mean=_interval(np.abs(e.mean(1)).mean(), np.abs(e_boot.mean(2)).mean(1), level))
+    return out
+
+
+def _cell(stat, fmt):
+    return f"{stat['value']:{fmt}} [{stat['lo']:{fmt}}, {stat['hi']:{fmt}}]"
+
+
+def _results_table(boot, networks, columns, cells, paper_row):
+    """Markdown rows ``| name | kind | cells(stat)... |`` for every predictor of ``boot``, networks marked."""
+    missing = [n for n in networks if n not in boot]
+    if missing:
+        raise ValueError(f"networks {missing} have no entry in boot (keys {sorted(boot)})")
+    lines = ["| " + " | ".join(["predictor", "kind", *columns]) + " |", "|" + "---|" * (len(columns) + 2)]
+    for name, stat in boot.items():
+        kind = "network" if name in networks else "baseline"
+        lines.append("| " + " | ".join([name, kind, *cells(stat)]) + " |")
+    if paper_row is not None:
+        lines.append("| " + " | ".join(paper_row) + " |")
+    return "\n".join(lines)
+
+
+def dispersion_table(boot, *, networks, bandwidth, paper=True):
+    """Markdown table of the held-out dispersion MAE of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_dispersion` for the networks and :data:`BASELINES`.
+    networks : sequence of str
+        Which keys of ``boot`` are networks (the rest are baselines).
+    bandwidth : float
+        Ideal bandwidth W [GHz] (for the relative column).
+    paper : bool
+        Add the review's quoted figure as a last row.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A network missing from ``boot``.
+    """
+    lo, hi = PAPER_METRICS["dispersion_mae"]
+    return _results_table(boot, networks, ["held-out MAE [GHz] (95 % interval)", "MAE / bandwidth"],
+                          lambda st: [_cell(st, ".0f"), f"{100 * st['value'] / bandwidth:.1f} %"],
+                          ["paper's networks (figure quoted by a review)", "-", f"{lo}-{hi} (unit not stated)", "-"]
+                          if paper else None)
+
+
+def wall_table(boot, *, networks, paper=True):
+    """Markdown table of the held-out wall-width errors of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_walls` for the networks and :data:`BASELINES`.
+    networks : sequence of str
+        Which keys of ``boot`` are networks.
+    paper : bool
+        Add the review's quoted figures as a last row.
+
+    Returns
+    -------
+    str
+        Markdown: per predictor the standard deviation and mean of the error
+        against single realisations and the MAE against the ensemble means,
+        each with its interval; "no width prediction" for a None entry.
+
+    Raises
+    ------
+    ValueError
+        If a name of ``networks`` has no entry in ``boot``.
+    """
+    def cells(st):
+        if st is None:
+            return ["no width prediction", "-", "-"]
+        return [_cell(st["std"], ".3f"), _cell(st["mean"], "+.3f"), _cell(st["mae_mean"], ".3f")]
+
+    return _results_table(boot, networks, ["error std vs realisations [nm]", "error mean vs realisations [nm]",
+                                           "MAE vs ensemble means [nm]"], cells,
+                          ["paper's network (figures quoted by a review)", "-",
+                           str(PAPER_METRICS["width_error_std_nm"]), f"{PAPER_METRICS['width_error_mean_nm']:+}", "-"]
+                          if paper else None)
+
+
+def _best(scores, networks):
+    """(scored, best network, best baseline) of a score dict; ValueError without both kinds."""
+    scored = {n: v for n, v in scores.items() if v is not None}
+    nets = [n for n in networks if n in scored]
+    bases = [n for n in scored if n not in networks]
+    if not nets or not bases:
+        raise ValueError(f"a verdict needs at least one scored network and one baseline, got networks {nets}, "
+                         f"baselines {bases}")
+    return (scored, min(nets, key=lambda n: scored[n]["value"]), min(bases, key=lambda n: scored[n]["value"]))
+
+
+def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
+    """One generated paragraph: the predictors ranked by a bootstrapped error, and the best network's verdict.
+
+    Parameters
+    ----------
+    scores : dict of str to dict or None
+        Per predictor a statistic of :func:`bootstrap_dispersion` or
+        :func:`bootstrap_walls` (``value``, ``lo``, ``hi``, ``draws``);
+        None entries (not applicable) are skipped.
+    networks : sequence of str
+        Which names are networks (at least one, with a score).
+    quantity : str
+        What is ranked, e.g. ``"held-out dispersion MAE"``.
+    unit : str
+        Unit of the values, e.g. ``"GHz"``.
+    fmt : str
+        Number format.
+
+    Returns
+    -------
+    str
+        Markdown: the ranking (smallest first), then the best network
+        against the best baseline: "beats" when it is better in at least
+        :data:`RESOLVED` of the paired bootstrap resamples, "is worse than"
+        when in at most 1 - :data:`RESOLVED`, otherwise "is not
+        distinguished by this run from", with the fraction.
+
+    Raises
+    ------
+    ValueError
+        No network or no baseline with a score.
+    """
+    scored, best_net, best_base = _best(scores, networks)
+    unit = f" {unit}" if unit else ""
+    order = sorted(scored, key=lambda n: scored[n]["value"])
+    ranked = " < ".join(f"{n} {scored[n]['value']:{fmt}}{unit}" for n in order)
+    a, b = scored[best_net], scored[best_base]
+    wins, verdict = compare(scores, best_net, best_base)
+    return (f"Ranked by {quantity} (smallest first): {ranked}. The best network, the {best_net} "
+            f"({a['value']:{fmt}}{unit}), {verdict} the best baseline, the {best_base} ({b['value']:{fmt}}{unit}): "
+            f"the network is better in {100 * wins:.0f} % of the bootstrap resamples of test pairs and "
+            f"realisations.")
+
+
+
+def compare(scores, first, second):
+    """Paired bootstrap comparison of two predictors' errors.
+
+    Parameters
+    ----------
+    scores : dict of str to dict
+        Statistics with ``draws`` on the same resamples (:func:`bootstrap_dispersion`, :func:`bootstrap_walls`).
+    first, second : str
+        Keys of ``scores``.
+
+    Returns
+    -------
+    (float, str)
+        The fraction of resamples in which ``first`` has the smaller error,
+        and the verb phrase the chapter uses for it: ``"beats"`` (fraction
+        >= :data:`RESOLVED`), ``"is worse than"`` (<= 1 - RESOLVED) or
+        ``"is not distinguished by this run from"``.
+
+    Raises
+    ------
+    KeyError
+        A name not in ``scores``.
+    """
+    wins = float(np.mean(scores[first]["draws"] < scores[second]["draws"]))
+    if wins >= RESOLVED:
+        return wins, "beats"
+    if wins <= 1 - RESOLVED:
+        return wins, "is worse than"
+    return wins, "is not distinguished by this run from"
+
+
+def verdict_line(scores, *, networks, quantity, unit, fmt=".0f"):
+    """A generated summary bullet: does the best network beat the best baseline, and do their intervals overlap?
+
+    Parameters
+    ----------
+    scores, networks, quantity, unit, fmt
+        As in :func:`ranking_text`.
+
+    Returns
+    -------
+    str
+        One Markdown list item (indented by two spaces, for a nested list).
+
+    Raises
+    ------
+    ValueError
+        No network or no baseline with a score.
+    """
+    _, best, base = _best(scores, networks)
+    unit = f" {unit}" if unit else ""
+    a, b = scores[best], scores[base]
+    wins, verb = compare(scores, best, base)
+    return (f"  - {quantity}: the best network, the {best}, {verb} the best baseline, the {base} "
+            f"({a['value']:{fmt}} against {b['value']:{fmt}}{unit}; 95 % intervals {a['lo']:{fmt}}-{a['hi']:{fmt}} "
+            f"and {b['lo']:{fmt}}-{b['hi']:{fmt}}{unit}; better in {100 * wins:.0f} % of the paired resamples).")
+
+
+# ----------------------------------------------------------------------------- the inverse (two-branch) network
+#: Combinations of the defect parameters whose recovery the inverse network is scored on (natural logs).
+INVERSE_COMBINATIONS = ("log sigma", "log tau", "log(tau/sigma)", "log lambda")
+
+
+def _combinations(log_s, log_t):
+    lam = log_s + log_t - np.logaddexp(log_s, log_t)  # lambda = sigma tau / (sigma + tau)
+    return np.stack([log_s, log_t, log_t - log_s, lam], axis=-1)
+
+
+def inverse_baselines(widths, *, wall_width, train_sigma, train_tau):
+    r"""Predictors of (log sigma, log tau) from a realisation's wall width that need no network.
+
+    Parameters
+    ----------
+    widths : array_like, shape (S,)
+        Fitted widths of the samples [nm].
+    wall_width : float
+        :math:`\Delta_0 = \sqrt{A/K_u}` [nm].
+    train_sigma, train_tau : array_like, shape (T,)
+        Defect parameters of the training samples (units of a).
+
+    Returns
+    -------
+    dict of str to ndarray (S, 2) or None
+        Keys :data:`BASELINES`.  ``"dilution law"``: the width inverted
+        through :math:`\Delta = \Delta_0/\sqrt p`, i.e.
+        :math:`\tau/\sigma = (\Delta/\Delta_0)^2 - 1` (floored at 1e-3),
+        with the correlation length :math:`\lambda` at its training mean
+        (one width cannot fix two parameters); ``"training mean"``: the
+        training means of log sigma and log tau; ``"sum rule"`` and
+        ``"ideal (defect-free)"``: None (the sum rule is about magnon
+        frequencies, and the defect-free chain has tau = 0, no finite
+        log tau).
+
+    Raises
+    ------
+    ValueError
+        Non-positive widths or defect parameters.
+    """
+    w = np.asarray(widths, dtype=np.float64)
+    s, t, _ = _occupied(train_sigma, train_tau)
+    if not np.all(w > 0):
+        raise ValueError("widths must be > 0 (nm)")
+    mean = np.array([np.log(s).mean(), np.log(t).mean()])
+    log_lam = float(_combinations(np.log(s), np.log(t))[:, 3].mean())
+    u = np.log(np.maximum((w / float(wall_width)) ** 2 - 1.0, 1e-3))  # log(tau / sigma)
+    log_s = log_lam + np.logaddexp(0.0, u) - u  # sigma = lambda (1 + tau/sigma) / (tau/sigma)
+    return {"sum rule": None, "dilution law": np.stack([log_s, log_s + u], axis=-1),
+            "ideal (defect-free)": None, "training mean": np.repeat(mean[None], w.size, axis=0)}
+
+
+def bootstrap_inverse(predictions, true_log, n_pairs, *, n_boot=2000, seed=0, level=0.95):
+    """RMSE of recovered defect parameters per combination, with intervals over test pairs and realisations.
+
+    Parameters
+    ----------
+    predictions : dict of str to array_like (S, 2) or None
+        Predicted (log sigma, log tau) of the S = n_pairs x R test samples,
+        pair-major (:func:`mag_ml.chapters.defects.inverse_samples`); None
+        for a predictor that does not apply.
+    true_log : array_like, shape (S, 2)
+        True (log sigma, log tau).
+    n_pairs : int
+        Number of test pairs P (S must be a multiple).
+    n_boot, seed, level
+        As in :func:`bootstrap_dispersion`.
+
+    Returns
+    -------
+    dict of str to dict of str to dict, or None
+        Per predictor and per :data:`INVERSE_COMBINATIONS` a statistic
+        (``value``, ``lo``, ``hi``, ``draws``) of the RMSE (natural log
+        units).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    level = _check_level(level)
+    y = np.asarray(true_log, dtype=np.float64)
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=1)
+    if y.ndim != 2 or y.shape[1] != 2 or y.shape[0] % n_pairs:
+        raise ValueError(f"true_log must be (n_pairs x R, 2), got {y.shape} for n_pairs={n_pairs}")
+    n_r = y.shape[0] // n_pairs
+    pairs, reals = bootstrap_draws(n_pairs, n_r, n_boot=n_boot, seed=seed)
+    rows = (pairs[:, :, None] * n_r + reals).reshape(pairs.shape[0], -1)
+    cy = _combinations(y[:, 0], y[:, 1])
+    out = dict.fromkeys(predictions)  # None where a predictor does not apply; table order kept
+    for name, pr in _applicable(predictions, y.shape):
+        e2 = (_combinations(pr[:, 0], pr[:, 1]) - cy) ** 2  # (S, 4)
+        out[name] = {c: _interval(np.sqrt(e2[:, j].mean()), np.sqrt(e2[rows, j].mean(1)), level)
+                     for j, c in enumerate(INVERSE_COMBINATIONS)}
+    return out
+
+
+def inverse_coverage(mean_log, std_log, true_log):
+    """Fraction of samples whose true (log sigma, log tau) lies within one predicted standard deviation.
+
+    Parameters
+    ----------
+    mean_log, std_log, true_log : array_like, shape (S, 2)
+
+    Returns
+    -------
+    ndarray, float64, shape (2,)
+        For log sigma and log tau; 0.683 for a calibrated Gaussian uncertainty.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    m, sd, y = (np.asarray(a, dtype=np.float64) for a in (mean_log, std_log, true_log))
+    if not (m.shape == sd.shape == y.shape and m.ndim == 2 and m.shape[1] == 2):
+        raise ValueError(f"mean_log, std_log and true_log must be (S, 2) arrays, got {m.shape}, {sd.shape}, {y.shape}")
+    return (np.abs(y - m) <= sd).mean(0)
+
+
+@torch.no_grad()
+def predict_inverse(model, m_z, width):
+    """(log sigma, log tau) predicted by a :class:`~mag_ml.models.defect_cnn.DefectInverseCNN`, with its uncertainty.
+
+    Parameters
+    ----------
+    model : DefectInverseCNN
+    m_z : array_like, shape (S, X)
+        Relaxed profiles of single realisations.
+    width : array_like, shape (S,)
+        Their fitted widths [nm].
+
+    Returns
+    -------
+    mean_log, std_log : ndarray, float64, shape (S, 2)
+        Mean and standard deviation of (log sigma, log tau) (natural logs, sigma and tau in units of a).
+    """
+    model.eval()
+    dev = next(model.parameters()).device
+    mean, std = model.predict(_t(m_z).to(dev), _t(width).to(dev))
+    return mean.cpu().double().numpy(), std.cpu().double().numpy()
+
+
+def identifiability_text(boot, true_log, *, network):
+    """Generated Markdown: which combinations of (sigma, tau) the network recovers, by RMSE over their spread.
+
+    A combination counts as *determined* when the network's RMSE is below half
+    the standard deviation of its true values over the test samples, *partly
+    determined* below 0.8 of it, and *not determined* otherwise (then the
+    network does little better than the mean).
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_inverse`.
+    true_log : array_like, shape (S, 2)
+        True (log sigma, log tau) of the test samples.
+    network : str
+        Key of the network in ``boot``.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    KeyError
+        ``network`` not in ``boot``.
+    """
+    y = np.asarray(true_log, dtype=np.float64)
+    spread = _combinations(y[:, 0], y[:, 1]).std(0)
+    parts = []
+    for j, c in enumerate(INVERSE_COMBINATIONS):
+        ratio = boot[network][c]["value"] / max(spread[j], 1e-12)
+        word = "determined" if ratio < 0.5 else "partly determined" if ratio < 0.8 else "not determined"
+        parts.append(f"{c} is {word} (RMSE {boot[network][c]['value']:.2f} against a spread of {spread[j]:.2f})")
+    return ("From one realisation's profile and width, " + "; ".join(parts)
+            + ". Ratios below 0.5 of the spread count as determined, below 0.8 as partly determined.")
+
+
+def inverse_table(boot, *, networks):
+    """Markdown table of the inverse network's recovery errors beside the baselines, one column per combination.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_inverse`.
+    networks : sequence of str
+        Which keys are networks.
+
+    Returns
+    -------
+    str
+        RMSE [natural-log units] with 95 % intervals; "does not apply" rows for None.
+
+    Raises
+    ------
+    ValueError
+        A network missing from ``boot``.
+    """
+    def cells(st):
+        if st is None:
+            return ["does not apply"] + ["-"] * (len(INVERSE_COMBINATIONS) - 1)
+        return [_cell(st[c], ".2f") for c in INVERSE_COMBINATIONS]
+
+    return _results_table(boot, networks, [f"RMSE {c}" for c in INVERSE_COMBINATIONS], cells, None)
 
 
 # ----------------------------------------------------------------------------- inverse design

@@ -61,7 +61,7 @@ from ..analysis.defect_networks import (TARGET, cnn_loss, dispersion_target, ide
                                         split_indices)
 from ..artifacts import artifact_path
 from ..data.generation import generate_records, load_records
-from ..models.defect_cnn import DispersionCNN, WallCNN, wall_loss
+from ..models.defect_cnn import DefectInverseCNN, DispersionCNN, WallCNN, inverse_loss, wall_loss
 from ..models.tfc import DispersionPINN
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
 from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dispersion
@@ -76,16 +76,24 @@ __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_
            "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "WALL_MAX_STEPS",
            "defect_wall_ensemble", "DEFECT_DEMOS", "defect_demo_spec", "DEFECT_NETWORKS", "defect_networks_spec",
            "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn", "train_wall_cnn",
+           "inverse_samples", "train_inverse_cnn",
            "DefectNetworks", "train_defect_networks"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
 
-#: Sizes per profile.  ``quick``: 5 x 5 pairs, 4 realisations, short chains
-#: (67 s of CPU time, about 40 s on 2 idle cores); ``paper``: 12 x 12 pairs
-#: with 32 wall and 16 dispersion realisations on chains of 512 and 256 sites
-#: (the source's scale of hundreds of pairs; 1-2 min per pair on one core,
-#: about 4 h on one core or 15 min on 16).
+#: Sizes per profile.  ``quick``: 7 x 7 pairs (9 held-out test pairs) with
+#: sigma in 2..16 and tau in 1..8 (units of a), 8 wall and 8 dispersion
+#: realisations each; dispersion chains of 192 sites, 8 mean defect periods
+#: sigma + tau at the largest sigma and tau (the quick profile's range is
+#: half the paper's, so that the chains stay short), walls on 256 sites.
+#: ``paper``: 12 x 12 pairs (sigma 2..64, tau 1..32) with 32 wall and 16
+#: dispersion realisations on chains of 512 and 768 sites (8 periods at the
+#: largest sigma + tau; the source's scale of hundreds of pairs; minutes per
+#: pair on one core).  ``batch`` realisations are simulated together as the
+#: blocks of one chain (:class:`~mag_ml.physics.pseudospectral.PSLLChain`,
+#: ``blocks``: the same dispersions to rounding, at about a third of the
+#: cost for these chains; walls relax until every block has converged).
 #: RK4 accuracy (:mod:`mag_ml.physics.pseudospectral`): at ``dt_fraction``
 #: 0.1 the band-edge magnon (9 THz here) has a frequency error of 5e-5 and
 #: loses 8e-5 of its amplitude per period.  At 0.2 peaks are still exact to
@@ -93,15 +101,16 @@ DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discr
 #: spectral centroids (measured for sigma = 8, tau = 4: mean deviation from
 #: the sum rule -4.4 % of the shift at 0.2, -2.3 % at 0.1 and at 0.05, the
 #: rest being sampling noise), hence 0.1.  Sampling every 8 steps keeps the
-#: Nyquist frequency (12.5 THz) above the band.  Wall widths change by
-#: < 1e-3 nm between ``torque_tol`` 1e-3 and 1e-4 T.
+#: Nyquist frequency (12.5 THz) above the band.  Relaxing a wall further
+#: than ``torque_tol`` = 1e-3 T moves its fitted width by a few 1e-2 nm at
+#: most, against a realisation scatter of about 1 nm.
 DEFECT_DATASETS = {
-    "quick": dict(n_grid=5, sigma_range=(2.0, 32.0), tau_range=(1.0, 16.0), n_validation=3,
-                  n_realisations=4, n_wall=256, n_dispersion=64, n_dispersion_realisations=4,
-                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3),
+    "quick": dict(n_grid=7, sigma_range=(2.0, 16.0), tau_range=(1.0, 8.0), n_validation=4,
+                  n_realisations=8, n_wall=256, n_dispersion=192, n_dispersion_realisations=8,
+                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3, batch=8),
     "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14,
-                  n_realisations=32, n_wall=512, n_dispersion=256, n_dispersion_realisations=16,
-                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4),
+                  n_realisations=32, n_wall=512, n_dispersion=768, n_dispersion_realisations=16,
+                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4, batch=8),
 }
 
 
@@ -123,9 +132,13 @@ def defect_dataset_spec(profile, seed=0):
         ``n_dispersion_realisations`` on ``n_dispersion`` sites recorded for
         ``duration`` ps every ``sample_every`` RK4 steps of ``dt_fraction``
         times the stability limit after a transverse excitation of rms
-        ``amplitude`` rad; relaxation to ``torque_tol`` T),
+        ``amplitude`` rad; relaxation to ``torque_tol`` T; ``batch``
+        realisations simulated together),
         the material of :data:`DEFECT_MATERIAL`, ``seed`` and
-        ``wall_protocol`` / ``dispersion_vacancies`` naming the models.
+        ``wall_protocol`` / ``dispersion_vacancies`` naming the models and
+        ``records`` the record layout (3: with the per-realisation
+        centroids and wall profiles), so files of an older layout are not
+        reused.
 
     Raises
     ------
@@ -133,7 +146,7 @@ def defect_dataset_spec(profile, seed=0):
         Unknown profile or bad seed.
     """
     return dict(profile_spec(DEFECT_DATASETS, profile), **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
-                wall_protocol="bridged-pinned", dispersion_vacancies="cut")
+                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=3)
 
 
 def defect_grid(spec):
@@ -234,7 +247,10 @@ def defect_record(spec, sigma, tau, pair):
     -------
     dict of ndarray
         ``f``, ``f_std``, ``f_centroid``, ``linewidth`` (K,) [GHz];
-        ``widths`` (R,) [nm]; ``converged`` (R,) int8; ``m_z`` (X,)
+        ``f_centroid_r`` (R_d, K) [GHz] and ``weight_r`` (R_d, K) (arbitrary
+        units), each dispersion realisation's centroid and spectral weight
+        (``f_centroid`` is their weighted mean); ``widths`` (R,) [nm] and
+        ``m_z_r`` (R, X) the relaxed profile of each wall realisation; ``converged`` (R,) int8; ``m_z`` (X,)
         mean wall profile (from -z to +z along x); ``occupied_fraction`` ()
         over the wall chains.
 
@@ -247,10 +263,11 @@ def defect_record(spec, sigma, tau, pair):
     disp = measure_dispersion(dchain, spec["duration"], sigma=sigma, tau=tau,
                               n_realisations=spec["n_dispersion_realisations"],
                               seed=defect_pair_seed(spec["seed"], pair, 0), amplitude=spec["amplitude"],
-                              dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"])
+                              dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"],
+                              batch=spec.get("batch", 1))
     walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
     return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
-                widths=walls.widths, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
+                f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, m_z_r=-walls.m_z, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
                 occupied_fraction=np.float64(walls.occupied_fraction))
 
 
@@ -262,8 +279,10 @@ def _pair_task(spec, indices):
 
 def _fields(spec):
     k, r, x = spec["n_dispersion"] // 2 + 1, spec["n_realisations"], spec["n_wall"] // 2
+    rd = spec["n_dispersion_realisations"]
     return {"f": ((k,), "float64"), "f_std": ((k,), "float64"), "f_centroid": ((k,), "float64"),
-            "linewidth": ((k,), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
+            "linewidth": ((k,), "float64"), "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"),
+            "m_z_r": ((r, x), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
             "m_z": ((x,), "float64"), "occupied_fraction": ((), "float64")}
 
 
@@ -366,11 +385,17 @@ class DefectDataset:
         Its rms spread about the centroid [GHz] (line broadening).
     f_centroid, linewidth : ndarray, float64, shape (P, K)
         Centroid and FWHM of the averaged line [GHz].
+    f_centroid_r, weight_r : ndarray, float64, shape (P, R_d, K)
+        Centroid [GHz] and spectral weight (arbitrary units) of each
+        dispersion realisation; ``f_centroid`` is ``sum_r weight_r
+        f_centroid_r / sum_r weight_r`` (for bootstraps over realisations).
     x : ndarray, float64, shape (X,)
         Position relative to the pinned wall centre [nm].
     m_z : ndarray, float64, shape (P, X)
         Ensemble-mean relaxed wall profile, from -z to +z along x
         (about tanh(x / width)).
+    m_z_r : ndarray, float64, shape (P, R, X)
+        The relaxed profile of each wall realisation (same orientation).
     width, width_std : ndarray, float64, shape (P,)
         Mean and standard deviation (ddof = 1) of the widths [nm].
     widths : ndarray, float64, shape (P, R)
@@ -398,8 +423,11 @@ class DefectDataset:
     f_std: np.ndarray
     f_centroid: np.ndarray
     linewidth: np.ndarray
+    f_centroid_r: np.ndarray
+    weight_r: np.ndarray
     x: np.ndarray
     m_z: np.ndarray
+    m_z_r: np.ndarray
     width: np.ndarray
     width_std: np.ndarray
     widths: np.ndarray
@@ -456,7 +484,8 @@ def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True
         f_ideal=analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
                                     B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"]),
         f=arr["f"], f_std=arr["f_std"], f_centroid=arr["f_centroid"], linewidth=arr["linewidth"],
-        x=x, m_z=arr["m_z"], width=widths.mean(axis=1),
+        f_centroid_r=arr["f_centroid_r"], weight_r=arr["weight_r"], x=x,
+        m_z=arr["m_z"], m_z_r=arr["m_z_r"], width=widths.mean(axis=1),
         width_std=widths.std(axis=1, ddof=1) if widths.shape[1] > 1 else np.zeros(len(widths)),
         widths=widths, converged=arr["converged"].astype(bool), occupied_fraction=arr["occupied_fraction"],
         a=spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"], B=spec["B"], gamma=spec["gamma"],
@@ -571,7 +600,7 @@ def defect_wall_ensemble(spec, sigma, tau, *, seed, n_realisations=None, chain=N
     wchain = defect_chains(spec)[1] if chain is None else chain
     n = spec["n_realisations"] if n_realisations is None else n_realisations
     return wall_width_ensemble(wchain, sigma, tau, n_realisations=n, seed=seed, torque_tol=spec["torque_tol"],
-                               max_steps=WALL_MAX_STEPS)
+                               max_steps=WALL_MAX_STEPS, batch=spec.get("batch", 1))
 
 
 #: Sizes of chapter 8's illustrations per profile (the dataset's are in
@@ -583,15 +612,19 @@ def defect_wall_ensemble(spec, sigma, tau, *, seed, n_realisations=None, chain=N
 #: spectrum shown; ``n_wall`` sites of the free and one-vacancy walls and
 #: ``n_wall_realisations`` pinned walls with sigma = tau = 1;
 #: ``n_packet`` sites followed for ``packet_duration`` ps, a frame every
-#: ``packet_sample_every`` steps, in the spin-wave packet animation.
-#: ``paper`` keeps the displayed chains and takes larger ensembles.
+#: ``packet_sample_every`` steps, in the spin-wave packet animation;
+#: ``coarse_factor`` the ratio grid spacing / lattice constant of the
+#: grid-independent check (``n_wall`` lattice sites on ``n_wall /
+#: coarse_factor`` grid points), its spin waves recorded for
+#: ``coarse_duration`` ps (a 6.7 GHz bin, so that 1 % of f(0) = 28 GHz is
+#: resolved).  ``paper`` keeps the displayed chains and takes larger ensembles.
 DEFECT_DEMOS = {
     "quick": dict(n_statistics=2**15, n_statistics_realisations=16, n_integration=256, integration_duration=20.0,
                   n_dispersion_realisations=8, n_wall=256, n_wall_realisations=6, n_packet=512,
-                  packet_duration=24.0, packet_sample_every=200),
+                  packet_duration=24.0, packet_sample_every=200, coarse_factor=4, coarse_duration=150.0),
     "paper": dict(n_statistics=2**15, n_statistics_realisations=64, n_integration=256, integration_duration=20.0,
                   n_dispersion_realisations=32, n_wall=256, n_wall_realisations=32, n_packet=512,
-                  packet_duration=24.0, packet_sample_every=200),
+                  packet_duration=24.0, packet_sample_every=200, coarse_factor=4, coarse_duration=150.0),
 }
 
 
@@ -608,8 +641,10 @@ def defect_demo_spec(profile):
         Site counts (``n_statistics``, ``n_integration``, ``n_wall``,
         ``n_packet``), realisation counts (``n_statistics_realisations``,
         ``n_dispersion_realisations``, ``n_wall_realisations``), durations
-        [ps] (``integration_duration``, ``packet_duration``) and
-        ``packet_sample_every`` (RK4 steps per frame).
+        [ps] (``integration_duration``, ``packet_duration``,
+        ``coarse_duration``), ``packet_sample_every`` (RK4 steps per frame)
+        and ``coarse_factor`` (grid spacing / lattice constant of the
+        grid-independent PS-LL check).
 
     Raises
     ------
@@ -621,17 +656,19 @@ def defect_demo_spec(profile):
 
 # ----------------------------------------------------------------------------- networks of chapter 9
 #: Training sizes per profile.  ``quick``: small networks, a few hundred
-#: full-batch epochs and weight decay against over-fitting the 18 training
+#: full-batch epochs and weight decay against over-fitting the 36 training
 #: pairs (seconds on 2 CPU cores); ``paper``: larger networks and longer
 #: training (the paper's hyper-parameters are not public).
 DEFECT_NETWORKS = {
     "quick": dict(cnn=dict(channels=16, layers=4, epochs=200, lr=3e-3, weight_decay=1e-3),
                   pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
                   wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
+                  inverse=dict(features=32, channels=16, epochs=150, lr=3e-3, weight_decay=1e-3),
                   batch_size=64),
     "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
                   wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
+                  inverse=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   batch_size=64),
 }
 
@@ -645,7 +682,7 @@ def defect_networks_spec(profile):
     Returns
     -------
     dict
-        ``cnn``, ``pinn``, ``wall`` (each with the network sizes, epochs,
+        ``cnn``, ``pinn``, ``wall``, ``inverse`` (each with the network sizes, epochs,
         lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
         collocation (sigma, tau) pairs per batch) and ``batch_size``.
 
@@ -770,6 +807,53 @@ def train_wall_cnn(data, spec, *, directory=None, seed=0, device="auto", progres
     return _fit(model, part(tr), part(va), loss, spec, "wall", directory, seed, device, progress, "wall CNN")
 
 
+def inverse_samples(data, split):
+    """The realisations of one split as samples of the inverse network: (m_z (S, X), width (S,), sigma, tau (S,)).
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``m_z_r`` (P, R, X), ``widths`` (P, R) [nm], ``sigma``, ``tau`` (P,).
+    split : {0, 1, 2}
+
+    Returns
+    -------
+    tuple of ndarray
+        One sample per realisation of the split's pairs, S = pairs x R.
+    """
+    idx = split_indices(data, split)
+    m = np.asarray(data.m_z_r)[idx]
+    r = m.shape[1]
+    return (m.reshape(-1, m.shape[-1]), np.asarray(data.widths)[idx].ravel(), np.repeat(data.sigma[idx], r),
+            np.repeat(data.tau[idx], r))
+
+
+def train_inverse_cnn(data, spec, *, directory=None, seed=0, device="auto", progress=True):
+    """Train the two-branch :class:`DefectInverseCNN` on every wall realisation of the training pairs.
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``m_z_r``, ``widths``, ``sigma``, ``tau``, ``split``.
+    spec : dict
+        :func:`defect_networks_spec` (uses ``inverse`` and ``batch_size``).
+    directory, seed, device, progress
+        As in :func:`train_dispersion_cnn`.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+        Loss: the Gaussian negative log-likelihood (:func:`~mag_ml.models.defect_cnn.inverse_loss`); validation on
+        the realisations of split 1.
+    """
+    w = spec["inverse"]
+    train, val = inverse_samples(data, 0), inverse_samples(data, 1)
+    torch.manual_seed(seed)
+    model = DefectInverseCNN(train[0].shape[1], train[2], train[3], width_ref=float(np.mean(train[1])),
+                             features=w["features"], channels=w["channels"])
+    return _fit(model, train, val, inverse_loss, spec, "inverse", directory, seed, device, progress, "inverse CNN")
+
+
 def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, seed=0, dataset_key=None, root=None):
     """Artifact folder of the chapter's network checkpoints (one sub-folder per network, e.g. ``cnn/``).
 
@@ -810,7 +894,7 @@ def defect_networks_directory(profile, *, a, kernel="discrete", target=TARGET, s
 
 @dataclass
 class DefectNetworks:
-    """The four trained networks of chapter 9 (:func:`train_defect_networks`).
+    """The five trained networks of chapter 9 (:func:`train_defect_networks`).
 
     Attributes
     ----------
@@ -823,29 +907,32 @@ class DefectNetworks:
         The same TFC network trained on the data alone (residual weight 0).
     wall : mag_ml.training.FitResult
         :class:`~mag_ml.models.defect_cnn.WallCNN` (:func:`train_wall_cnn`).
+    inverse : mag_ml.training.FitResult
+        :class:`~mag_ml.models.defect_cnn.DefectInverseCNN` (:func:`train_inverse_cnn`).
     directory : pathlib.Path
         Checkpoint folder (:func:`defect_networks_directory`), with
-        sub-folders ``cnn/``, ``pinn/``, ``tfc_only/`` and ``wall/``.
+        sub-folders ``cnn/``, ``pinn/``, ``tfc_only/``, ``wall/`` and ``inverse/``.
     seconds : dict of str to float
         Wall-clock time of each network's training or loading [s], keyed
-        ``"cnn"``, ``"pinn"``, ``"tfc_only"``, ``"wall"``.
+        ``"cnn"``, ``"pinn"``, ``"tfc_only"``, ``"wall"``, ``"inverse"``.
     """
 
     cnn: FitResult
     pinn: FitResult
     tfc_only: FitResult
     wall: FitResult
+    inverse: FitResult
     directory: Path
     seconds: dict
 
 
 def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kernel=None, dataset_key=None,
                           device="auto", progress=True, root=None):
-    """Train (or load) the four networks of chapter 9 on the (sigma, tau) dataset, checkpointed.
+    """Train (or load) the five networks of chapter 9 on the (sigma, tau) dataset, checkpointed.
 
     With the sizes of :func:`defect_networks_spec`: the dispersion CNN, the
     TFC-PINN (residual weight ``spec["pinn"]["weight"]``), the same TFC
-    network with weight 0, and the two-branch wall CNN, each with the seed
+    network with weight 0, the two-branch wall CNN and the inverse two-branch CNN, each with the seed
     ``seed`` (initialisation and shuffling, independent of the order) in its
     own sub-folder of :func:`defect_networks_directory`; an interrupted
     training resumes there and a finished one is loaded (Eagan, Copus &
@@ -898,7 +985,8 @@ def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kerne
                                            directory=directory / "pinn", **common),
         tfc_only=lambda: train_dispersion_pinn(data, spec, a=a, kernel=kernel, target=target, weight=0.0,
                                                directory=directory / "tfc_only", **common),
-        wall=lambda: train_wall_cnn(data, spec, directory=directory / "wall", **common))
+        wall=lambda: train_wall_cnn(data, spec, directory=directory / "wall", **common),
+        inverse=lambda: train_inverse_cnn(data, spec, directory=directory / "inverse", **common))
     results, seconds = {}, {}
     for name, train in steps.items():
         t0 = time.perf_counter()

@@ -39,6 +39,17 @@ architectures here are small, stated choices:
     Trained jointly on ``MSE(m_z) + MSE(Delta / Delta_ref)``
     (:func:`wall_loss`): the profile branch gives the width branch a
     physical intermediate, the profile, to read the width from.
+
+:class:`DefectInverseCNN` (the two-branch network as the review describes it)
+    The inverse direction, from what is measured to the defect statistics:
+    the *profile branch* (two strided 1D convolutions, GELU, an adaptive
+    average pool to 8 points, a dense layer) reads one realisation's relaxed
+    m_z(x), the *width branch* (a dense layer) reads its fitted width as
+    log(Delta / Delta_ref); a dense head on both gives a Gaussian over the
+    standardised (log sigma, log tau): a mean and a log-variance per
+    parameter, trained by the Gaussian negative log-likelihood
+    (:func:`inverse_loss`), so the predicted standard deviation is the
+    network's uncertainty (heteroscedastic regression, Nix & Weigend 1994).
 """
 
 from __future__ import annotations
@@ -53,7 +64,7 @@ from torch import nn
 from ..checks import check_int, check_real
 from .tfc import DefectNormaliser
 
-__all__ = ["DispersionCNN", "WallCNN", "wall_loss"]
+__all__ = ["DispersionCNN", "WallCNN", "wall_loss", "DefectInverseCNN", "inverse_loss"]
 
 
 class DispersionCNN(nn.Module):
@@ -197,3 +208,85 @@ def wall_loss(model, sigma, tau, m_z, width, *, width_weight=1.0):
     """
     profile, w = model(sigma, tau)
     return F.mse_loss(profile, m_z) + width_weight * F.mse_loss(w / model.width_ref, width / model.width_ref)
+
+
+class DefectInverseCNN(nn.Module):
+    """Two-branch CNN: (relaxed m_z(x) of one realisation, its wall width) -> (log sigma, log tau) with uncertainty.
+
+    Parameters
+    ----------
+    n_x : int
+        Points of the profile grid X, >= 8.
+    sigma, tau : array_like, shape (P,)
+        Training defect parameters (units of a; they set the standardised
+        output coordinates).
+    width_ref : float
+        Delta_ref [nm] (input scale of the width branch).
+    features, channels : int
+        Width of the dense layers and channels of the convolutions, >= 1.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or values (message names the argument).
+
+    Notes
+    -----
+    Source: the two-branch network of Eagan, Copus & Iacocca,
+    arXiv:2603.10182, as a review of the work describes it (defect
+    parameters from magnetisation profiles and wall widths); architecture:
+    module docstring.
+    """
+
+    def __init__(self, n_x, sigma, tau, *, width_ref, features=32, channels=16):
+        super().__init__()
+        self.n_x = check_int(n_x, "n_x", minimum=8)
+        features, channels = check_int(features, "features", minimum=1), check_int(channels, "channels", minimum=1)
+        self.register_buffer("width_ref", torch.tensor(check_real(width_ref, "width_ref", positive=True)))
+        self.normaliser = DefectNormaliser(sigma, tau)
+        self.profile_branch = nn.Sequential(
+            nn.Conv1d(1, channels, 5, stride=2, padding=2), nn.GELU(),
+            nn.Conv1d(channels, channels, 5, stride=2, padding=2), nn.GELU(),
+            nn.AdaptiveAvgPool1d(8), nn.Flatten(), nn.Linear(8 * channels, features), nn.GELU())
+        self.width_branch = nn.Sequential(nn.Linear(1, features), nn.GELU())
+        self.head = nn.Sequential(nn.Linear(2 * features, features), nn.GELU(), nn.Linear(features, 4))
+
+    def forward(self, m_z, width):
+        """Mean (B, 2) and log-variance (B, 2) of the standardised (log sigma, log tau), from m_z (B, X) and width (B,) [nm]."""
+        if m_z.ndim != 2 or m_z.shape[-1] != self.n_x:
+            raise ValueError(f"m_z must have shape (B, {self.n_x}), got {tuple(m_z.shape)}")
+        h = torch.cat([self.profile_branch(m_z.unsqueeze(1)),
+                       self.width_branch(torch.log(width / self.width_ref).unsqueeze(-1))], dim=-1)
+        out = self.head(h)
+        return out[:, :2], out[:, 2:].clamp(-10.0, 5.0)
+
+    def predict(self, m_z, width):
+        """(log sigma, log tau) means (B, 2) and standard deviations (B, 2), in natural log of units of a."""
+        mean, logvar = self(m_z, width)
+        return mean * self.normaliser.std + self.normaliser.mean, torch.exp(0.5 * logvar) * self.normaliser.std
+
+
+def inverse_loss(model, m_z, width, sigma, tau):
+    r"""Gaussian negative log-likelihood of :class:`DefectInverseCNN` (per sample and parameter, without constants).
+
+    ``mean(0.5 (z - mu)^2 exp(-s) + 0.5 s)`` with z the standardised
+    (log sigma, log tau) of the sample, mu and s the predicted mean and
+    log-variance.
+
+    Parameters
+    ----------
+    model : DefectInverseCNN
+    m_z : torch.Tensor, shape (B, X)
+    width : torch.Tensor, shape (B,)
+        [nm]
+    sigma, tau : torch.Tensor, shape (B,)
+        Units of a.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar.
+    """
+    mean, logvar = model(m_z, width)
+    z = model.normaliser(sigma, tau)
+    return torch.mean(0.5 * (z - mean) ** 2 * torch.exp(-logvar) + 0.5 * logvar)

@@ -39,7 +39,46 @@ Energy density (per site, summed over occupied sites; see "Vacancies" for bridge
 
     For the discrete kernel the exchange energy equals
     :math:`(A/a)\sum_{\langle ij\rangle}|\mathbf m_i - \mathbf m_j|^2`, the
-    Heisenberg chain.  Interfacial DMI follows the package's lattice
+    Heisenberg chain.
+
+Grid-independent kernel (a coarse grid of a fine lattice)
+    The defining feature of PS-LL (arXiv:2312.14068): the kernel is the
+    dispersion of the *material*, so its lattice constant :math:`a_L`
+    (``lattice_constant``) need not be the grid spacing
+    :math:`\Delta x` (``a``).  On a grid of N cells of size
+    :math:`\Delta x \ge a_L` the state is the band-limited (coarse-grained)
+    magnetisation of the lattice, its wavevectors are
+    :math:`k_j = 2\pi j/(N\Delta x)` up to the grid's Nyquist wavevector
+    :math:`\pi/\Delta x`, and every one of them gets the atomistic
+    eigenvalue
+
+    .. math::
+
+        \mathcal K(k_j) = \frac{2 - 2\cos k_j a_L}{a_L^2}, \qquad
+        \kappa(k_j) = \frac{\sin k_j a_L}{a_L},
+
+    so each magnon the grid represents has the frequency of the atomistic
+    chain (not the :math:`(2-2\cos k\Delta x)/\Delta x^2` of a
+    nearest-neighbour chain of cells, nor the continuum :math:`k^2`), and
+    the walls and textures smooth on the scale :math:`\Delta x` relax as on
+    the lattice (both checked against the atomistic chain at
+    :math:`\Delta x = 4a_L` to 1 %).  Energies sum densities times
+    :math:`\Delta x`.  The largest kernel eigenvalue, and with it the RK4
+    stability limit, is set by :math:`\pi/\Delta x`: a grid c times
+    coarser takes about c times fewer sites and up to :math:`c^2` times
+    longer steps.  Vacancies are missing sites of the lattice, so a chain
+    with vacancies needs :math:`\Delta x = a_L` (the default,
+    ``lattice_constant=None``).
+
+Blocks (independent chains simulated together)
+    ``blocks=R`` makes the N sites R independent periodic chains of N / R
+    sites each, laid end to end (block b holds sites b N/R .. (b+1) N/R - 1;
+    the kernels act within each block, the local terms on every site).  It
+    is a batch: R vacancy realisations advance in one FFT call and one fused
+    update per stage, so short chains do not pay the per-step overhead R
+    times, and each block follows the trajectory it would follow alone (to
+    rounding).  ``k`` is the wavevector grid of one block; energies are
+    summed over the blocks.  Interfacial DMI follows the package's lattice
     convention :math:`-\mathbf D_{ij}\cdot(\mathbf S_i\times\mathbf S_j)`,
     :math:`\mathbf D_{ij} = D\,\hat z\times\hat r_{ij}` (D > 0 favours
     :math:`\theta' > 0` cycloids with :math:`m_x = \sin\theta`; the sign is
@@ -544,7 +583,8 @@ class PSLLChain:
     n : int
         Number of sites N >= 2.
     a : float
-        Lattice constant [nm], > 0.
+        Grid spacing [nm], > 0: the site (cell) size; the lattice constant
+        too unless ``lattice_constant`` is given.
     A_ex : float
         Exchange stiffness [J/m], >= 0.
     M_s : float
@@ -570,12 +610,23 @@ class PSLLChain:
         vacant sites, exchange acting through them; statics only).
     gamma : float
         Gyromagnetic ratio [rad/(s T)], > 0; default :data:`GAMMA`.
+    blocks : int
+        Number R of independent periodic chains the N sites form (module
+        docstring, "Blocks"), >= 1 and dividing N with at least 2 sites a
+        block; default 1 (one chain).
+    lattice_constant : float, optional
+        Physical lattice constant a_L [nm] of the discrete kernel,
+        0 < a_L <= ``a`` (module docstring, "Grid-independent kernel");
+        default ``a`` (the atomistic chain, one site per grid point).  The
+        continuum kernel does not depend on it.
 
     Raises
     ------
     ValueError
-        Any parameter outside the ranges above (message names it), or an
-        ``occupied`` mask of the wrong shape or with no occupied site.
+        Any parameter outside the ranges above (message names it), an
+        ``occupied`` mask of the wrong shape or with no occupied site, or
+        vacancies on a grid coarser than the lattice (``a`` >
+        ``lattice_constant``).
     TooLargeError
         ``n`` so large that the chain's arrays (about 256 bytes per site)
         would not fit in this machine's memory.
@@ -605,9 +656,18 @@ class PSLLChain:
     """
 
     def __init__(self, n, a, A_ex, M_s, *, K_u=0.0, B=0.0, D=0.0, alpha=0.0, axis=(0.0, 0.0, 1.0),
-                 kernel="discrete", occupied=None, vacancy_model="cut", gamma=GAMMA):
+                 kernel="discrete", occupied=None, vacancy_model="cut", gamma=GAMMA, lattice_constant=None, blocks=1):
         self.n = _check_sites(n, 2, "PSLLChain", name="n (number of sites)", bytes_per_site=_CHAIN_BYTES_PER_SITE)
+        self.blocks = check_int(blocks, "blocks", minimum=1)
+        if self.n % self.blocks or self.n // self.blocks < 2:
+            raise ValueError(f"blocks must divide n = {self.n} into chains of at least 2 sites, got {blocks!r}")
+        self.n_block = self.n // self.blocks
         self.a = check_real(a, "a", positive=True)
+        self.lattice_constant = self.a if lattice_constant is None else check_real(
+            lattice_constant, "lattice_constant", positive=True)
+        if self.lattice_constant > self.a * (1 + 1e-12):
+            raise ValueError(f"lattice_constant must be <= the grid spacing a = {self.a:g} nm (a grid finer than the "
+                             f"lattice resolves nothing more), got {self.lattice_constant!r}")
         self.A_ex = check_real(A_ex, "A_ex", nonneg=True)
         self.M_s = check_real(M_s, "M_s", positive=True)
         self.K_u = check_real(K_u, "K_u")
@@ -627,6 +687,10 @@ class PSLLChain:
             if not occ.any():
                 raise ValueError("occupied must mark at least one occupied site, got none")
             occ = occ.copy()
+            if not occ.all() and self.lattice_constant != self.a:
+                raise ValueError(f"vacancies are missing lattice sites: a chain with vacancies needs the grid "
+                                 f"spacing a = lattice_constant, got a={self.a:g} nm, "
+                                 f"lattice_constant={self.lattice_constant:g} nm")
         if vacancy_model not in VACANCY_MODELS:
             raise ValueError(f"vacancy_model must be one of {VACANCY_MODELS}, got {vacancy_model!r}")
         self.vacancy_model = vacancy_model
@@ -637,14 +701,14 @@ class PSLLChain:
         self._active = np.ones(self.n, dtype=bool) if bridged else occ
         self._weight = occ.astype(np.float64)[None, :] if bridged else None
         # prefactors: fields in T with lengths in nm; gamma in rad/(ps T)
-        self.k = wavevectors(self.n, self.a)
+        self.k = wavevectors(self.n_block, self.a)  # of one block
         self.c_ex = 2 * self.A_ex / self.M_s / _NM ** 2  # T nm^2
         self.c_dmi = 2 * self.D / self.M_s / _NM  # T nm
         self.c_an = 2 * self.K_u / self.M_s  # T
         self.gamma_ps = self.gamma * _PS  # rad/(ps T)
-        self._kex = exchange_kernel(self.k, self.a, self.kernel)
-        kd = derivative_kernel(self.k, self.a, self.kernel)
-        if self.n % 2 == 0:
+        self._kex = exchange_kernel(self.k, self.lattice_constant, self.kernel)  # grid k, the lattice's kernel
+        kd = derivative_kernel(self.k, self.lattice_constant, self.kernel)
+        if self.n_block % 2 == 0:
             kd[-1] = 0.0  # the Nyquist mode has no odd (derivative) part on a real grid
         self._ikd = 1j * kd
         self._cex_kernel = -self.c_ex * self._kex  # exchange field per Fourier mode, T
@@ -657,7 +721,9 @@ class PSLLChain:
         return dict(n=self.n, a=self.a, A_ex=self.A_ex, M_s=self.M_s, K_u=self.K_u, B=self.B.copy(), D=self.D,
                     alpha=self.alpha, axis=self.axis.copy(), kernel=self.kernel,
                     occupied=None if self._all_occupied else self.occupied.copy(),
-                    vacancy_model=self.vacancy_model, gamma=self.gamma)
+                    vacancy_model=self.vacancy_model, gamma=self.gamma,
+                    lattice_constant=None if self.lattice_constant == self.a else self.lattice_constant,
+                    blocks=self.blocks)
 
     def replace(self, **changes):
         """A copy with some constructor arguments changed.
@@ -685,10 +751,12 @@ class PSLLChain:
         return PSLLChain(**kw)
 
     def __repr__(self):
+        lat = "" if self.lattice_constant == self.a else f", lattice_constant={self.lattice_constant:g} nm"
+        lat += "" if self.blocks == 1 else f", blocks={self.blocks}"
         vac = "" if self._all_occupied else f", vacancies={int((~self.occupied).sum())} ({self.vacancy_model})"
         return (f"PSLLChain(n={self.n}, a={self.a:g} nm, A_ex={self.A_ex:g} J/m, M_s={self.M_s:g} A/m, "
                 f"K_u={self.K_u:g} J/m^3, B={self.B.tolist()} T, D={self.D:g} J/m^2, alpha={self.alpha:g}, "
-                f"kernel={self.kernel!r}{vac})")
+                f"kernel={self.kernel!r}{lat}{vac})")
 
     @property
     def active(self):
@@ -739,7 +807,8 @@ class PSLLChain:
     def _workspace(self):
         if self._ws is None:
             n = self.n
-            self._ws = dict(mh=np.empty((3, n // 2 + 1), dtype=np.complex128), b=np.empty((3, n)),
+            self._ws = dict(mh=np.empty((3, self.blocks, self.n_block // 2 + 1), dtype=np.complex128),
+                            b=np.empty((3, n)),
                             ks=[np.empty((3, n)) for _ in range(4)], stage=np.empty((3, n)))
         return self._ws
 
@@ -749,7 +818,7 @@ class PSLLChain:
         ``out``: optional (3, N) float64 buffer for the result.
         """
         mh = self._workspace()["mh"]
-        np.fft.rfft(m, axis=-1, out=mh)
+        np.fft.rfft(m.reshape(3, self.blocks, self.n_block), axis=-1, out=mh)
         if self.D != 0.0:
             dx, dz = self._dmi_kernel * mh[0], self._dmi_kernel * mh[2]
         mh *= self._cex_kernel
@@ -757,7 +826,7 @@ class PSLLChain:
             mh[0] -= dz
             mh[2] += dx
         out = np.empty((3, self.n)) if out is None else out
-        np.fft.irfft(mh, n=self.n, axis=-1, out=out)
+        np.fft.irfft(mh, n=self.n_block, axis=-1, out=out.reshape(3, self.blocks, self.n_block))
         return out
 
     def _field(self, m):
@@ -827,15 +896,15 @@ class PSLLChain:
         return self._energy(self.check_state(m))
 
     def _energy(self, m):
-        mh = np.fft.rfft(m, axis=-1)
-        km = np.fft.irfft(mh * self._kex, n=self.n, axis=-1)
+        mh = np.fft.rfft(m.reshape(3, self.blocks, self.n_block), axis=-1)
+        km = np.fft.irfft(mh * self._kex, n=self.n_block, axis=-1).reshape(3, self.n)
         e = self.A_ex / _NM ** 2 * float((m * km).sum())
         w = 1.0 if self._weight is None else self._weight[0]
         if self.K_u != 0.0:
             e -= self.K_u * float((w * (self.axis @ m) ** 2).sum())
         e -= self.M_s * float((w * (self.B @ m)).sum())
         if self.D != 0.0:
-            dm = np.fft.irfft(mh[[0, 2]] * self._ikd, n=self.n, axis=-1)
+            dm = np.fft.irfft(mh[[0, 2]] * self._ikd, n=self.n_block, axis=-1).reshape(2, self.n)
             e -= self.D / _NM * float((m[2] * dm[0] - m[0] * dm[1]).sum())
         return e * self.a * _NM
 
