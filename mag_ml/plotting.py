@@ -1050,7 +1050,7 @@ def animate_curves(panels, titles, interval=300, *, dpi=72, figsize=(9.0, 3.2), 
     return _offline_player(anim.to_jshtml(default_mode=default_mode))
 
 
-def plot_defect_realisation(real, axes=None, *, figsize=(9.0, 3.0), title=True):
+def plot_defect_realisation(real, axes=None, *, figsize=(7.5, 3.2), title=True):
     """One vacancy realisation: its pinned domain wall and its magnon spectrum (chapter 8).
 
     Left: the wall chain's m_z around the first wall (line: the direction
@@ -1229,7 +1229,7 @@ _THERMO_PANELS = (("energy", r"$\langle E\rangle/N$ [J]"), ("specific_heat", r"$
                   ("charge_density", r"$\langle Q\rangle/N$"))
 
 
-def plot_thermodynamics(table, axes=None, *, figsize=(10.0, 5.4)):
+def plot_thermodynamics(table, axes=None, *, figsize=(7.5, 5.6)):
     """Observables of a temperature scan with their error bars, against T (log axis).
 
     Panels: energy per spin; specific heat, with the finite-difference

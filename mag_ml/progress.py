@@ -35,6 +35,16 @@ def _parent_stderr():
     return _log_stream or None
 
 
+class _LogBar(Bar):
+    """A text bar whose postfix and description changes wait for the next timed line (no line per update)."""
+
+    def set_postfix(self, ordered_dict=None, refresh=True, **kwargs):
+        super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
+    def set_description(self, desc=None, refresh=True):
+        super().set_description(desc, refresh=False)
+
+
 def progress_bar(iterable=None, **kwargs):
     """A tqdm bar over ``iterable`` (or with ``total=``), routed as the module notes say.
 
@@ -64,4 +74,4 @@ def progress_bar(iterable=None, **kwargs):
     stream = _parent_stderr()
     kwargs.update(file=stream, mininterval=LOG_INTERVAL, maxinterval=LOG_INTERVAL, ascii=True, ncols=100, leave=True,
                   disable=kwargs.get("disable", False) or stream is None)
-    return Bar(iterable, **kwargs)
+    return _LogBar(iterable, **kwargs)
