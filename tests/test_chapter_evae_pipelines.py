@@ -88,6 +88,25 @@ def test_reconstruct_states_is_the_models_forward_pass(model, states):
     np.testing.assert_allclose(np.linalg.norm(x, axis=1), 1.0, atol=1e-5)
 
 
+def test_model_outputs_in_batches_equal_one_batch(model, states):
+    """Sampling, reconstruction and encoding stream in batches (bounded memory at paper scale) without changing
+    the result beyond float rounding."""
+    x = np.concatenate([states] * 5)  # 30 states
+    np.testing.assert_allclose(reconstruct_states(model, x, seed=2, batch_size=4),
+                               reconstruct_states(model, x, seed=2, batch_size=len(x)), atol=1e-6)
+    np.testing.assert_allclose(sample_states(model, 23, seed=5, batch_size=4),
+                               sample_states(model, 23, seed=5, batch_size=100), atol=1e-6)
+    import mag_ml.chapters.evae as evae
+    whole = latent_directions(model, x)
+    old, evae.ANALYSIS_BATCH = evae.ANALYSIS_BATCH, 4
+    try:
+        streamed = latent_directions(model, x)
+    finally:
+        evae.ANALYSIS_BATCH = old
+    torch.testing.assert_close(streamed.mean, whole.mean, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(streamed.std, whole.std, rtol=1e-5, atol=1e-6)
+
+
 def test_latent_directions(model, states):
     d = latent_directions(model, states)
     assert len(d) == 6 and d.directions.shape == (6, 8)

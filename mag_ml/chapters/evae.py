@@ -38,7 +38,7 @@ from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_dataset
 from mag_ml.data.storage import dataset_params, load_observables, load_states, open_dataset, read_params, subset_dataset
 from mag_ml.files import load_npz, save_npz, to_jsonable
-from mag_ml.models.vae import SpinVAE
+from mag_ml.models.vae import SpinVAE, hamiltonian_loss
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, relax
 from mag_ml.training import (Step, derived_seed, load_step_weights, resolve_device, series_key, tenfold,
@@ -48,7 +48,7 @@ __all__ = ["GROUND_STATE_TOL", "PAPER_TRANSITION_GAMMAS", "ground_state_search",
            "EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
-           "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
+           "sample_states", "reconstruct_states", "energy_losses", "ANALYSIS_BATCH", "LatentDirections", "latent_directions",
            "independent_evae_spec", "independent_evae", "barrier_targets", "open_boundary_spec", "open_boundary_dataset",
            "OpenBoundaryRun", "open_boundary_run", "open_boundary_series"]
 
@@ -585,18 +585,46 @@ def loss_regions(series, parameter, *, kl_collapse=1.0, rc_factor=1.5):
 
 
 # ----------------------------------------------------------------------------- model outputs
+#: States per batch in the analyses of trained models (sampling, reconstruction, encoding, energies): bounded
+#: memory at the paper's 128 x 128 (256 states: about 50 MB of spins, a few hundred MB of activations).
+ANALYSIS_BATCH = 256
+
+
 def _device(model):
     return next(model.parameters()).device
 
 
-def sample_states(model, n, *, seed=0, dtype=None):
+def energy_losses(states, hamiltonian=EVAE_HAMILTONIAN, *, batch_size=ANALYSIS_BATCH):
+    """``L_H = (E - E_0) / N`` of each state (:func:`mag_ml.models.hamiltonian_loss`), ``batch_size`` at a time.
+
+    Parameters
+    ----------
+    states : array_like, shape (n, 3, L, L)
+        Spins (float32 datasets are promoted per batch, never as a whole).
+    hamiltonian : Hamiltonian, default EVAE_HAMILTONIAN
+    batch_size : int, default ANALYSIS_BATCH
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,), float64
+        Units of J per spin.
+    """
+    with torch.no_grad():
+        return np.concatenate([hamiltonian_loss(torch.as_tensor(np.asarray(states[i:i + batch_size],
+                                                                          dtype=np.float64)), hamiltonian).numpy()
+                               for i in range(0, len(states), batch_size)])
+
+
+def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
     """``n`` generated states X'_out: latent vectors ``z ~ N(0, I)`` decoded by ``model``.
 
     The vectors come from ``torch.Generator().manual_seed(seed)``, so the same
     ``(n, seed)`` gives the same ``z`` for every model of one latent
     dimension: the chapters compare models on one set of ``z``.  With
     ``n = 1`` it decodes the single vector ``torch.randn(1, latent_dim,
-    generator=torch.Generator().manual_seed(seed))``.
+    generator=torch.Generator().manual_seed(seed))``.  The vectors are drawn
+    at once and decoded ``batch_size`` at a time (the result depends on it
+    only through float rounding; memory stays bounded at paper scale).
 
     Parameters
     ----------
@@ -607,19 +635,23 @@ def sample_states(model, n, *, seed=0, dtype=None):
     seed : int, default 0
     dtype : numpy dtype, optional
         Dtype of the result; default the model's (float32).
+    batch_size : int, default ANALYSIS_BATCH
 
     Returns
     -------
     numpy.ndarray, shape (n, 3, L, L)
         Unit-vector spins.
     """
+    device = _device(model)
+    p = next(model.parameters())
+    z = torch.randn((n, model.latent_dim), generator=torch.Generator(device=device).manual_seed(seed),
+                    device=device, dtype=p.dtype)
     with torch.no_grad():
-        x = model.sample(n, generator=torch.Generator(device=_device(model)).manual_seed(seed))
-    x = x.cpu().numpy()
+        x = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in range(0, n, batch_size)])
     return x if dtype is None else x.astype(dtype)
 
 
-def reconstruct_states(model, states, *, seed=0, dtype=None):
+def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
     """Reconstructions X_out of ``states``: encoded, drawn by the reparameterisation, decoded.
 
     Parameters
@@ -629,19 +661,26 @@ def reconstruct_states(model, states, *, seed=0, dtype=None):
     states : array_like or torch.Tensor, shape (n, 3, L, L)
         Input spins X_in, float32 like the datasets.
     seed : int, default 0
-        Seed of the reparameterisation noise (``torch.Generator().manual_seed(seed)``).
+        Seed of the reparameterisation noise (``torch.Generator().manual_seed(seed)``,
+        drawn for all states at once: the result does not depend on ``batch_size``
+        beyond float rounding).
     dtype : numpy dtype, optional
         Dtype of the result; default the model's (float32).
+    batch_size : int, default ANALYSIS_BATCH
+        States moved to the model's device and encoded at a time.
 
     Returns
     -------
     numpy.ndarray, shape (n, 3, L, L)
     """
     device = _device(model)
-    x = torch.as_tensor(states).to(device)
-    with torch.no_grad():
-        out = model(x, generator=torch.Generator(device=device).manual_seed(seed))[0]
-    out = out.cpu().numpy()
+    x = torch.as_tensor(states)
+    parts = range(0, len(x), batch_size)
+    with torch.no_grad():  # the forward pass in batches, the noise drawn for all states at once (as forward does)
+        codes = [model.encode(x[i:i + batch_size].to(device)) for i in parts]
+        mu, logvar = torch.cat([c[0] for c in codes]), torch.cat([c[1] for c in codes])
+        z = model.reparameterize(mu, logvar, generator=torch.Generator(device=device).manual_seed(seed))
+        out = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in parts])
     return out if dtype is None else out.astype(dtype)
 
 
@@ -710,8 +749,9 @@ def latent_directions(model, states):
     x = torch.as_tensor(states)
     if x.ndim != 4 or len(x) < 2:
         raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {tuple(x.shape)}")
-    with torch.no_grad():
-        mu = model.encode(x.to(_device(model)))[0].double().cpu()
+    with torch.no_grad():  # in batches: the paper's 30,000 states at once would need tens of GB
+        mu = torch.cat([model.encode(x[i:i + ANALYSIS_BATCH].to(_device(model)))[0].double().cpu()
+                        for i in range(0, len(x), ANALYSIS_BATCH)])
     mu_mean = mu.mean(0)
     _, sv, pcs = torch.linalg.svd(mu - mu_mean, full_matrices=False)
     return LatentDirections(model, mu_mean, sv / np.sqrt(len(mu) - 1), pcs, (sv ** 2 / (sv ** 2).sum()).numpy())
