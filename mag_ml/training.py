@@ -557,6 +557,86 @@ def _vae_loss(hamiltonian, beta, gamma, normalisation):
     return loss
 
 
+class ScheduleEstimate:
+    """Time and memory a training schedule will take, from one timed update (:func:`estimate_schedule`).
+
+    Attributes
+    ----------
+    seconds : float
+        Estimated wall time of the remaining epochs (updates only, evaluations excluded).
+    data_bytes : int
+        The training states held on the device.
+    device : str
+    """
+
+    def __init__(self, seconds, data_bytes, device):
+        self.seconds, self.data_bytes, self.device = float(seconds), int(data_bytes), str(device)
+
+    def __str__(self):
+        t = self.seconds
+        when = f"{t:.0f} s" if t < 120 else f"{t / 60:.0f} min" if t < 7200 else f"{t / 3600:.1f} h"
+        return (f"about {when} of training on {self.device} (from one timed update), "
+                f"{self.data_bytes / 2**30:.2f} GiB of training states on the device")
+
+
+#: Estimated training time (s) above which running on a CPU draws a warning: the paper profile wants a GPU.
+CPU_WARNING_SECONDS = 3600.0
+
+
+def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisation="per_spin"):
+    """Estimate the time and memory of training ``model`` through ``steps`` before it starts.
+
+    One Adam update of a copy of the model on one batch is timed (after a
+    warm-up update) and scaled by the number of updates of the remaining
+    epochs; the model itself is not changed.  On a CPU an estimate above
+    :data:`CPU_WARNING_SECONDS` also warns that the run wants a GPU.
+
+    Parameters
+    ----------
+    model : SpinVAE
+        On its training device.
+    train : torch.Tensor, shape (n, 3, L, L)
+        The training states, on the same device.
+    steps : sequence of Step
+    batch_size : int
+    hamiltonian : mag_ml.Hamiltonian
+    normalisation : {"per_spin", "sum"}
+
+    Returns
+    -------
+    ScheduleEstimate
+
+    Warns
+    -----
+    RuntimeWarning
+        The estimate exceeds :data:`CPU_WARNING_SECONDS` on a CPU.
+    """
+    import copy
+    import time
+    import warnings
+
+    probe = copy.deepcopy(model).train()
+    optimizer = torch.optim.Adam(probe.parameters(), lr=1e-3)
+    loss = _vae_loss(hamiltonian, 1e-3, 1.0, normalisation)
+    batch = train[:min(batch_size, len(train))]
+    times = []
+    for _ in range(2):  # the first update warms the kernels up
+        t0 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        loss(probe, batch)["total"].backward()
+        optimizer.step()
+        if batch.device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    updates = sum(s.epochs for s in steps) * math.ceil(len(train) / batch_size)
+    device = batch.device.type
+    estimate = ScheduleEstimate(times[-1] * updates, train.element_size() * train.nelement(), device)
+    if device == "cpu" and estimate.seconds > CPU_WARNING_SECONDS:
+        warnings.warn(f"this training needs {estimate} -- the profile is meant for a GPU "
+                      "(device='cuda'); on this CPU it will take that long", RuntimeWarning, stacklevel=3)
+    return estimate
+
+
 def train_schedule(model, steps, train, validation, hamiltonian, directory, *, seed=0, name="series",
                    batch_size=100, lr=1e-3, adam_betas=(0.9, 0.999), device="auto", checkpoint_every=10,
                    params=None, callback=None, progress=True, normalisation="per_spin"):
@@ -704,8 +784,11 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
         _check_steps(directory, start)  # the finished steps' files are kept: verify them before going on
     energies = dict(train_energy=_mean_energy(train, hamiltonian), validation_energy=_mean_energy(validation,
                                                                                                   hamiltonian))
+    if progress and start < len(steps):
+        estimate = estimate_schedule(model, train, steps[start:], batch_size, hamiltonian, normalisation)
+        print(f"{name}: {estimate}", flush=True)
     bar = progress_bar(total=sum(s.epochs for s in steps), desc=name, unit="epoch", disable=not progress,
-               initial=sum(s.epochs for s in steps[:start]))
+                       initial=sum(s.epochs for s in steps[:start]))
     try:
         for k in range(start, len(steps)):
             step = steps[k]

@@ -2,6 +2,8 @@
 
 import json
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -183,3 +185,22 @@ def test_loss_figure_and_regions(tmp_path, data):
     assert s.model(1).training is False
     with pytest.raises(KeyError, match="no step"):
         s.index(gamma=5.0)
+
+
+def test_estimate_schedule_times_a_copy_and_warns_on_long_cpu_runs(monkeypatch):
+    """The estimate trains a copy (the model's weights are untouched), scales one update by the number of
+    updates of the schedule, counts the data on the device, and warns when a CPU run would be long."""
+    import mag_ml.training as training
+
+    model = fresh_model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = np.asarray(states(8, 0))
+    est = training.estimate_schedule(model, torch.as_tensor(x), [Step(1e-3, 1.0, 3), Step(1e-3, 10.0, 2)],
+                                     batch_size=4, hamiltonian=Hamiltonian())
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert est.seconds > 0 and est.data_bytes == x.nbytes and est.device == "cpu"
+    assert "of training on cpu" in str(est)
+    monkeypatch.setattr(training, "CPU_WARNING_SECONDS", 0.0)
+    with pytest.warns(RuntimeWarning, match="meant for a GPU"):
+        training.estimate_schedule(model, torch.as_tensor(x), [Step(1e-3, 0.0, 1)], batch_size=4,
+                                   hamiltonian=Hamiltonian())
