@@ -45,6 +45,7 @@ __all__ = [
     "plot_colour_wheel",
     "plot_map",
     "plot_gallery",
+    "charge_text",
     "plot_samples",
     "plot_reconstructions",
     "plot_histories",
@@ -544,6 +545,22 @@ def plot_gallery(states, ncols=4, titles=None, *, mask=None, arrows=False,
 #: Widest figure (inches) the grid functions draw: at the inline backend's 100 dpi it shows on the book's
 #: 1280 px page (a column of about 690 px) nearly unscaled, so 10 pt text stays above 9 px.
 MAX_FIGURE_WIDTH = 7.5
+
+
+def charge_text(q, tol=1e-3):
+    """A topological charge as text: an integer when it is one within ``tol`` (relaxed states), else 2 decimals.
+
+    Parameters
+    ----------
+    q : float
+    tol : float, default 1e-3
+
+    Returns
+    -------
+    str
+        ``"-5"`` for -5.000000001, ``"-4.97"`` for -4.9712.
+    """
+    return f"{round(q):d}" if abs(q - round(q)) < tol else f"{q:.2f}"
 
 
 def plot_samples(rows, titles=None, *, row_labels=None, state_map=None, map_kw=None,

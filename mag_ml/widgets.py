@@ -29,6 +29,8 @@ import time
 import ipywidgets as widgets
 import numpy as np
 
+from .plotting import charge_text
+
 __all__ = ["AnnealExplorer", "anneal_explorer", "figure_png", "DefectExplorer", "defect_explorer",
            "LatentExplorer", "latent_explorer", "PhaseExplorer", "phase_explorer"]
 
@@ -175,7 +177,7 @@ class AnnealExplorer(widgets.VBox):
             dt = time.perf_counter() - t0
             title = (f"J={v['J']:.2f}, D={v['D']:.2f}, B={v['B']:.3f}, "
                      f"T_end={v['T_end']:.3f}, seed={v['seed']}:  "
-                     f"E/N = {e_per_spin:.4f} J,  Q = {q:.2f}")
+                     f"E/N = {e_per_spin:.4f} J,  Q = {charge_text(q)}")
             fig = Figure(figsize=self._figsize, layout="constrained")
             FigureCanvasAgg(fig)
             plot_anneal_summary(res.spins, res.temperatures, res.energy_history, res.charge_history,
@@ -191,7 +193,7 @@ class AnnealExplorer(widgets.VBox):
             self.button.disabled = False
         self.result, self.png = res, png
         self.output.outputs = (_png_output(png, title),)
-        self.status.value = (f"E/N = <b>{e_per_spin:.4f}</b> J, Q = <b>{q:.2f}</b> "
+        self.status.value = (f"E/N = <b>{e_per_spin:.4f}</b> J, Q = <b>{charge_text(q)}</b> "
                              f"({self.shape[0]}&times;{self.shape[1]}, "
                              f"{sched.n_sweeps} sweeps, {dt:.2f} s)")
         return res
@@ -541,7 +543,7 @@ class LatentExplorer(widgets.HBox):
         x = self.directions.decode(coords)
         n = x.shape[-1] * x.shape[-2]
         q = topological_charge(x, boundary=self.hamiltonian.boundary)
-        return x, f"E/N = {self.hamiltonian.energy(x) / n:.4f},  Q = {q:.2f}"
+        return x, f"E/N = {self.hamiltonian.energy(x) / n:.4f},  Q = {charge_text(q)}"
 
     @staticmethod
     def _figure(ncols, size):

@@ -298,3 +298,10 @@ def test_plot_reconstructions_layouts():
         plot_reconstructions(x, recs, labels=["a"])
     with pytest.raises(ValueError, match="inputs must be"):
         plot_reconstructions(x, recs, inputs="none")
+
+
+def test_charge_text_prints_integers_as_integers():
+    from mag_ml.plotting import charge_text
+
+    assert charge_text(-6.000000000000001) == "-6" and charge_text(-5.0) == "-5" and charge_text(0.0) == "0"
+    assert charge_text(-4.9712) == "-4.97" and charge_text(0.5) == "0.50"
