@@ -37,7 +37,7 @@ from mag_ml.physics.monte_carlo import AnnealSchedule, anneal
 from mag_ml.physics.topology import topological_charge
 
 __all__ = ["generate_dataset", "generate_records", "load_records", "work_path", "anneal_samples",
-           "SerialExecutor", "remove_stale_temporaries"]
+           "anneal_samples_torch", "monte_carlo_backend", "SerialExecutor", "remove_stale_temporaries"]
 
 
 class SerialExecutor(cf.Executor):
@@ -82,14 +82,78 @@ def anneal_samples(hamiltonian, shape, schedule, seed, relax_tol, samples):
         :meth:`Hamiltonian.energy` and its Berg-Luscher charge from
         :func:`topological_charge`, both on the float64 state.
     """
-    out = []
-    for i in samples:
-        spins = np.ascontiguousarray(anneal(hamiltonian, tuple(shape), schedule, seed=seed, sample=int(i),
-                                            relax_tol=relax_tol).spins, dtype=np.float64)
-        energy = float(hamiltonian.energy(spins))
-        charge = float(topological_charge(spins, boundary=hamiltonian.boundary))
-        out.append((int(i), spins, energy, charge))
-    return out
+    return [_item(hamiltonian, i, anneal(hamiltonian, tuple(shape), schedule, seed=seed, sample=int(i),
+                                         relax_tol=relax_tol).spins) for i in samples]
+
+
+def anneal_samples_torch(hamiltonian, shape, schedule, seed, relax_tol, device, samples):
+    """Anneal the given samples as one batch with the torch backend (:func:`mag_ml.physics.monte_carlo_torch.anneal_batch`).
+
+    Parameters
+    ----------
+    hamiltonian, shape, schedule, seed, relax_tol, samples
+        As :func:`anneal_samples`.
+    device : str
+        Torch device of the batch, ``"cpu"`` or ``"cuda[:K]"``.
+
+    Returns
+    -------
+    list of (int, ndarray, float, float)
+        As :func:`anneal_samples`; state i depends only on (seed, i) and the
+        device kind (CPU or CUDA round differently), not on the batch.
+    """
+    from mag_ml.physics.monte_carlo_torch import anneal_batch
+
+    states = anneal_batch(hamiltonian, tuple(shape), schedule, seed=seed, samples=[int(i) for i in samples],
+                          relax_tol=relax_tol, device=device).spins.cpu().numpy()
+    return [_item(hamiltonian, i, s) for i, s in zip(samples, states)]
+
+
+def _item(hamiltonian, i, spins):
+    """``(i, spins, energy, charge)`` of one relaxed state, observables on the float64 state."""
+    spins = np.ascontiguousarray(spins, dtype=np.float64)
+    return (int(i), spins, float(hamiltonian.energy(spins)),
+            float(topological_charge(spins, boundary=hamiltonian.boundary)))
+
+
+#: ``device`` values of :func:`generate_dataset`.
+DEVICES = ("auto", "cpu", "numba", "torch-cpu", "cuda", "cuda:K")
+
+
+def monte_carlo_backend(device="auto"):
+    """The Monte Carlo backend that a ``device`` of :func:`generate_dataset` selects.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"``: the torch backend on CUDA when a GPU is present, else
+        numba on the CPU; ``"cpu"`` or ``"numba"``: numba; ``"torch-cpu"``:
+        the torch backend on the CPU; ``"cuda"`` or ``"cuda:K"``: the torch
+        backend on that GPU.
+
+    Returns
+    -------
+    (str, str or None)
+        ``("numba", None)`` or ``("torch", torch_device_name)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown value, or a CUDA device this machine does not have (named
+        in the message).
+    """
+    if not isinstance(device, str) or not (device in DEVICES[:5] or device.startswith("cuda:")):
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device in ("cpu", "numba"):
+        return "numba", None
+    if device == "torch-cpu":
+        return "torch", "cpu"
+    from mag_ml.physics.monte_carlo_torch import torch_device
+
+    if device == "auto":
+        dev = torch_device("auto")
+        return ("torch", str(dev)) if dev.type == "cuda" else ("numba", None)
+    return "torch", str(torch_device(device))
 
 
 def work_path(path):
@@ -258,7 +322,8 @@ def _open_work_file(work, params, overwrite, *, open_file, find_bad, create):
 
 
 def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=None, seed, dtype="float32",
-                     relax_tol=None, executor=None, chunk=1, max_in_flight=256, progress=True, overwrite=False):
+                     relax_tol=None, executor=None, chunk=None, max_in_flight=256, progress=True, overwrite=False,
+                     device="auto"):
     """Generate (or find) an HDF5 dataset of annealed spin states.
 
     Reproduces the dataset construction of Kwon et al., Adv. Sci. 2021 (E-VAE):
@@ -290,14 +355,17 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         Threshold of the final T = 0 relaxation of each anneal; default that
         of :func:`mag_ml.physics.monte_carlo.anneal`.  Recorded in the file.
     executor : concurrent.futures.Executor or "serial", optional
-        Where the anneals run.  Default ``None``: a local
+        Where the anneals run.  Default ``None``: with numba a local
         ``ProcessPoolExecutor`` with ``os.cpu_count()`` workers (one numba
-        thread each), shut down at the end.  Any executor works, e.g. a
-        ``ThreadPoolExecutor`` or a dask cluster's ``Client.get_executor()``
-        (workers must be able to import ``mag_ml``); a given executor is not
-        shut down.  ``"serial"`` runs in this thread.
+        thread each), shut down at the end; with the torch backend
+        ``"serial"`` (the batches run on the device from this process).  Any
+        executor works, e.g. a ``ThreadPoolExecutor`` or a dask cluster's
+        ``Client.get_executor()`` (workers must be able to import ``mag_ml``);
+        a given executor is not shut down.  ``"serial"`` runs in this thread.
     chunk : int, optional
-        Samples per task (larger chunks amortise task overhead on clusters).
+        Samples per task (larger chunks amortise task overhead on clusters);
+        with the torch backend, the batch annealed at once.  Default 1 with
+        numba, 1024 on CUDA and 64 with torch on the CPU.
     max_in_flight : int, optional
         Most tasks submitted at once; bounds the memory held by finished but
         not yet written results.  Raise it above the worker count of a large
@@ -308,6 +376,15 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         Replace a file at ``path`` (or a work file) made with other
         parameters or damaged.  The old file stays in place until the new one
         is complete.
+    device : str, optional
+        Monte Carlo backend (:func:`monte_carlo_backend`): ``"auto"`` (the
+        torch backend, :mod:`mag_ml.physics.monte_carlo_torch`, on a GPU
+        when one is present, else numba), ``"cpu"``/``"numba"``,
+        ``"torch-cpu"``, ``"cuda"``/``"cuda:K"``.  Both backends sample the
+        same distribution with the same random keys, but a GPU rounds
+        differently, so its states are other draws (a different file); the
+        backend is not part of the file's parameters, so a file made by
+        either is found and used.
 
     Returns
     -------
@@ -318,7 +395,8 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     ------
     ValueError
         Bad sizes: ``n_states < 1``, splits not summing to ``n_states``,
-        odd or non-positive lattice sides, bad seed, dtype, chunk.
+        odd or non-positive lattice sides, bad seed, dtype, chunk; an
+        unknown ``device`` or a CUDA device this machine does not have.
     TypeError
         ``hamiltonian`` not a Hamiltonian, ``schedule`` not an AnnealSchedule,
         ``executor`` not an Executor.
@@ -359,14 +437,21 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
     params = dataset_params(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n_states,
                             splits=splits, seed=seed, dtype=dtype, relax_tol=relax_tol)
+    backend, torch_device = monte_carlo_backend(device)
     task_args = (hamiltonian, tuple(params["shape"]), schedule, params["seed"], params["relax_tol"])
+    task = anneal_samples
+    if backend == "torch":
+        task, task_args = anneal_samples_torch, task_args + (torch_device,)
+        executor = "serial" if executor is None else executor
+        chunk = (1024 if torch_device.startswith("cuda") else 64) if chunk is None else chunk
+    chunk = 1 if chunk is None else chunk
 
     def write_item(f, item):
         i, spins, energy, charge = item
         write_state(f, i, spins, energy=energy, topological_charge=charge)
 
     return _generate(path, params, params["n_states"], open_file=open_dataset, find_bad=find_bad_states,
-                     create=create_dataset_file, task=anneal_samples, task_args=task_args, write_item=write_item,
+                     create=create_dataset_file, task=task, task_args=task_args, write_item=write_item,
                      chunk=chunk, executor=executor, max_in_flight=max_in_flight, progress=progress,
                      overwrite=overwrite, desc=None, unit="state")
 

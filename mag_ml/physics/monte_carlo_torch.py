@@ -26,6 +26,7 @@ branches.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -138,6 +139,23 @@ def _exp_neg(x):
         1 / 5040 + r * (1 / 40320 + r * (1 / 362880 + r * (1 / 3628800 + r * (1 / 39916800 + r / 479001600)))))))))))
     two_m_n = ((1023 - n.long()) << 52).view(torch.float64)  # 2**-n, exact
     return p * math.sqrt(0.5) * two_m_n
+
+
+_MIN_ELEMENTS_PER_THREAD = 1 << 16  # below this, CPU threads of one op cost more than they save
+
+
+@contextlib.contextmanager
+def _cpu_threads(device, n_elements):
+    """Run the many small ops of a sweep over a small batch on one CPU thread (as numba's ``_threads_for``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if device.type == "cpu":
+        torch.set_num_threads(max(1, min(before, n_elements // _MIN_ELEMENTS_PER_THREAD)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def torch_device(device="auto"):
@@ -368,9 +386,19 @@ class BatchChain:
             d = delta.to(self.device, torch.float64)
         else:
             d = _check_delta(delta)
-        B, K = self.hamiltonian.B, self.hamiltonian.K
         dE_out = torch.zeros((n, len(self.samples)), dtype=torch.float64, device=self.device)
         acc_out = torch.zeros((n, len(self.samples)), dtype=torch.int64, device=self.device)
+        with _cpu_threads(self.device, self._flat.numel() // 6):
+            self._sweeps(n, d, beta, dE_out, acc_out)
+        self.sweep_index += n
+        self.energy = self.energy + dE_out.sum(0)
+        return dE_out, acc_out
+
+    def _sweeps(self, n, d, beta, dE_out, acc_out):
+        """The sweeps of :meth:`sweep`, recording per sweep the energy change and accepted count."""
+        import torch
+
+        B, K = self.hamiltonian.B, self.hamiltonian.K
         for s in range(n):
             for c in range(2):
                 idx, _, occ, off0, off1 = self._colours[c]
@@ -390,9 +418,6 @@ class BatchChain:
                 self._flat.index_copy_(0, idx, new)
                 dE_out[s] += torch.where(accept, dE, 0.0).sum(0)
                 acc_out[s] += accept.sum(0)
-        self.sweep_index += n
-        self.energy = self.energy + dE_out.sum(0)
-        return dE_out, acc_out
 
     def relax(self, omega=_OMEGA, tol=1e-6, max_sweeps=100_000, check_every=16):
         """Zero-temperature relaxation of every state in place, as :func:`mag_ml.physics.monte_carlo.relax`.
@@ -426,10 +451,20 @@ class BatchChain:
 
         tol, omega, max_sweeps = _check_relax_arguments(omega, tol, max_sweeps)
         check_every = check_int(check_every, "check_every", minimum=1)
-        B, K = self.hamiltonian.B, self.hamiltonian.K
         n = len(self.samples)
         used = torch.full((n,), max_sweeps, dtype=torch.int64, device=self.device)
         active = torch.ones(n, dtype=torch.bool, device=self.device)
+        with _cpu_threads(self.device, self._flat.numel() // 6):
+            self._relax(omega, tol, max_sweeps, check_every, used, active)
+        self.energy = self.hamiltonian.energy(self.spins, self.mask)
+        return used
+
+    def _relax(self, omega, tol, max_sweeps, check_every, used, active):
+        """The sweeps of :meth:`relax`; ``used`` and ``active`` (N,) are updated in place."""
+        import torch
+
+        B, K = self.hamiltonian.B, self.hamiltonian.K
+        n = len(self.samples)
         for s in range(max_sweeps):
             change = torch.zeros(n, dtype=torch.float64, device=self.device)
             for c in range(2):
@@ -445,12 +480,10 @@ class BatchChain:
                 change = torch.maximum(change, (t - S).abs().amax(dim=(0, 1)))
                 self._flat.index_copy_(0, idx, torch.where(active, t, S))
             done = active & (change < tol)
-            used = torch.where(done, s + 1, used)
-            active = active & ~done
+            used.masked_fill_(done, s + 1)
+            active &= ~done
             if (s + 1) % check_every == 0 and not bool(active.any()):
                 break
-        self.energy = self.hamiltonian.energy(self.spins, self.mask)
-        return used
 
 
 @dataclass
