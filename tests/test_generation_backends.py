@@ -1,5 +1,7 @@
 """Dataset generation on the torch backend: the same distribution of annealed states as numba's."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -7,6 +9,7 @@ from scipy.stats import ks_2samp
 
 from mag_ml import AnnealSchedule, Hamiltonian
 from mag_ml.data import generate_dataset, load_observables
+from mag_ml.data import generation
 from mag_ml.data.generation import anneal_samples, monte_carlo_backend
 
 H = Hamiltonian(J=1.0, D=0.3, B=0.05)
@@ -39,3 +42,31 @@ def test_device_values():
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="device='cuda'.*no CUDA device"):
             generate_dataset("unused.h5", seed=0, device="cuda", **KW)
+
+
+def test_estimate_is_the_update_count_over_the_rate():
+    schedule = AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=50, sweeps_per_step=200)
+    est = generation.estimate_generation(hamiltonian=H, shape=(128, 128), schedule=schedule, n_states=39_300,
+                                         device="cpu", workers=2, rate=5e7)
+    updates = 39_300 * 128 * 128 * 10_000 * (1 + generation.RELAX_FRACTION)
+    assert est.seconds == pytest.approx(updates / 1e8) and est.backend == "numba" and est.workers == 2
+    assert est.file_bytes == 39_300 * 3 * 128 * 128 * 4
+    assert "h with numba on 2 CPU worker(s)" in str(est)
+    with pytest.raises(ValueError, match="rate must be"):
+        generation.estimate_generation(hamiltonian=H, shape=(8, 8), schedule=schedule, n_states=1, rate=-1.0)
+
+
+def test_paper_size_run_on_a_cpu_warns_before_it_starts(tmp_path, monkeypatch):
+    """The estimate comes first (rate measured, then the warning); small runs measure nothing and do not warn."""
+    started = []
+    monkeypatch.setattr(generation, "measure_update_rate", lambda *a, **k: 5e7)
+    monkeypatch.setattr(generation, "_generate", lambda *a, **k: started.append(True))
+    paper = dict(hamiltonian=H, shape=(128, 128), n_states=39_300, splits=(30_000, 5_000, 4_300), seed=0,
+                 schedule=AnnealSchedule(T_start=1.0, T_end=0.01, n_steps=50, sweeps_per_step=200))
+    with pytest.warns(generation.LongRunWarning, match=r"estimated to take about .* h .*wants a GPU"):
+        generate_dataset(tmp_path / "paper.h5", device="cpu", progress=False, **paper)
+    assert started == [True]
+    monkeypatch.setattr(generation, "measure_update_rate", lambda *a, **k: pytest.fail("measured a small run"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        generate_dataset(tmp_path / "small.h5", seed=0, device="cpu", **KW)
