@@ -402,36 +402,33 @@ def measure_update_rate(hamiltonian, shape, *, device="cpu", batch=1, seconds=0.
         Bad shape, batch or device.
     """
     import numba
+    import torch
 
-    from mag_ml.physics.monte_carlo import metropolis
+    from mag_ml.physics.monte_carlo import MonteCarloChain
+    from mag_ml.physics.monte_carlo_torch import BatchChain
 
     h, w = shape
     check_int(batch, "batch", minimum=1)
     backend, torch_device = monte_carlo_backend(device)
     if backend == "numba":
-        before = numba.get_num_threads()
-        numba.set_num_threads(1)
-        try:
-            state = metropolis(hamiltonian, (h, w), 0.5, 1).spins  # warm-up (and compile)
-            n, start = 0, time.perf_counter()
-            while time.perf_counter() - start < seconds:
-                state = metropolis(hamiltonian, state, 0.5, 2, sweep_offset=n).spins
-                n += 2
-        finally:
-            numba.set_num_threads(before)
-        return n * h * w / (time.perf_counter() - start)
-    import torch
-
-    from mag_ml.physics.monte_carlo_torch import BatchChain
-
-    chain = BatchChain(hamiltonian, (h, w), samples=range(batch), device=torch_device)
-    chain.sweep(0.5, 1)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        chain.sweep(0.5, 1)
-        if chain.device.type == "cuda":
-            torch.cuda.synchronize(chain.device)
-        n += 1
+        chain, batch = MonteCarloChain(hamiltonian, (h, w)), 1
+    else:
+        chain = BatchChain(hamiltonian, (h, w), samples=range(batch), device=torch_device)
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)  # the dataset's numba workers run one thread each
+    try:
+        chain.sweep(0.5, 1)  # warm-up (and compile)
+        n, per_call, start = 0, 1, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            t = time.perf_counter()
+            chain.sweep(0.5, per_call)
+            if torch_device is not None and torch_device.startswith("cuda"):
+                torch.cuda.synchronize(torch_device)
+            n += per_call
+            if time.perf_counter() - t < 0.05:
+                per_call *= 2  # calls of >= 50 ms: the per-call cost stays small
+    finally:
+        numba.set_num_threads(before)
     return n * h * w * batch / (time.perf_counter() - start)
 
 
