@@ -123,6 +123,17 @@ def test_a_state_does_not_depend_on_its_batch():
     assert int(alone.relax_sweeps[0]) == int(batch.relax_sweeps[1])
 
 
+def test_compiled_update_is_the_same_chain():
+    """The update is a pure function: traced by torch.compile (eager backend: no C compiler needed), same chain."""
+    H = Hamiltonian(J=1.0, D=0.3, B=0.05, K=0.05)
+    eager = mt.BatchChain(H, (8, 8), seed=3, samples=[0, 1])
+    traced = mt.BatchChain(H, (8, 8), seed=3, samples=[0, 1], compile="eager")
+    for chain in (eager, traced):
+        chain.sweep(0.7, 3, 0.6)
+        chain.sweep(0.4, 2, torch.tensor([0.3, 0.9], dtype=torch.float64))
+    assert torch.equal(eager.spins, traced.spins) and torch.equal(eager.energy, traced.energy)
+
+
 def test_bad_input():
     H = Hamiltonian()
     if not torch.cuda.is_available():
@@ -140,3 +151,5 @@ def test_bad_input():
         mt.BatchChain(H, (5, 4), samples=[0])
     with pytest.raises(ValueError, match="unit vectors"):
         mt.BatchChain(H, np.ones((1, 3, 4, 4)))
+    with pytest.raises(ValueError, match="compile must be"):
+        mt.BatchChain(H, (4, 4), samples=[0], compile=1)

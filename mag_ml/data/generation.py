@@ -97,7 +97,8 @@ def anneal_samples_torch(hamiltonian, shape, schedule, seed, relax_tol, device, 
     hamiltonian, shape, schedule, seed, relax_tol, samples
         As :func:`anneal_samples`.
     device : str
-        Torch device of the batch, ``"cpu"`` or ``"cuda[:K]"``.
+        Torch device of the batch, ``"cpu"`` or ``"cuda[:K]"``; on CUDA the
+        Metropolis update is compiled (``torch.compile``, eager if that fails).
 
     Returns
     -------
@@ -108,7 +109,7 @@ def anneal_samples_torch(hamiltonian, shape, schedule, seed, relax_tol, device, 
     from mag_ml.physics.monte_carlo_torch import anneal_batch
 
     states = anneal_batch(hamiltonian, tuple(shape), schedule, seed=seed, samples=[int(i) for i in samples],
-                          relax_tol=relax_tol, device=device).spins.cpu().numpy()
+                          relax_tol=relax_tol, device=device, compile=device.startswith("cuda")).spins.cpu().numpy()
     return [_item(hamiltonian, i, s) for i, s in zip(samples, states)]
 
 
@@ -413,7 +414,8 @@ def measure_update_rate(hamiltonian, shape, *, device="cpu", batch=1, seconds=0.
     if backend == "numba":
         chain, batch = MonteCarloChain(hamiltonian, (h, w)), 1
     else:
-        chain = BatchChain(hamiltonian, (h, w), samples=range(batch), device=torch_device)
+        chain = BatchChain(hamiltonian, (h, w), samples=range(batch), device=torch_device,
+                           compile=torch_device.startswith("cuda"))  # as anneal_samples_torch
     before = numba.get_num_threads()
     numba.set_num_threads(1)  # the dataset's numba workers run one thread each
     try:
