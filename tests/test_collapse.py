@@ -52,6 +52,21 @@ def test_fourier_mse_zero_for_translations_positive_otherwise():
         fourier_mse(states[:1])
 
 
+def test_fourier_mse_streamed_in_chunks_equals_one_pass():
+    """Chunks of 1, 2, 3 (an (3, H, W) block of maps stays maps) and all states give the same MSE."""
+    rng = np.random.default_rng(2)
+    states = np.stack([_random_state(rng, (8, 12)) for _ in range(7)]).astype(np.float32)
+    whole = fourier_mse(states, chunk=7)
+    a = fourier_moduli(states)
+    pairs = [np.mean((a[i] - a[j]) ** 2) for i in range(7) for j in range(i + 1, 7)]
+    assert np.isclose(whole, np.mean(pairs), rtol=1e-12)
+    for chunk in (1, 2, 3, 100):
+        assert np.isclose(fourier_mse(states, chunk=chunk), whole, rtol=1e-12)
+        assert np.isclose(fourier_mse(states[:, 2], chunk=chunk), whole, rtol=1e-12)
+    with pytest.raises(ValueError, match="chunk must be"):
+        fourier_mse(states, chunk=0)
+
+
 def test_critical_gamma():
     gammas = [0, 1, 3, 10, 30, 100]
     assert critical_gamma(gammas, [1.0, 0.5, 0.001, 0.2, 0.001, 0.0], 0.01) == 30  # a dip does not count
