@@ -494,7 +494,7 @@ def _announce(estimate, n_states, progress):
     if estimate.seconds <= LONG_RUN_SECONDS:
         return
     if progress:
-        print(f"generate_dataset: {n_states} states, {estimate}")
+        print(f"generate_dataset: {n_states} states (less the finished ones when resuming), {estimate}")
     if estimate.device == "cpu":
         warnings.warn(f"this dataset generation ({n_states} states) is estimated to take {estimate} on this CPU; "
                       "a paper-size dataset wants a GPU (device='auto' uses one when present). "
