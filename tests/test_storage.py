@@ -182,3 +182,20 @@ def test_creation_is_exclusive_and_writes_are_checked(done_file, tmp_path):
 def test_directory_is_not_a_dataset(tmp_path):
     with pytest.raises(IsADirectoryError, match="is a directory"):
         load_states(tmp_path)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_chunked_norm_check_equals_the_whole_batch_check(dtype):
+    """unit_spin_flags in float64 sub-blocks of one state gives the flags of one float64 pass over the batch."""
+    spins = states(9).astype(dtype)
+    spins[2, 0, 3, 4] *= 1.001  # non-unit
+    spins[5, 2, 0, 0] = np.nan
+    spins[7, 1, 1, 1] += 2e-6 if dtype == "float32" else 2e-11  # within the tolerance
+    atol = storage._UNIT_ATOL[dtype]
+    s64 = spins.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(s64).all(axis=(1, 2, 3)) & (np.abs(np.linalg.norm(s64, axis=1) - 1) <= atol).all(axis=(1, 2))
+    one_state = 8 * 3 * SHAPE[0] * SHAPE[1]
+    for max_bytes in (1, one_state, 4 * one_state, 1 << 30):
+        assert np.array_equal(storage.unit_spin_flags(spins, atol, max_bytes=max_bytes), whole)
+    assert whole.tolist() == [True, True, False, True, True, False, True, True, True]

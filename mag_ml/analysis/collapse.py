@@ -136,6 +136,11 @@ def fourier_moduli(states):
         sz = _batch(s)[:, 2]
     if sz.ndim != 3:
         raise ValueError(f"states must have shape (N, 3, H, W), (3, H, W) or (N, H, W), got {s.shape}")
+    return _moduli(sz)
+
+
+def _moduli(sz):
+    """``|FFT(S_z)| / sqrt(H W)`` of (N, H, W) float64 maps."""
     return np.abs(np.fft.fft2(sz, norm="ortho"))
 
 
@@ -151,20 +156,20 @@ def fourier_mse(states, *, chunk=256):
         \mathrm{MSE} = \binom N2^{-1}\sum_{n<m}\frac1{HW}\sum_k (A_{n,k} - A_{m,k})^2
                      = \frac{2}{(N-1)HW}\Bigl(\sum_n\sum_k A_{n,k}^2 - N\sum_k \bar A_k^2\Bigr) ,
 
-    computed through the second form, ``chunk`` states at a time (memory
-    O(chunk H W): the paper's 30,000 training states of 128 x 128 stream
-    through).  Zero when every state is a periodic translation of one
-    texture (the collapsed E-VAE), positive for different textures.  Unit:
-    that of ``S_z^2`` per site (the ortho FFT keeps Parseval's identity), at
-    most 4.
+    computed through the second form, streaming: the moduli of ``chunk``
+    states at a time, merged with Chan, Golub & LeVeque's update of the mean
+    and summed squared deviations (memory O(chunk H W) beyond the input, no
+    float64 or complex copy of the whole batch).  Zero when every state is a periodic translation of one texture
+    (the collapsed E-VAE), positive for different textures.  Unit: that of
+    ``S_z^2`` per site (the ortho FFT keeps Parseval's identity), at most 4.
 
     Parameters
     ----------
     states : array_like or torch.Tensor, shape (N, 3, H, W) or (N, H, W)
         N >= 2 spin states (or S_z maps); float32 or float64, computed in
         float64.
-    chunk : int, default 256
-        States transformed at a time (the result does not depend on it).
+    chunk : int
+        States transformed at a time, >= 1 (the result is the same to rounding).
 
     Returns
     -------
@@ -173,23 +178,27 @@ def fourier_mse(states, *, chunk=256):
     Raises
     ------
     ValueError
-        Fewer than two states, a bad shape or a ``chunk`` < 1.
+        Fewer than two states, bad shape or chunk.
     """
-    s = _to_numpy(states)
-    if s.ndim not in (3, 4) or (s.ndim == 4 and s.shape[1] != 3):
-        raise ValueError(f"states must have shape (N, 3, H, W) or (N, H, W), got {s.shape}")
     chunk = check_int(chunk, "chunk", minimum=1)
-    n = s.shape[0]
+    states = states if hasattr(states, "ndim") else np.asarray(states)
+    maps = states.ndim == 3 and states.shape[0] != 3  # (N, H, W) S_z maps, decided once for the whole batch
+    n = states.shape[0] if (maps or states.ndim == 4) else 1
     if n < 2:
         raise ValueError(f"fourier_mse needs at least 2 states, got {n}")
-    total, squares = 0.0, 0.0
-    for i in range(0, n, chunk):
-        sz = s[i:i + chunk, 2] if s.ndim == 4 else s[i:i + chunk]
-        a = np.abs(np.fft.fft2(np.asarray(sz, dtype=np.float64), norm="ortho"))
-        total = total + a.sum(axis=0)
-        squares += float(np.einsum("nhw,nhw->", a, a))
-    size = s.shape[-1] * s.shape[-2]
-    return float(2.0 * (squares - float(np.einsum("hw,hw->", total, total)) / n) / ((n - 1) * size))
+    count, mean, m2 = 0, 0.0, 0.0
+    for start in range(0, n, chunk):
+        part = states[start:start + chunk]
+        a = _moduli(_to_numpy(part) if maps else _batch(part)[:, 2])
+        k = a.shape[0]
+        mean_k = a.mean(axis=0)
+        m2_k = np.einsum("nhw,nhw->hw", a - mean_k, a - mean_k)
+        delta = mean_k - mean
+        total = count + k
+        m2 = m2 + m2_k + delta * delta * (count * k / total)
+        mean = mean + delta * (k / total)
+        count = total
+    return float(2.0 * np.sum(m2) / ((n - 1) * np.size(mean)))
 
 
 def critical_gamma(gammas, mse, threshold):

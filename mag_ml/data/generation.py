@@ -20,7 +20,9 @@ import contextlib
 import multiprocessing
 import os
 import queue
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +30,7 @@ from mag_ml.progress import progress_bar
 
 import mag_ml.files as files
 from mag_ml.files import move_into_place
-from mag_ml.checks import check_int
+from mag_ml.checks import check_int, check_memory, format_bytes
 from mag_ml.data.storage import (DatasetBusyError, DatasetCorruptError, DatasetError, create_dataset_file,
                                  create_records_file, dataset_params, find_bad_records, find_bad_states, load_records,
                                  open_dataset, open_records, records_params, write_record, write_state)
@@ -37,7 +39,8 @@ from mag_ml.physics.monte_carlo import AnnealSchedule, anneal
 from mag_ml.physics.topology import topological_charge
 
 __all__ = ["generate_dataset", "generate_records", "load_records", "work_path", "anneal_samples",
-           "SerialExecutor", "remove_stale_temporaries"]
+           "anneal_samples_torch", "monte_carlo_backend", "estimate_generation", "measure_update_rate",
+           "GenerationEstimate", "LongRunWarning", "SerialExecutor", "remove_stale_temporaries"]
 
 
 class SerialExecutor(cf.Executor):
@@ -82,14 +85,79 @@ def anneal_samples(hamiltonian, shape, schedule, seed, relax_tol, samples):
         :meth:`Hamiltonian.energy` and its Berg-Luscher charge from
         :func:`topological_charge`, both on the float64 state.
     """
-    out = []
-    for i in samples:
-        spins = np.ascontiguousarray(anneal(hamiltonian, tuple(shape), schedule, seed=seed, sample=int(i),
-                                            relax_tol=relax_tol).spins, dtype=np.float64)
-        energy = float(hamiltonian.energy(spins))
-        charge = float(topological_charge(spins, boundary=hamiltonian.boundary))
-        out.append((int(i), spins, energy, charge))
-    return out
+    return [_item(hamiltonian, i, anneal(hamiltonian, tuple(shape), schedule, seed=seed, sample=int(i),
+                                         relax_tol=relax_tol).spins) for i in samples]
+
+
+def anneal_samples_torch(hamiltonian, shape, schedule, seed, relax_tol, device, samples):
+    """Anneal the given samples as one batch with the torch backend (:func:`mag_ml.physics.monte_carlo_torch.anneal_batch`).
+
+    Parameters
+    ----------
+    hamiltonian, shape, schedule, seed, relax_tol, samples
+        As :func:`anneal_samples`.
+    device : str
+        Torch device of the batch, ``"cpu"`` or ``"cuda[:K]"``; on CUDA the
+        Metropolis update is compiled (``torch.compile``, eager if that fails).
+
+    Returns
+    -------
+    list of (int, ndarray, float, float)
+        As :func:`anneal_samples`; state i depends only on (seed, i) and the
+        device kind (CPU or CUDA round differently), not on the batch.
+    """
+    from mag_ml.physics.monte_carlo_torch import anneal_batch
+
+    states = anneal_batch(hamiltonian, tuple(shape), schedule, seed=seed, samples=[int(i) for i in samples],
+                          relax_tol=relax_tol, device=device, compile=device.startswith("cuda")).spins.cpu().numpy()
+    return [_item(hamiltonian, i, s) for i, s in zip(samples, states)]
+
+
+def _item(hamiltonian, i, spins):
+    """``(i, spins, energy, charge)`` of one relaxed state, observables on the float64 state."""
+    spins = np.ascontiguousarray(spins, dtype=np.float64)
+    return (int(i), spins, float(hamiltonian.energy(spins)),
+            float(topological_charge(spins, boundary=hamiltonian.boundary)))
+
+
+#: ``device`` values of :func:`generate_dataset`.
+DEVICES = ("auto", "cpu", "numba", "torch-cpu", "cuda", "cuda:K")
+
+
+def monte_carlo_backend(device="auto"):
+    """The Monte Carlo backend that a ``device`` of :func:`generate_dataset` selects.
+
+    Parameters
+    ----------
+    device : str
+        ``"auto"``: the torch backend on CUDA when a GPU is present, else
+        numba on the CPU; ``"cpu"`` or ``"numba"``: numba; ``"torch-cpu"``:
+        the torch backend on the CPU; ``"cuda"`` or ``"cuda:K"``: the torch
+        backend on that GPU.
+
+    Returns
+    -------
+    (str, str or None)
+        ``("numba", None)`` or ``("torch", torch_device_name)``.
+
+    Raises
+    ------
+    ValueError
+        An unknown value, or a CUDA device this machine does not have (named
+        in the message).
+    """
+    if not isinstance(device, str) or not (device in DEVICES[:5] or device.startswith("cuda:")):
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device in ("cpu", "numba"):
+        return "numba", None
+    if device == "torch-cpu":
+        return "torch", "cpu"
+    from mag_ml.physics.monte_carlo_torch import torch_device
+
+    if device == "auto":
+        dev = torch_device("auto")
+        return ("torch", str(dev)) if dev.type == "cuda" else ("numba", None)
+    return "torch", str(torch_device(device))
 
 
 def work_path(path):
@@ -257,8 +325,185 @@ def _open_work_file(work, params, overwrite, *, open_file, find_bad, create):
         return None
 
 
+#: Relaxation sweeps of a state, as a fraction of its annealing sweeps, allowed for in estimates (the T = 0
+#: relaxation stops at convergence, so its length is not known in advance; about 0.1-0.3 in the quick profiles).
+RELAX_FRACTION = 0.3
+#: Working memory of the torch backend per site of each state in a batch (state, field, proposals, draws).
+TORCH_BYTES_PER_SITE = 480
+#: Estimated runs longer than this (seconds) print their estimate, and warn when they run on a CPU.
+LONG_RUN_SECONDS = 180.0
+_LONG_RUN_UPDATES = 1e10  # below this, a run takes minutes at most at any backend's rate: no measurement
+
+
+class LongRunWarning(UserWarning):
+    """A dataset generation estimated to take long on this machine (a paper-size run on a CPU)."""
+
+
+@dataclass(frozen=True)
+class GenerationEstimate:
+    """Estimated cost of a dataset generation (:func:`estimate_generation`).
+
+    Attributes
+    ----------
+    seconds : float
+        Wall time of the whole run.
+    updates_per_s : float
+        Single-spin Metropolis updates per second of all workers together, measured.
+    working_bytes : int
+        Memory of the running batches (torch: on the device) or workers (numba).
+    file_bytes : int
+        Size of the dataset's spins on disk.
+    backend : str
+        ``"numba"`` or ``"torch"``.
+    device : str
+        ``"cpu"`` or the CUDA device.
+    workers : int
+        Processes (numba) or 1 (torch).
+    """
+
+    seconds: float
+    updates_per_s: float
+    working_bytes: int
+    file_bytes: int
+    backend: str
+    device: str
+    workers: int
+
+    def __str__(self):
+        hours = self.seconds / 3600
+        when = f"{hours:.3g} h" if hours >= 1 else f"{self.seconds / 60:.3g} min"
+        where = (f"numba on {self.workers} CPU worker(s)" if self.backend == "numba" else f"torch on {self.device}")
+        return (f"about {when} with {where} ({self.updates_per_s / 1e6:.3g} M updates/s measured), "
+                f"{format_bytes(self.working_bytes)} working memory, {format_bytes(self.file_bytes)} of spins on disk")
+
+
+def measure_update_rate(hamiltonian, shape, *, device="cpu", batch=1, seconds=0.3):
+    """Measured Metropolis updates per second of one worker (numba, one thread) or one torch batch.
+
+    Parameters
+    ----------
+    hamiltonian : Hamiltonian
+    shape : tuple (H, W)
+        Lattice shape, two even integers.
+    device : str
+        A ``device`` of :func:`generate_dataset` (see :func:`monte_carlo_backend`).
+    batch : int
+        States per torch batch (the rate of a GPU grows with it); ignored by numba.
+    seconds : float
+        Rough duration of the measurement, after one warm-up sweep.
+
+    Returns
+    -------
+    float
+        Attempted single-spin updates per second (sweeps x sites x states / s).
+
+    Raises
+    ------
+    ValueError
+        Bad shape, batch or device.
+    """
+    import numba
+    import torch
+
+    from mag_ml.physics.monte_carlo import MonteCarloChain
+    from mag_ml.physics.monte_carlo_torch import BatchChain
+
+    h, w = shape
+    check_int(batch, "batch", minimum=1)
+    backend, torch_device = monte_carlo_backend(device)
+    if backend == "numba":
+        chain, batch = MonteCarloChain(hamiltonian, (h, w)), 1
+    else:
+        chain = BatchChain(hamiltonian, (h, w), samples=range(batch), device=torch_device,
+                           compile=torch_device.startswith("cuda"))  # as anneal_samples_torch
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)  # the dataset's numba workers run one thread each
+    try:
+        chain.sweep(0.5, 1)  # warm-up (and compile)
+        n, per_call, start = 0, 1, time.perf_counter()
+        while time.perf_counter() - start < seconds:
+            t = time.perf_counter()
+            chain.sweep(0.5, per_call)
+            if torch_device is not None and torch_device.startswith("cuda"):
+                torch.cuda.synchronize(torch_device)
+            n += per_call
+            if time.perf_counter() - t < 0.05:
+                per_call *= 2  # calls of >= 50 ms: the per-call cost stays small
+    finally:
+        numba.set_num_threads(before)
+    return n * h * w * batch / (time.perf_counter() - start)
+
+
+def estimate_generation(*, hamiltonian, shape, schedule, n_states, device="auto", workers=None, chunk=None,
+                        dtype="float32", rate=None):
+    """Estimate the time and memory of :func:`generate_dataset` from a measured update rate.
+
+    Time = ``n_states`` x sites x annealing sweeps x (1 + :data:`RELAX_FRACTION`)
+    / rate, where the rate is measured here (:func:`measure_update_rate`, about
+    a second) unless given, times the workers for numba.
+
+    Parameters
+    ----------
+    hamiltonian, shape, schedule, n_states, device, chunk, dtype
+        As :func:`generate_dataset`.
+    workers : int, optional
+        Numba worker processes; default ``os.cpu_count()`` (the default executor's).
+    rate : float, optional
+        Updates per second of one worker or batch (e.g. from ``benchmarks/paper_scale.py``).
+
+    Returns
+    -------
+    GenerationEstimate
+
+    Raises
+    ------
+    ValueError
+        Bad sizes, device or rate.
+    """
+    h, w = shape
+    n_states = check_int(n_states, "n_states", minimum=1)
+    backend, torch_device = monte_carlo_backend(device)
+    if backend == "numba":
+        workers = max(1, min(n_states, os.cpu_count() or 1)) if workers is None else check_int(workers, "workers",
+                                                                                               minimum=1)
+        batch = 1
+        working = workers * 8 * 24 * h * w  # a worker's state, its packed copy, snapshots of the result
+    else:
+        workers = 1
+        batch = min(n_states, chunk or (1024 if torch_device.startswith("cuda") else 64))
+        working = batch * TORCH_BYTES_PER_SITE * h * w
+    if rate is None:
+        rate = measure_update_rate(hamiltonian, (h, w), device=device, batch=batch if backend == "torch" else 1)
+    if not (rate > 0 and np.isfinite(rate)):
+        raise ValueError(f"rate must be a positive number of updates per second, got {rate!r}")
+    updates = n_states * h * w * schedule.n_sweeps * (1.0 + RELAX_FRACTION)
+    total_rate = rate * workers
+    return GenerationEstimate(seconds=updates / total_rate, updates_per_s=total_rate, working_bytes=int(working),
+                              file_bytes=int(n_states * 3 * h * w * np.dtype(dtype).itemsize), backend=backend,
+                              device=torch_device or "cpu", workers=workers)
+
+
+def _announce(estimate, n_states, progress):
+    """Print a long run's estimate; warn when it runs on a CPU; refuse a batch larger than the device's memory."""
+    if estimate.device.startswith("cuda"):
+        import torch
+
+        free, _ = torch.cuda.mem_get_info(torch.device(estimate.device))
+        check_memory(estimate.working_bytes, f"generate_dataset(n_states={n_states}) on {estimate.device}",
+                     hint=f"{estimate}; pass a smaller chunk (states per batch)", limit=free)
+    if estimate.seconds <= LONG_RUN_SECONDS:
+        return
+    if progress:
+        print(f"generate_dataset: {n_states} states (less the finished ones when resuming), {estimate}")
+    if estimate.device == "cpu":
+        warnings.warn(f"this dataset generation ({n_states} states) is estimated to take {estimate} on this CPU; "
+                      "a paper-size dataset wants a GPU (device='auto' uses one when present). "
+                      "It can be interrupted and resumed.", LongRunWarning, stacklevel=3)
+
+
 def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=None, seed, dtype="float32",
-                     relax_tol=None, executor=None, chunk=1, max_in_flight=256, progress=True, overwrite=False):
+                     relax_tol=None, executor=None, chunk=None, max_in_flight=256, progress=True, overwrite=False,
+                     device="auto"):
     """Generate (or find) an HDF5 dataset of annealed spin states.
 
     Reproduces the dataset construction of Kwon et al., Adv. Sci. 2021 (E-VAE):
@@ -290,14 +535,17 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         Threshold of the final T = 0 relaxation of each anneal; default that
         of :func:`mag_ml.physics.monte_carlo.anneal`.  Recorded in the file.
     executor : concurrent.futures.Executor or "serial", optional
-        Where the anneals run.  Default ``None``: a local
+        Where the anneals run.  Default ``None``: with numba a local
         ``ProcessPoolExecutor`` with ``os.cpu_count()`` workers (one numba
-        thread each), shut down at the end.  Any executor works, e.g. a
-        ``ThreadPoolExecutor`` or a dask cluster's ``Client.get_executor()``
-        (workers must be able to import ``mag_ml``); a given executor is not
-        shut down.  ``"serial"`` runs in this thread.
+        thread each), shut down at the end; with the torch backend
+        ``"serial"`` (the batches run on the device from this process).  Any
+        executor works, e.g. a ``ThreadPoolExecutor`` or a dask cluster's
+        ``Client.get_executor()`` (workers must be able to import ``mag_ml``);
+        a given executor is not shut down.  ``"serial"`` runs in this thread.
     chunk : int, optional
-        Samples per task (larger chunks amortise task overhead on clusters).
+        Samples per task (larger chunks amortise task overhead on clusters);
+        with the torch backend, the batch annealed at once.  Default 1 with
+        numba, 1024 on CUDA and 64 with torch on the CPU.
     max_in_flight : int, optional
         Most tasks submitted at once; bounds the memory held by finished but
         not yet written results.  Raise it above the worker count of a large
@@ -308,6 +556,15 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         Replace a file at ``path`` (or a work file) made with other
         parameters or damaged.  The old file stays in place until the new one
         is complete.
+    device : str, optional
+        Monte Carlo backend (:func:`monte_carlo_backend`): ``"auto"`` (the
+        torch backend, :mod:`mag_ml.physics.monte_carlo_torch`, on a GPU
+        when one is present, else numba), ``"cpu"``/``"numba"``,
+        ``"torch-cpu"``, ``"cuda"``/``"cuda:K"``.  Both backends sample the
+        same distribution with the same random keys, but a GPU rounds
+        differently, so its states are other draws (a different file); the
+        backend is not part of the file's parameters, so a file made by
+        either is found and used.
 
     Returns
     -------
@@ -318,7 +575,8 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     ------
     ValueError
         Bad sizes: ``n_states < 1``, splits not summing to ``n_states``,
-        odd or non-positive lattice sides, bad seed, dtype, chunk.
+        odd or non-positive lattice sides, bad seed, dtype, chunk; an
+        unknown ``device`` or a CUDA device this machine does not have.
     TypeError
         ``hamiltonian`` not a Hamiltonian, ``schedule`` not an AnnealSchedule,
         ``executor`` not an Executor.
@@ -334,6 +592,17 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
     DatasetBusyError
         Another process is writing the work file of ``path`` (an ``OSError``;
         its work is left untouched).
+    TooLargeError
+        A torch batch (``chunk`` states) would not fit in the GPU's free
+        memory; the message gives the estimate.
+
+    Warns
+    -----
+    LongRunWarning
+        A run estimated (:func:`estimate_generation`, from an update rate
+        measured first) to take more than :data:`LONG_RUN_SECONDS` on a CPU,
+        such as the paper's 39,300 states of 128 x 128; the estimate is also
+        printed (with ``progress``) on any device.
 
     Notes
     -----
@@ -359,14 +628,28 @@ def generate_dataset(path, *, hamiltonian, shape, schedule, n_states, splits=Non
         raise TypeError(f"schedule must be an AnnealSchedule, got {type(schedule).__name__}")
     params = dataset_params(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n_states,
                             splits=splits, seed=seed, dtype=dtype, relax_tol=relax_tol)
+    backend, torch_device = monte_carlo_backend(device)
     task_args = (hamiltonian, tuple(params["shape"]), schedule, params["seed"], params["relax_tol"])
+    task = anneal_samples
+    if backend == "torch":
+        task, task_args = anneal_samples_torch, task_args + (torch_device,)
+        executor = "serial" if executor is None else executor
+        chunk = (1024 if torch_device.startswith("cuda") else 64) if chunk is None else chunk
+    chunk = 1 if chunk is None else chunk
+    h, w = params["shape"]
+    if params["n_states"] * h * w * schedule.n_sweeps > _LONG_RUN_UPDATES and not Path(path).exists():
+        workers = getattr(executor, "_max_workers", None) if executor not in (None, "serial") else (
+            1 if executor == "serial" else None)
+        _announce(estimate_generation(hamiltonian=hamiltonian, shape=(h, w), schedule=schedule,
+                                      n_states=params["n_states"], device=device, workers=workers, chunk=chunk,
+                                      dtype=dtype), params["n_states"], progress)
 
     def write_item(f, item):
         i, spins, energy, charge = item
         write_state(f, i, spins, energy=energy, topological_charge=charge)
 
     return _generate(path, params, params["n_states"], open_file=open_dataset, find_bad=find_bad_states,
-                     create=create_dataset_file, task=anneal_samples, task_args=task_args, write_item=write_item,
+                     create=create_dataset_file, task=task, task_args=task_args, write_item=write_item,
                      chunk=chunk, executor=executor, max_in_flight=max_in_flight, progress=progress,
                      overwrite=overwrite, desc=None, unit="state")
 

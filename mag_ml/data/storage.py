@@ -96,6 +96,7 @@ __all__ = [
     "load_states",
     "load_observables",
     "item_digest",
+    "unit_spin_flags",
 ]
 
 FORMAT = "mag_ml.spin_dataset"
@@ -111,6 +112,8 @@ _UNIT_ATOL = {"float32": 1e-5, "float64": 1e-10}
 _ROUNDOFF = {"float32": 2.0 ** -24, "float64": 2.0 ** -53}
 #: States (records) read and verified at a time: verification never holds a whole file in memory.
 _BLOCK = 256
+#: Largest block read at once (bytes), and largest float64 working copy the norm check makes.
+_BLOCK_BYTES = 64 << 20
 #: Rows per chunk of the one-dimensional per-state datasets (8 kB of float64).
 _ROW_CHUNK = 1024
 _HEADER_ATTRS = ("format", "format_version", "mag_ml_version", "params_json", "params_hash")
@@ -282,6 +285,50 @@ def item_digest(index, arrays):
 def _chunk_rows(item_bytes, n):
     """Items per chunk: about 64 kB, at least one, at most ``n``."""
     return int(max(1, min(n, 65536 // max(1, item_bytes))))
+
+
+def _block_rows(item_bytes, limit=_BLOCK_BYTES):
+    """Items per verification block: at most :data:`_BLOCK` and ``limit`` bytes, at least one."""
+    return int(max(1, min(_BLOCK, limit // max(1, item_bytes))))
+
+
+def unit_spin_flags(spins, atol, *, max_bytes=_BLOCK_BYTES):
+    """Per state: are all spins finite unit vectors within ``atol``?  Without a float64 copy of the batch.
+
+    The norms are computed in float64 on sub-blocks of at most ``max_bytes``
+    of float64 (about one 1024 x 1024 state each at the default), so the
+    check of a whole split or a 1024 x 1024 batch needs only that much extra
+    memory; the result does not depend on ``max_bytes``.
+
+    Parameters
+    ----------
+    spins : ndarray, float32 or float64, shape (n, 3, H, W)
+    atol : float
+        Allowed ``| |S| - 1 |`` (storage rounding), > 0.
+    max_bytes : int
+        Size of the float64 working copy, >= 1 (one state at least).
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+
+    Raises
+    ------
+    ValueError
+        ``spins`` not of shape (n, 3, H, W), or a bad ``max_bytes``.
+    """
+    if spins.ndim != 4 or spins.shape[1] != 3:
+        raise ValueError(f"spins must have shape (n, 3, H, W), got {spins.shape}")
+    check_int(max_bytes, "max_bytes", minimum=1)
+    rows = int(max(1, max_bytes // max(1, 8 * int(np.prod(spins.shape[1:])))))
+    flags = np.empty(len(spins), dtype=bool)
+    with np.errstate(invalid="ignore", over="ignore"):  # damaged values may be NaN or huge: flagged
+        for a in range(0, len(spins), rows):
+            s64 = spins[a:a + rows].astype(np.float64)
+            norm = np.sqrt(np.einsum("nchw,nchw->nhw", s64, s64))
+            flags[a:a + rows] = (np.isfinite(s64).all(axis=(1, 2, 3))
+                                 & (np.abs(norm - 1.0) <= atol).all(axis=(1, 2)))
+    return flags
 
 
 def _create_checked(f, name, shape, dtype, *, chunks=None, **kw):
@@ -683,8 +730,9 @@ def _scan_states(f, path, start, stop, *, out=None, collect=False, only_done=Fal
     obs = {name: _read(f, path, name, sl) for name in _OBSERVABLES}
     digests, done = _read(f, path, "digest", sl), _read(f, path, "done", sl)
     bad = []
-    for a in range(start, stop, _BLOCK):
-        b = min(stop, a + _BLOCK)
+    block = _block_rows(3 * h * w * np.dtype(dtype).itemsize)
+    for a in range(start, stop, block):
+        b = min(stop, a + block)
         spins = _read_rows(f, path, "spins", a, b)
         if out is not None:
             out[a - start:b - start] = spins
@@ -700,10 +748,7 @@ def _scan_states(f, path, start, stop, *, out=None, collect=False, only_done=Fal
 
 def _check_block(spins, a, start, obs, digests, done, ham, tol_e, tol_q, n_sites, unit_atol):
     """Reasons why states of one block (spins from index ``a``) are not what was written."""
-    with np.errstate(invalid="ignore", over="ignore"):  # damaged values may be NaN or huge: reported below
-        s64 = spins.astype(np.float64)
-        finite = np.isfinite(s64).all(axis=(1, 2, 3))
-        unit = (np.abs(np.sqrt((s64 ** 2).sum(axis=1)) - 1.0) <= unit_atol).all(axis=(1, 2))
+    sound = unit_spin_flags(spins, unit_atol)
     charges = _charges(np.ascontiguousarray(spins), ham.periodic)
     problems = []
     for k in range(len(spins)):
@@ -711,7 +756,7 @@ def _check_block(spins, a, start, obs, digests, done, ham, tol_e, tol_q, n_sites
         if done is not None and not done[j]:
             continue
         e, eps, q = obs["energy"][j], obs["energy_per_spin"][j], obs["topological_charge"][j]
-        if not (finite[k] and unit[k]):
+        if not sound[k]:
             problems.append((i, "non-finite or non-unit spins"))
         elif item_digest(i, (spins[k], e, eps, q)) != digests[j]:
             problems.append((i, "the stored values do not match the digest written with them (changed after "
@@ -720,7 +765,7 @@ def _check_block(spins, a, start, obs, digests, done, ham, tol_e, tol_q, n_sites
             problems.append((i, f"energy_per_spin {float(eps)!r} is not energy / sites = {float(e / n_sites)!r}"))
         else:
             try:
-                e_spins = ham.energy(s64[k])
+                e_spins = ham.energy(spins[k].astype(np.float64))
             except ValueError as err:
                 problems.append((i, f"spins rejected by the Hamiltonian ({err})"))
                 continue
@@ -1175,7 +1220,7 @@ def _scan_records(f, path, *, out=None, collect=False, only_done=False):
     n, fields = stored["n_items"], stored["fields"]
     item_bytes = sum(int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
                      for shape, dtype in fields.values())
-    block = int(max(1, min(_BLOCK, (64 << 20) // max(1, item_bytes))))
+    block = _block_rows(item_bytes)
     digests, done = _read(f, path, "digest"), _read(f, path, "done")
     bad = []
     for a in range(0, n, block):

@@ -5,6 +5,7 @@
   neighbour shifts, topological charge and counter-based random streams;
 * :mod:`.monte_carlo`: Metropolis sampling, annealing and T = 0 relaxation;
   :mod:`.measurement`: equilibrium time series and temperature scans on it;
+  :mod:`.monte_carlo_torch`: the same chain batched in torch (CPU or CUDA);
 * :mod:`.micromagnetics`: SI films mapped on the lattice and their thermal
   runs (Wang et al., Adv. Sci. 2020); :mod:`.hysteresis`: field sweeps on them;
 * :mod:`.pseudospectral`: the PS-LL chain (Rockwell et al., arXiv
