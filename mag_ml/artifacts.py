@@ -1,7 +1,7 @@
 """Profiles and the artifact cache shared by every chapter.
 
 Chapters exchange data only through files under ``data/<profile>/``
-(DESIGN.md, "Chapters, profiles and artifacts").  Each file name carries a
+(README, "Where things go").  Each file name carries a
 short hash of every parameter that made it, so a changed parameter gives a new
 file and an unchanged one is loaded instead of recomputed.  Every writer goes
 through :func:`atomic_path`: the file is written under a temporary name in the

@@ -1,7 +1,7 @@
 """Argument checks shared by the whole package.
 
 Bad input raises an exception that names the argument, its value and what is
-allowed (DESIGN.md, "Behaviour that users rely on").  The rules, in one place:
+allowed.  The rules, in one place:
 
 * **numbers**: Python and NumPy scalars (``np.float32(0.5)``, ``np.int64(3)``,
   0-d arrays) are accepted wherever Python numbers are; bools are not numbers

@@ -26,7 +26,7 @@ so that +x is red (h = 0), +y chartreuse (h = 1/4), -x cyan (h = 1/2) and
 -y violet (h = 3/4), all at full saturation and mid lightness when the spin
 lies in the plane. :func:`plot_colour_wheel` draws the legend.
 
-Conventions (see ``DESIGN.md``): one state has shape ``(3, H, W)``, a batch
+Conventions: one state has shape ``(3, H, W)``, a batch
 ``(N, 3, H, W)``, channels first; row index is y, column index is x, and all
 images use ``origin="lower"`` so that +y points up.
 """

@@ -1,4 +1,4 @@
-"""Notebook tests: the shape every chapter shares (DESIGN.md) and the papermill runs of `make book`.
+"""Notebook tests: the shape every chapter shares and the papermill runs of `make book`.
 
 The chapters themselves are executed twice by `make test`:
 

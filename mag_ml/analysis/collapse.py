@@ -15,7 +15,7 @@ stabilization", Adv. Sci. 8, 2004795 (2021):
   triangular skyrmion lattices relaxed by direct minimisation, the reference
   ground state against which the collapsed E-VAE state is compared.
 
-Conventions (docs/DESIGN.md): spins are unit vectors, channels first,
+Conventions: spins are unit vectors, channels first,
 ``(3, H, W)`` for one state or ``(N, 3, H, W)`` for a batch; energies in units
 of J; lengths in lattice spacings; periodic lattices unless stated.
 """

@@ -45,7 +45,8 @@ Discretisation (documented choice)
 Random streams
     Realisation i of a run with seed s uses ``numpy.random.default_rng([s, i])``
     and nothing else, so it depends only on (s, i, N, sigma, tau), as the
-    package's dataset generation requires (DESIGN.md, scale-out).
+    package's dataset generation requires (an item depends only on its seed
+    and index, whatever executor runs it).
 """
 
 from __future__ import annotations
