@@ -528,7 +528,7 @@ class LatentExplorer(widgets.HBox):
         self.output = widgets.Output(layout=widgets.Layout(min_height="200px"))
         for slider in self.sliders:
             slider.observe(lambda _change: self.run(), names="value")
-        super().__init__([widgets.VBox([widgets.HTML(KERNEL_NOTE), _grid(self.sliders), self.status],
+        super().__init__([widgets.VBox([widgets.HTML(KERNEL_NOTE), _grid(self.sliders, min_width="14em"), self.status],
                                        layout=widgets.Layout(width="40%", min_width="18em")), self.output])
 
     @property

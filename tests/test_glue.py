@@ -113,8 +113,14 @@ def test_barrier_claims():
     w100, w0 = values["barrier_width_gamma100"], values["barrier_width_gamma0"]
     s100, s0 = values["barrier_slope_top"], values["barrier_slope_gamma0"]
     assert w100 > 0 and w0 > 0
-    sharper = w100 < 0.8 * w0 and s100 > 1.2 * s0
-    assert ("sharper than the gamma = 0 control" in text) is sharper
+    control = "the gamma = 0 control trained as long"
+    if w100 < 0.8 * w0 and s100 > 1.2 * s0:
+        expected = f"sharper than {control} (narrower and steeper)"
+    elif w100 > 1.25 * w0 and s100 < 0.8 * s0:
+        expected = f"broader than {control}"
+    else:
+        expected = f"not clearly sharper than {control}"
+    assert expected in text, (expected, text)
 
 
 def test_ground_state_claims():
