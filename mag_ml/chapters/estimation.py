@@ -87,7 +87,8 @@ __all__ = ["GRID_RANGES", "TRAIN_SEED", "latin_hypercube", "training_parameters"
            "DOMAIN_SHIFTS", "imaged", "domain_shift_study",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
-           "estimator_observation", "resimulation", "hysteresis_loops"]
+           "estimator_observation", "resimulation", "hysteresis_loops", "LoopEnsemble", "loop_ensembles",
+           "interval_corners"]
 
 #: The fixed part of the films of chapters 6 and 7: the cell side and field of
 #: Wang et al. (Adv. Sci. 2020; 4 nm cells, 0.18 T) with our thickness and K_u
@@ -217,7 +218,8 @@ GRID_RANGES = ((9e-12, 27e-12), (1.5e-3, 4.5e-3), (0.3e6, 0.9e6))
 #: (a step-wise learning-rate decay), ``batch_size``; ``sizes``: image
 #: sides of the size study (paper Fig. 4: 128-1024); ``n_snapshots``: frames
 #: of the re-simulation's animation (:func:`resimulation`); ``hysteresis``:
-#: the M(B) loop of Fig. 1 (:func:`hysteresis_loops`).
+#: the M(B) loop of Fig. 1 (:func:`hysteresis_loops`), ``loop_seeds``: independent
+#: random streams of each loop (:func:`loop_ensembles`).
 #:
 #: Why the quick profile trains as it does (measured on test B of this grid,
 #: against the range-normalised RMSE of the grid centre): the paper's design
@@ -233,11 +235,12 @@ ESTIMATOR_PROFILES = {
                   stride=8, train_stride=32, channels=1, widths=(16, 32, 128, 64), dropout=0.0,
                   input_map="polar_angle", stages=((5, 1e-3), (3, 2.5e-4), (2, 6e-5)), batch_size=64,
                   sizes=(32, 48, 64, 96, 128), n_snapshots=16,
-                  hysteresis=dict(shape=(48, 48), B_max=1.5, n_steps=21, n_sweeps=100)),
+                  hysteresis=dict(shape=(48, 48), B_max=1.5, n_steps=21, n_sweeps=100), loop_seeds=3),
     "paper": dict(shape=(512, 512), n_grid=5, design="grid", n_train=125, n_anneal=5000, n_sweeps=1000, window=32,
                   stride=8, train_stride=8, channels=1, widths=(64, 128, 512, 64), dropout=1.0,
                   input_map="polar_angle", stages=((20, 5e-4),), batch_size=256, sizes=(128, 256, 512, 1024),
-                  n_snapshots=40, hysteresis=dict(shape=(256, 256), B_max=1.5, n_steps=61, n_sweeps=500)),
+                  n_snapshots=40, hysteresis=dict(shape=(256, 256), B_max=1.5, n_steps=61, n_sweeps=500),
+                  loop_seeds=3),
 }
 
 
@@ -734,6 +737,99 @@ def hysteresis_loops(profile, parameters, *, seed=0, progress=False, root=None):
         loops[label] = hysteresis_loop(params, hs["shape"], spec["T"], hs["B_max"], hs["n_steps"],
                                        n_sweeps=hs["n_sweeps"], seed=seed, checkpoint=checkpoint, progress=progress)
     return loops
+
+
+@dataclass
+class LoopEnsemble:
+    """M(B) loops of one film over independent random streams, with their spread (Wang et al. 2020, Fig. 1).
+
+    Attributes
+    ----------
+    B : ndarray (2 n_steps,) float64
+        Applied field [T], down then up branch (as :class:`~mag_ml.physics.hysteresis.HysteresisLoop`).
+    loops : list of HysteresisLoop
+        One per seed, in the order of ``seeds``.
+    seeds : tuple of int
+    """
+
+    B: np.ndarray
+    loops: list
+    seeds: tuple
+
+    @property
+    def m_z(self):
+        """Mean over the seeds of :math:`\\langle m_z\\rangle` at each field, ndarray (2 n_steps,)."""
+        return np.mean([loop.m_z for loop in self.loops], axis=0)
+
+    @property
+    def m_z_std(self):
+        """Standard deviation over the seeds (ddof=1) at each field, ndarray (2 n_steps,)."""
+        return np.std([loop.m_z for loop in self.loops], axis=0, ddof=1)
+
+    def field_stats(self, name):
+        """Mean and standard deviation (ddof=1) over the seeds of ``"coercivity"``, ``"knee_field"`` or
+        ``"saturation_field"`` [T]; ValueError for another name."""
+        if name not in ("coercivity", "knee_field", "saturation_field"):
+            raise ValueError(f"name must be 'coercivity', 'knee_field' or 'saturation_field', got {name!r}")
+        v = np.array([getattr(loop, name) for loop in self.loops], dtype=np.float64)
+        return float(np.mean(v)), float(np.std(v, ddof=1))
+
+
+def loop_ensembles(profile, parameters, *, seeds, progress=False, root=None):
+    """:func:`hysteresis_loops` of each film for several independent random streams (cached per seed).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    parameters : dict of str to sequence of 3 float
+        Label to ``(A_ex [J/m], D [J/m^2], M_s [A/m])``.
+    seeds : sequence of int
+        At least 2 distinct seeds (loop ``k`` uses the stream ``seeds[k]``).
+    progress : bool
+    root : path, optional
+
+    Returns
+    -------
+    dict of str to LoopEnsemble
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 distinct seeds; see :func:`hysteresis_loops`.
+    """
+    seeds = tuple(int(v) for v in seeds)
+    if len(set(seeds)) < 2 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds must be at least 2 distinct integers (a spread needs repeats), got {seeds!r}")
+    runs = [hysteresis_loops(profile, parameters, seed=s, progress=progress, root=root) for s in seeds]
+    return {label: LoopEnsemble(runs[0][label].B, [r[label] for r in runs], seeds) for label in parameters}
+
+
+def interval_corners(interval, ranges=GRID_RANGES):
+    """The 8 corners of an estimate's interval box, clipped to the training ranges: films for a loop band.
+
+    Parameters
+    ----------
+    interval : array_like, shape (3, 2)
+        ``(low, high)`` of (A_ex [J/m], D [J/m^2], M_s [A/m]), e.g. ``Estimate.interval``.
+    ranges : sequence of 3 (low, high)
+
+    Returns
+    -------
+    ndarray, shape (8, 3), float64
+
+    Raises
+    ------
+    ValueError
+        ``interval`` not (3, 2) finite with low <= high (e.g. an uncalibrated estimate's None).
+    """
+    if interval is None:
+        raise ValueError("interval is None: calibrate the estimator first (mag_ml.estimation.calibrate)")
+    iv = np.asarray(interval, dtype=np.float64)
+    if iv.shape != (3, 2) or not np.all(np.isfinite(iv)) or np.any(iv[:, 0] > iv[:, 1]):
+        raise ValueError(f"interval must be a finite (3, 2) array of (low, high) with low <= high, got {interval!r}")
+    r = np.asarray(ranges, dtype=np.float64)
+    iv = np.clip(iv, r[:, :1], r[:, 1:])
+    return np.array(list(itertools.product(*iv)))
 
 
 # ----------------------------------------------------------------------------- evaluation with baselines
