@@ -12,6 +12,7 @@ import mag_ml.chapters.estimation as estimation
 import mag_ml.physics.hysteresis as hysteresis
 from mag_ml.chapters.estimation import (MICROMAGNETICS_PROFILES, ESTIMATOR_PROFILES, FILM_IMAGES,
                                         estimator_observation, estimator_spec, film, hysteresis_loops,
+                                        interval_corners, loop_ensembles,
                                         micromagnetic_dataset, micromagnetics_spec, midpoint_grid, parameter_grid,
                                         resimulation, size_study_images, thermal_images)
 from mag_ml.estimation import read_observation
@@ -110,3 +111,34 @@ def test_hysteresis_loops_match_the_direct_loops_and_resume_from_checkpoints(tin
         np.testing.assert_array_equal(again[label].final_state, loops[label].final_state)
     with pytest.raises(ValueError, match="A_ex"):
         hysteresis_loops("quick", {"bad": (-1e-12, 3e-3, 1e6)}, root=tmp_path)
+
+
+def test_loop_ensembles_average_independent_seeds(tiny, tmp_path):
+    films = {"a": parameter_grid(2)[0]}
+    ens = loop_ensembles("quick", films, seeds=(1, 2, 3), root=tmp_path)["a"]
+    single = [hysteresis_loops("quick", films, seed=s, root=tmp_path)["a"] for s in (1, 2, 3)]
+    m = np.array([loop.m_z for loop in single])
+    np.testing.assert_allclose(ens.m_z, m.mean(axis=0))
+    np.testing.assert_allclose(ens.m_z_std, m.std(axis=0, ddof=1))
+    assert ens.seeds == (1, 2, 3) and not np.array_equal(m[0], m[1])  # independent streams differ
+    mean, sd = ens.field_stats("saturation_field")
+    v = [loop.saturation_field for loop in single]
+    assert mean == pytest.approx(np.mean(v)) and sd == pytest.approx(np.std(v, ddof=1))
+    with pytest.raises(ValueError, match="name must be"):
+        ens.field_stats("remanence")
+    for bad in ((1,), (2, 2)):
+        with pytest.raises(ValueError, match="seeds must be at least 2 distinct"):
+            loop_ensembles("quick", films, seeds=bad, root=tmp_path)
+
+
+def test_interval_corners_are_clipped_to_the_ranges():
+    iv = np.array([[10e-12, 12e-12], [1e-3, 2e-3], [0.5e6, 1.2e6]])
+    c = interval_corners(iv)
+    assert c.shape == (8, 3)
+    np.testing.assert_allclose(np.unique(c[:, 0]), [10e-12, 12e-12])
+    np.testing.assert_allclose(np.unique(c[:, 1]), [1.5e-3, 2e-3])  # clipped to the grid's D range
+    np.testing.assert_allclose(np.unique(c[:, 2]), [0.5e6, 0.9e6])
+    with pytest.raises(ValueError, match="interval is None"):
+        interval_corners(None)
+    with pytest.raises(ValueError, match=r"interval must be a finite \(3, 2\)"):
+        interval_corners(iv[::-1, ::-1])

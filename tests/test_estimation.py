@@ -50,6 +50,30 @@ def test_cnn_table_one():
         net(torch.zeros(2, 3, 32, 32))
 
 
+def test_cnn_widths_dropout_and_polar_input():
+    net = ParameterCNN(widths=(16, 32, 128, 64), dropout=0.0, input_map="polar_angle")
+    # conv 1x16, conv 16x32, fc 8192x128, fc 128x64, fc 64x3 (with biases)
+    assert net.n_parameters() == 160 + 4640 + (8192 * 128 + 128) + (128 * 64 + 64) + (64 * 3 + 3)
+    assert all(m.p == 0 for m in net.modules() if isinstance(m, torch.nn.Dropout))
+    # the polar angle: m_z = cos(theta) -> 1 - 2 theta / pi, linear in theta; noise beyond +-1 is clipped
+    theta = torch.tensor([0.0, 0.1, 0.5, 1.0, 2.0, 3.0, torch.pi])
+    mz = torch.cos(theta).reshape(1, 1, 1, -1)
+    np.testing.assert_allclose(net.map_input(mz).ravel().numpy(), (1 - 2 * theta / torch.pi).numpy(), atol=1e-5)
+    assert net.map_input(torch.tensor([[[[1.3, -1.2]]]])).ravel().tolist() == [1.0, -1.0]
+    vec = ParameterCNN(channels=3, input_map="polar_angle")
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    y = vec.map_input(x)
+    torch.testing.assert_close(y[:, :2], x[:, :2])  # only m_z is mapped
+    torch.testing.assert_close(y[:, 2], 1 - 2 * torch.acos(x[:, 2]) / torch.pi)
+    assert ParameterCNN().map_input(x[:, 2:]) is not None and ParameterCNN().input_map == "identity"
+    for kw, msg in ((dict(widths=(16, 32, 128)), "widths must be 4 positive integers"),
+                    (dict(widths=(16, 0, 128, 64)), "widths must be 4 positive integers"),
+                    (dict(dropout=1.5), "dropout must be a factor in"),
+                    (dict(input_map="log"), "input_map must be one of")):
+        with pytest.raises(ValueError, match=msg):
+            ParameterCNN(**kw)
+
+
 def test_scaler_round_trip_and_errors():
     p = parameter_grid(3)
     sc = ParameterScaler.from_parameters(p)

@@ -30,7 +30,9 @@ REQUIRED = {
     "02_monte_carlo": ["c_peak_T", "blocking_factor", "b_sky_onset", "b_fm_onset", "b_dataset", "below_uniform_pct",
                        "theory_sequence"],
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")
-                                for p in ("A_ex", "D", "M_s")] + ["coverage_nominal"],
+                                for p in ("A_ex", "D", "M_s")]
+                               + [f"testB_gain_{p}" for p in ("A_ex", "D", "M_s")]
+                               + ["coverage_nominal", "coverage_nominal_pct", "bootstrap_level_pct"],
     "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
     "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
                            "wall_std_dilution_law"],
@@ -78,6 +80,8 @@ def test_estimation_claims():
                                                          / values[f"testB_nrmse_{p}"])
         assert 0.0 <= values[f"coverage_{p}"] <= 1.0
     assert values["coverage_nominal"] == 0.9
+    assert values["coverage_nominal_pct"] == pytest.approx(100 * values["coverage_nominal"])  # the level the prose states
+    assert 0.0 < values["bootstrap_level_pct"] < 100.0
     ranking = next(o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", [])
                    if "text/markdown" in o.get("data", {}) and "ranks the predictors" in o["data"]["text/markdown"])
     for p, label in (("A_ex", "$A_{ex}$"), ("D", "$D$"), ("M_s", "$M_s$")):

@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from mag_ml.chapters.estimation import (GRID_RANGES, FILM_TEMPERATURE, estimator_spec,
-                                        film, micromagnetic_dataset, midpoint_grid, parameter_grid)
+from mag_ml.chapters.estimation import (GRID_RANGES, FILM_TEMPERATURE, TRAIN_SEED, estimator_spec, film,
+                                        latin_hypercube, micromagnetic_dataset, midpoint_grid, parameter_grid,
+                                        training_parameters)
 from mag_ml.physics.micromagnetics import characteristic_lengths, temperature_to_reduced, to_lattice
 
 
@@ -22,11 +23,31 @@ def test_grids():
         parameter_grid(1)
 
 
+def test_latin_hypercube_and_training_parameters():
+    lhs = latin_hypercube(50, seed=3)
+    assert lhs.shape == (50, 3)
+    for k, (lo, hi) in enumerate(GRID_RANGES):
+        strata = np.floor((lhs[:, k] - lo) / (hi - lo) * 50).astype(int)
+        assert sorted(strata) == list(range(50))  # one set per stratum of every parameter
+    np.testing.assert_array_equal(latin_hypercube(50, seed=3), lhs)
+    assert not np.array_equal(latin_hypercube(50, seed=4), lhs)
+    np.testing.assert_array_equal(training_parameters("paper"), parameter_grid(5))
+    q = estimator_spec("quick")
+    np.testing.assert_array_equal(training_parameters("quick", seed=2),
+                                  latin_hypercube(q["n_train"], seed=2 + TRAIN_SEED))
+    for bad in (0, 2.5, True):
+        with pytest.raises(ValueError, match="n must be a positive integer"):
+            latin_hypercube(bad)
+
+
 def test_spec_profiles():
     q, p = estimator_spec("quick"), estimator_spec("paper")
     assert p["shape"] == (512, 512) and p["n_grid"] == 5 and (p["window"], p["stride"]) == (32, 8)
     assert p["sizes"][0] == 128 and p["sizes"][-1] == 1024
-    assert q["n_grid"] == 3 and q["T"] == FILM_TEMPERATURE == 300.0 and q["film"]["B"] == 0.18
+    assert p["design"] == "grid" and p["n_train"] == 125 and p["train_stride"] == 8  # the paper's design
+    assert p["widths"] == (64, 128, 512, 64) and p["dropout"] == 1.0  # Table I
+    assert q["design"] == "latin" and q["epochs"] == sum(e for e, _ in q["stages"])
+    assert q["n_grid"] == 4 and q["T"] == FILM_TEMPERATURE == 300.0 and q["film"]["B"] == 0.18
     assert q["film"]["dx"] == 4e-9 and q["film"]["thickness"] == 2e-9
     with pytest.raises(ValueError, match="profile"):
         estimator_spec("huge")
