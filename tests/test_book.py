@@ -293,6 +293,8 @@ def test_figures_are_readable_and_controls_fit(browser, page_name):
         assert not clipped, f"{page_name}: widget controls clipped or hidden: {clipped[:5]}"
         folder = SCREENSHOTS / page_name.replace("/", "__")
         folder.mkdir(parents=True, exist_ok=True)
+        page.add_style_tag(content=".bd-header, .skip-link { visibility: hidden !important; }")  # sticky header
+
         items = page.locator(".cell_output img:not(.animation img), .cell_output .widget-container.jupyter-widgets")
         for i in range(items.count()):
             item = items.nth(i)

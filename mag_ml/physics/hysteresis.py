@@ -136,7 +136,7 @@ def saturation_field(B, m_z, threshold=0.95):
 
 
 def knee_field(B, m_z, *, plateau=KNEE_PLATEAU):
-    """Knee of a rising branch: the tangent at its steepest rise meets the saturated plateau.
+    r"""Knee of a rising branch: the tangent at its steepest rise meets the saturated plateau.
 
     Construction (stated so that it can be checked): the plateau level
     :math:`m_{sat}` is the mean of the last ``plateau`` points; the
