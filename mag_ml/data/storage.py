@@ -910,12 +910,15 @@ def load_states(path, split="train", *, expected_params=None):
     that of computing each state's energy and charge once.
     """
     with open_dataset(path, expected_params) as f:
-        params = read_params(f)
-        sl = split_slice(params, split)
-        h, w = params["shape"]
-        states = np.empty((sl.stop - sl.start, 3, h, w), dtype=params["spins_dtype"])
-        _scan_states(f, path, sl.start, sl.stop, out=states)
-    return states
+        return _read_split(f, path, read_params(f), split)[0]
+
+
+def _read_split(f, path, params, split):
+    """The states of one split and their observables, read and verified in one pass."""
+    sl = split_slice(params, split)
+    h, w = params["shape"]
+    states = np.empty((sl.stop - sl.start, 3, h, w), dtype=params["spins_dtype"])
+    return states, _scan_states(f, path, sl.start, sl.stop, out=states)[0]
 
 
 def load_observables(path, split="train", *, expected_params=None):
@@ -983,33 +986,33 @@ def subset_dataset(source, path, keep, *, criterion):
         raise ValueError(f"keep must map each of {SPLITS} to a mask, got {sorted(keep) if isinstance(keep, dict) else keep!r}")
     with open_dataset(source) as f:
         params = read_params(f)
-    masks, kept = {}, {}
-    for split in SPLITS:
-        n = params["splits"][split]
-        mask = np.asarray(keep[split], dtype=bool)
-        if mask.shape != (n,):
-            raise ValueError(f"keep[{split!r}] must hold {n} flags (the split's states), got shape {mask.shape}")
-        masks[split], kept[split] = mask, np.flatnonzero(mask)
-    if not kept["train"].size:
-        raise ValueError("keep['train'] keeps no state")
-    counts = {split: int(kept[split].size) for split in SPLITS}
-    new = dict(params, n_states=sum(counts.values()), splits=counts,
-               subset=dict(source_params_hash=params_hash(params), criterion=str(criterion),
-                           kept={split: kept[split].tolist() for split in SPLITS}))
-    index = 0
-    with atomic_path(path) as tmp:
-        out = create_dataset_file(tmp, new)
-        try:
-            for split in SPLITS:
-                if not counts[split]:
-                    continue
-                states = load_states(source, split)[masks[split]]
-                obs = load_observables(source, split)
-                for s, e, q in zip(states, obs["energy"][masks[split]], obs["topological_charge"][masks[split]]):
-                    write_state(out, index, s, energy=e, topological_charge=q)
-                    index += 1
-        finally:
-            out.close()
+        masks, kept = {}, {}
+        for split in SPLITS:
+            n = params["splits"][split]
+            mask = np.asarray(keep[split], dtype=bool)
+            if mask.shape != (n,):
+                raise ValueError(f"keep[{split!r}] must hold {n} flags (the split's states), got shape {mask.shape}")
+            masks[split], kept[split] = mask, np.flatnonzero(mask)
+        if not kept["train"].size:
+            raise ValueError("keep['train'] keeps no state")
+        counts = {split: int(kept[split].size) for split in SPLITS}
+        new = dict(params, n_states=sum(counts.values()), splits=counts,
+                   subset=dict(source_params_hash=params_hash(params), criterion=str(criterion),
+                               kept={split: kept[split].tolist() for split in SPLITS}))
+        index = 0
+        with atomic_path(path) as tmp:
+            out = create_dataset_file(tmp, new)
+            try:
+                for split in SPLITS:
+                    if not counts[split]:
+                        continue
+                    states, obs = _read_split(f, source, params, split)  # one verified pass for both
+                    m = masks[split]
+                    for s, e, q in zip(states[m], obs["energy"][m], obs["topological_charge"][m]):
+                        write_state(out, index, s, energy=e, topological_charge=q)
+                        index += 1
+            finally:
+                out.close()
     return Path(path)
 
 
