@@ -48,7 +48,7 @@ from mag_ml.data.windows import sliding_windows
 from mag_ml.files import atomic_path
 from mag_ml.models.cnn import ParameterCNN
 
-__all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset",
+__all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset", "input_windows",
            "PARAMETER_NAMES", "PARAMETER_UNITS", "EDGE", "calibrate", "predict_windows", "predict_inputs",
            "predict_images", "read_observation", "write_spin_png", "estimate", "relative_errors"]
 
@@ -178,10 +178,38 @@ def window_dataset(parameters, spins, scaler, *, size=32, stride=8, channels=1):
         Mismatched counts, bad parameters (negative A_ex or M_s), images
         smaller than a window.
     """
+    return input_windows(parameters, model_input(spins, channels), scaler, size=size, stride=stride)
+
+
+def input_windows(parameters, inputs, scaler, *, size=32, stride=8):
+    """Windows of network inputs (e.g. imaged m_z maps), each labelled with its image's scaled parameters.
+
+    Parameters
+    ----------
+    parameters : array_like (n, 3)
+        ``(A_ex, D, M_s)`` of each image, SI units.
+    inputs : array_like (n, C, H, W)
+        The network's input channels per image (:func:`model_input` of spins,
+        or a microscope's contrast, :func:`mag_ml.chapters.estimation.imaged`).
+    scaler : ParameterScaler
+    size, stride : int
+        Window side and step.
+
+    Returns
+    -------
+    x : ndarray float32 (n * n_windows, C, size, size)
+    y : ndarray float32 (n * n_windows, 3)
+
+    Raises
+    ------
+    ValueError
+        Mismatched counts, bad parameters, images smaller than a window.
+    """
     p = check_parameters(parameters)
-    x = model_input(spins, channels)
+    x = np.asarray(inputs, dtype=np.float32)
     if x.ndim != 4 or len(x) != len(p):
-        raise ValueError(f"spins must be (n, 3, H, W) with n = {len(p)} (one per parameter row), got {np.shape(spins)}")
+        raise ValueError(f"inputs must be (n, C, H, W) with n = {len(p)} (one per parameter row), "
+                         f"got {np.shape(inputs)}")
     windows, _ = sliding_windows(x, size, stride)
     n_win = windows.shape[1]
     return (windows.reshape(-1, *windows.shape[2:]),

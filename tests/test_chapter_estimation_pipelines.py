@@ -142,3 +142,45 @@ def test_interval_corners_are_clipped_to_the_ranges():
         interval_corners(None)
     with pytest.raises(ValueError, match=r"interval must be a finite \(3, 2\)"):
         interval_corners(iv[::-1, ::-1])
+
+
+def test_imaged_keeps_the_grid_and_augmentation_draws_reproducible_conditions():
+    """Micrographs at another pixel come back on the states' own grid; each image draws its own conditions."""
+    rng = np.random.default_rng(0)
+    spins = rng.normal(size=(5, 3, 24, 24))
+    spins /= np.linalg.norm(spins, axis=1, keepdims=True)
+    for pixel in (2.34e-9, 4e-9, 6e-9):
+        x = estimation.imaged(spins, 4e-9, pixel=pixel, psf_fwhm=0.0, noise=0.0)
+        assert x.shape == (5, 1, 24, 24) and x.dtype == np.float32
+    clean = estimation.imaged(spins, 4e-9, pixel=4e-9, psf_fwhm=0.0, noise=0.0)
+    np.testing.assert_array_equal(clean[:, 0], spins[:, 2].astype(np.float32))  # the identity microscope
+    x, conditions = estimation.augmented_inputs(spins, 4e-9, seed=3)
+    again, _ = estimation.augmented_inputs(spins[2:], 4e-9, seed=3)
+    assert x.shape == (5, 1, 24, 24) and conditions.shape == (5, 3)
+    assert len({tuple(c) for c in conditions}) == 5  # one microscope per image
+    assert all(estimation.within_augmentation(c) for c in conditions)
+    np.testing.assert_array_equal(again[0], estimation.augmented_inputs(spins[2:3], 4e-9, seed=3)[0][0])
+    assert not np.array_equal(x[2], again[0])  # the stream is (seed, index in the batch), stated in the docstring
+    assert not estimation.within_augmentation((4e-9, 24e-9, 0.0))
+    with pytest.raises(ValueError, match=r"augmentation\['noise'\]"):
+        estimation.augmented_inputs(spins, 4e-9, seed=0, augmentation=dict(pixel=(2e-9, 6e-9), psf_fwhm=(0, 1e-8),
+                                                                            noise=(0.3, 0.1)))
+
+
+def test_augmented_training_shares_the_clean_stages_and_checks_from_stage(tiny, tmp_path, monkeypatch):
+    """The augmented estimator starts from the clean one's checkpoint; only the later stages see imaged windows."""
+    monkeypatch.setitem(ESTIMATOR_PROFILES, "quick", dict(TINY_ESTIMATOR, n_train=16, window=8, train_stride=8,
+                                                           stride=8, widths=(4, 4, 8, 8), batch_size=16))
+    datasets = estimation.estimator_datasets("quick", seed=0, progress=False, root=tmp_path)
+    clean = estimation.train_estimator("quick", seed=0, datasets=datasets, progress=False, root=tmp_path,
+                                       device="cpu")
+    aug = estimation.train_estimator("quick", seed=0, datasets=datasets, progress=False, root=tmp_path,
+                                     device="cpu", augmentation=estimation.AUGMENTATION)
+    n0 = estimation.estimator_spec("quick")["stages"][0][0]
+    assert aug.history["train"][:n0] == clean.history["train"][:n0]
+    assert aug.history["train"][n0:] != clean.history["train"][n0:]
+    assert sorted(p.name for p in tmp_path.rglob("estimator_cnn_augmented-*/stage_*")) == ["stage_1", "stage_2"]
+    for bad in (0, 3, "1"):
+        with pytest.raises(ValueError, match="from_stage"):
+            estimation.train_estimator("quick", seed=0, datasets=datasets, progress=False, root=tmp_path,
+                                       augmentation=dict(estimation.AUGMENTATION, from_stage=bad))

@@ -32,7 +32,9 @@ REQUIRED = {
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")
                                 for p in ("A_ex", "D", "M_s")]
                                + [f"testB_gain_{p}" for p in ("A_ex", "D", "M_s")]
-                               + ["coverage_nominal", "coverage_nominal_pct", "bootstrap_level_pct"],
+                               + ["coverage_nominal", "coverage_nominal_pct", "bootstrap_level_pct"]
+                               + [f"{stem}_{p}" for stem in ("shift_worst_nrmse", "aug_worst_nrmse", "aug_clean_nrmse")
+                                  for p in ("A_ex", "D", "M_s")],
     "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
     "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
                            "wall_std_dilution_law"],
@@ -91,6 +93,23 @@ def test_estimation_claims():
         errors = {"CNN": values[f"testB_nrmse_{p}"], "grid centre": values[f"testB_nrmse_constant_{p}"],
                   "texture regression": values[f"testB_nrmse_texture_{p}"]}
         assert order == sorted(errors, key=errors.get)
+
+
+def test_domain_shift_claims():
+    """Chapter 7's verdicts on augmentation agree with its glued errors (both directions of the shift)."""
+    nb = executed("book/07_parameter_estimation")
+    values = {k: float(v) for k, v in glued(nb).items()}
+    text = generated_markdown(nb, "against the constant predictor and each other")
+    for p, label in (("A_ex", "$A_{ex}$"), ("D", "$D$"), ("M_s", "$M_s$")):
+        line = next(li for li in text.splitlines() if li.startswith(f"* {label}:"))
+        aug, clean = values[f"aug_clean_nrmse_{p}"], values[f"testB_nrmse_{p}"]
+        verdict = "worse" if aug > clean else "no worse"
+        assert f"on clean images it is {verdict} than the clean-trained estimator ({aug:.3f} against {clean:.3f})" in line
+        const = values[f"testB_nrmse_constant_{p}"]
+        n_worse_aug = int(line.split("when trained on clean images, under ")[1].split(" ")[0])
+        assert (n_worse_aug == 0) == (values[f"aug_worst_nrmse_{p}"] <= const)
+        n_worse_clean = int(line.split("worse than the grid centre under ")[1].split(" ")[0])
+        assert (n_worse_clean == 0) == (values[f"shift_worst_nrmse_{p}"] <= const)
 
 
 def generated_markdown(nb, phrase):

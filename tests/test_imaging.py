@@ -114,6 +114,18 @@ def test_resample_keeps_the_field_of_view():
         resample(np.zeros((4, 4)), 1e-9)
 
 
+def test_resample_onto_an_exact_grid():
+    """``shape=`` brings a micrograph back onto the grid it was simulated on; a shape off by more than a pixel is refused."""
+    y, x = np.mgrid[0:41, 0:41]
+    img = MicroscopeImage(np.cos(2 * np.pi * x / 41), 2.34e-9, "out_of_plane", {})
+    rounded = resample(img, 4e-9)  # 41 * 2.34 / 4 = 23.985 -> 24
+    exact = resample(img, 4e-9, shape=(23, 25))
+    assert rounded.data.shape == (24, 24) and exact.data.shape == (23, 25)
+    np.testing.assert_allclose(exact.data[0], np.cos(2 * np.pi * (np.arange(25) + 0.5) / 25 - np.pi / 41), atol=0.02)
+    with pytest.raises(ValueError, match="shape=.*more than one pixel"):
+        resample(img, 4e-9, shape=(22, 24))
+
+
 def test_bad_input():
     s = neel_skyrmion((8, 8), 2.0)
     with pytest.raises(ValueError, match="shape"):

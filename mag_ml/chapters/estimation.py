@@ -73,8 +73,8 @@ from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, predict_images,
-                               predict_inputs, window_dataset, write_spin_png)
+from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, input_windows,
+                               predict_images, predict_inputs, window_dataset, write_spin_png)
 from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
 from mag_ml.physics.hysteresis import hysteresis_loop
@@ -84,7 +84,7 @@ from mag_ml.training import fit
 
 __all__ = ["GRID_RANGES", "TRAIN_SEED", "latin_hypercube", "training_parameters", "FILM", "FILM_TEMPERATURE", "FILM_IMAGES", "MICROMAGNETICS_PROFILES", "micromagnetics_spec",
            "thermal_images", "ESTIMATOR_PROFILES", "train_estimator", "EstimatorEvaluation", "evaluate_estimator",
-           "DOMAIN_SHIFTS", "imaged", "domain_shift_study",
+           "DOMAIN_SHIFTS", "AUGMENTATION", "within_augmentation", "imaged", "augmented_inputs", "domain_shift_study",
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
            "estimator_observation", "resimulation", "hysteresis_loops", "LoopEnsemble", "loop_ensembles",
@@ -487,7 +487,7 @@ def estimator_datasets(profile, *, seed=0, executor=None, progress=True, root=No
             for key, (grid, s) in grids.items()}
 
 
-def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None):
+def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None, augmentation=None):
     """Train the CNN of Wang et al. 2020 on the profile's training set (cached, resumable).
 
     Windows of the training images (:func:`window_dataset`, step
@@ -505,6 +505,14 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     ``data/<profile>/estimator_cnn-<hash>/stage_k/``; an interrupted training
     resumes there, a finished one is loaded without training.
 
+    With ``augmentation`` (:data:`AUGMENTATION`), the stages from
+    ``from_stage`` on train on the training images as microscopes record
+    them (:func:`augmented_inputs`, one random imaging condition per image,
+    stream ``(seed + 1, i)``), starting from the clean estimator's weights at
+    that stage (its checkpoints are shared, so the clean estimator is the
+    control of the augmented one); their checkpoints live in
+    ``data/<profile>/estimator_cnn_augmented-<hash>/``.
+
     Parameters
     ----------
     profile : {"quick", "paper"}
@@ -520,6 +528,10 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     progress : bool
     root : path, optional
         Artifact root.
+    augmentation : dict, optional
+        ``pixel``, ``psf_fwhm``, ``noise`` ranges and ``from_stage`` (an
+        index into ``stages``, >= 1), as :data:`AUGMENTATION`; None trains
+        on the clean images only.
 
     Returns
     -------
@@ -530,7 +542,9 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     Raises
     ------
     ValueError
-        Unknown profile; a checkpoint written for other data or settings.
+        Unknown profile; a checkpoint written for other data or settings;
+        ``from_stage`` outside ``1 .. len(stages) - 1``; bad augmentation
+        ranges (:func:`augmented_inputs`).
     """
     spec = estimator_spec(profile)
     data = datasets or estimator_datasets(profile, seed=seed, progress=progress, root=root)
@@ -543,13 +557,28 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
                   "channels", "widths", "dropout", "input_map", "stages", "batch_size", "ranges", "film", "T")
     settings = dict(seed=int(seed), validation_stride=spec["window"] // 2, spec={k: spec[k] for k in trained_on})
     directory = artifact_path(profile, "estimator_cnn", settings, root=root, suffix="")
+    directories = [directory / f"stage_{k}" for k in range(len(spec["stages"]))]
+    data = [train] * len(spec["stages"])
+    if augmentation is not None:
+        start = augmentation.get("from_stage")
+        if not isinstance(start, int) or not 1 <= start < len(spec["stages"]):
+            raise ValueError(f"augmentation['from_stage'] must be a stage index in 1..{len(spec['stages']) - 1} "
+                             f"(the earlier stages are the clean estimator's), got {start!r}")
+        if spec["channels"] != 1:
+            raise ValueError("augmentation images m_z: it needs an m_z estimator (channels=1)")
+        x_aug, _ = augmented_inputs(s_train, spec["film"]["dx"], seed=seed + TRAIN_SEED, augmentation=augmentation)
+        data[start:] = [input_windows(p_train, x_aug, scaler, size=spec["window"], stride=spec["train_stride"])] \
+            * (len(spec["stages"]) - start)
+        aug_dir = artifact_path(profile, "estimator_cnn_augmented", dict(settings, augmentation=augmentation),
+                                root=root, suffix="")
+        directories[start:] = [aug_dir / f"stage_{k}" for k in range(start, len(spec["stages"]))]
     torch.manual_seed(seed)
     model = ParameterCNN(channels=spec["channels"], size=spec["window"], widths=tuple(spec["widths"]),
                          dropout=spec["dropout"], input_map=spec["input_map"])
     history = {"train": [], "validation": []}
     for k, (epochs, lr) in enumerate(spec["stages"]):
-        result = fit(model, train, validation=validation, epochs=int(epochs), batch_size=spec["batch_size"],
-                     lr=float(lr), directory=directory / f"stage_{k}", seed=seed, step=k, device=device,
+        result = fit(model, data[k], validation=validation, epochs=int(epochs), batch_size=spec["batch_size"],
+                     lr=float(lr), directory=directories[k], seed=seed, step=k, device=device,
                      progress=progress, desc="estimator CNN", name="estimator CNN")
         model = result.model
         for key in history:
@@ -931,7 +960,8 @@ def evaluate_estimator(profile, estimator, datasets, *, level=0.9, n_boot=2000, 
 
 #: Imaging conditions of the domain-shift study: label -> (pixel [m], PSF FWHM [m], noise [units of m_z]).
 #: The microscope samples the film at ``pixel`` after a Gaussian blur, adds white noise, and the image is
-#: resampled back onto the training cell (:mod:`mag_ml.physics.imaging`).
+#: resampled back onto the training cell (:mod:`mag_ml.physics.imaging`).  All but the last lie inside
+#: :data:`AUGMENTATION`'s ranges; the last (a blur beyond them) shows what augmentation cannot promise.
 DOMAIN_SHIFTS = {
     "clean": (4e-9, 0.0, 0.0),
     "blur 8 nm": (4e-9, 8e-9, 0.0),
@@ -941,7 +971,43 @@ DOMAIN_SHIFTS = {
     "pixel 2.34 nm": (2.34e-9, 0.0, 0.0),
     "pixel 6 nm": (6e-9, 0.0, 0.0),
     "2.34 nm pixel + 10 nm blur + noise 0.2": (2.34e-9, 10e-9, 0.2),
+    "blur 24 nm": (4e-9, 24e-9, 0.0),
 }
+
+#: Training with augmentation: from stage ``from_stage`` of the profile's ``stages`` on, each training image
+#: ``i`` is imaged once (:func:`augmented_inputs`) with a pixel, PSF FWHM and noise drawn uniformly from
+#: these (low, high) ranges by the stream ``(seed, i)``; the earlier stages are the clean estimator's own
+#: (the same checkpoints), so the clean estimator is the augmented one's control: same network, seeds,
+#: windows and epochs, only the images of the later stages differ.
+AUGMENTATION = dict(pixel=(2.34e-9, 6e-9), psf_fwhm=(0.0, 16e-9), noise=(0.0, 0.3), from_stage=1)
+
+
+def within_augmentation(condition, augmentation=None):
+    """Whether an imaging condition (pixel [m], PSF FWHM [m], noise) lies inside the augmentation's ranges.
+
+    Parameters
+    ----------
+    condition : sequence of 3 float
+        As the values of :data:`DOMAIN_SHIFTS`.
+    augmentation : dict, optional
+        Default :data:`AUGMENTATION`.
+
+    Returns
+    -------
+    bool
+    """
+    aug = AUGMENTATION if augmentation is None else augmentation
+    return all(lo <= float(v) <= hi for v, (lo, hi) in
+               zip(condition, (aug["pixel"], aug["psf_fwhm"], aug["noise"])))
+
+
+def _imaged(state, cell, pixel, psf_fwhm, noise, rng):
+    """One state's m_z through the microscope (blur at the cell, sampling at ``pixel``, noise), back on its grid."""
+    img = out_of_plane_image(state, pixel=cell, psf_fwhm=psf_fwhm)
+    if pixel != cell:
+        img = resample(img, pixel)
+    img = MicroscopeImage(img.data + noise * rng.standard_normal(img.data.shape), img.pixel, img.kind, img.settings)
+    return (resample(img, cell, shape=np.shape(state)[1:]) if pixel != cell else img).data
 
 
 def imaged(spins, cell, *, pixel, psf_fwhm, noise, seed=0):
@@ -960,19 +1026,59 @@ def imaged(spins, cell, *, pixel, psf_fwhm, noise, seed=0):
 
     Returns
     -------
-    ndarray, shape (n, 1, H', W'), float32
-        The contrast on the training cell (H' = H up to rounding).
+    ndarray, shape (n, 1, H, W), float32
+        The contrast on the training cell, on the states' own grid.
+
+    Raises
+    ------
+    ValueError
+        Bad spins or conditions (:func:`mag_ml.physics.imaging.out_of_plane_image`).
     """
-    out = []
+    return np.stack([_imaged(state, cell, pixel, psf_fwhm, noise, np.random.default_rng([int(seed), i]))
+                     for i, state in enumerate(np.asarray(spins))])[:, None].astype(np.float32)
+
+
+def augmented_inputs(spins, cell, *, seed, augmentation=None):
+    """Each image through a microscope of its own: conditions drawn from :data:`AUGMENTATION`'s ranges.
+
+    Parameters
+    ----------
+    spins, cell
+        As :func:`imaged`.
+    seed : int
+        Image ``i`` draws its pixel, PSF FWHM and noise (uniform in the ranges), then its noise, from the
+        stream ``(seed, i)``: the same inputs in every run, whatever the batch.
+    augmentation : dict, optional
+        ``pixel``, ``psf_fwhm``, ``noise``: (low, high) ranges [m, m, units of m_z]; default
+        :data:`AUGMENTATION`.
+
+    Returns
+    -------
+    inputs : ndarray, shape (n, 1, H, W), float32
+        The imaged m_z on the training cell.
+    conditions : ndarray, shape (n, 3), float64
+        (pixel [m], PSF FWHM [m], noise) of each image.
+
+    Raises
+    ------
+    ValueError
+        A range with high < low or negative bounds (a non-positive pixel).
+    """
+    aug = AUGMENTATION if augmentation is None else augmentation
+    bounds = []
+    for key in ("pixel", "psf_fwhm", "noise"):
+        lo, hi = (float(v) for v in aug[key])
+        if not (0 <= lo <= hi) or (key == "pixel" and lo <= 0):
+            raise ValueError(f"augmentation[{key!r}] must be a range (low, high) with 0 <= low <= high "
+                             f"(pixel > 0), got {aug[key]!r}")
+        bounds.append((lo, hi))
+    out, conditions = [], []
     for i, state in enumerate(np.asarray(spins)):
-        img = out_of_plane_image(state, pixel=cell, psf_fwhm=psf_fwhm)
-        if pixel != cell:
-            img = resample(img, pixel)
-        data = img.data + noise * np.random.default_rng([int(seed), i]).standard_normal(img.data.shape)
-        img = MicroscopeImage(data, img.pixel, img.kind, img.settings)
-        out.append((resample(img, cell) if pixel != cell else img).data)
-    h, w = min(a.shape[0] for a in out), min(a.shape[1] for a in out)
-    return np.stack([a[:h, :w] for a in out])[:, None].astype(np.float32)
+        rng = np.random.default_rng([int(seed), i])
+        c = [lo + (hi - lo) * u for (lo, hi), u in zip(bounds, rng.uniform(size=3))]
+        out.append(_imaged(state, cell, *c, rng))
+        conditions.append(c)
+    return np.stack(out)[:, None].astype(np.float32), np.array(conditions, dtype=np.float64).reshape(-1, 3)
 
 
 def domain_shift_study(profile, estimator, datasets, *, shifts=None, seed=0):

@@ -256,7 +256,7 @@ def ltem_image(spins, *, pixel, thickness, M_s, defocus, voltage=300e3, psf_fwhm
                                                            seed=int(seed)))
 
 
-def resample(image, pixel):
+def resample(image, pixel, *, shape=None):
     """The image resampled to another pixel size (linear interpolation, periodic edges).
 
     Parameters
@@ -264,24 +264,38 @@ def resample(image, pixel):
     image : MicroscopeImage
     pixel : float
         Target pixel size [m], > 0 (e.g. the estimator's training cell).
+    shape : (int, int), optional
+        Output (rows, columns) instead of the rounded field of view: for an
+        image brought back onto the exact grid it was simulated on, whose
+        field of view the rounding at the microscope's pixel changed by less
+        than one pixel.  It must lie within one pixel of
+        ``round(H * image.pixel / pixel)`` (and of the columns').
 
     Returns
     -------
     MicroscopeImage
-        Same field of view (up to one pixel), ``round(H * image.pixel / pixel)`` rows.
+        Same field of view (up to one pixel), ``round(H * image.pixel / pixel)`` rows
+        (or ``shape``).
 
     Raises
     ------
     TypeError
         ``image`` is not a :class:`MicroscopeImage`.
     ValueError
-        Non-positive ``pixel``, or a target smaller than 2 x 2 pixels.
+        Non-positive ``pixel``, a target smaller than 2 x 2 pixels, or a
+        ``shape`` more than one pixel from the field of view.
     """
     if not isinstance(image, MicroscopeImage):
         raise TypeError(f"image must be a MicroscopeImage, got {type(image).__name__}")
     pixel = check_real(pixel, "pixel", positive=True, unit="m")
     h, w = image.data.shape
-    shape = (round(h * image.pixel / pixel), round(w * image.pixel / pixel))
+    rounded = (round(h * image.pixel / pixel), round(w * image.pixel / pixel))
+    if shape is not None:
+        shape = tuple(int(n) for n in shape)
+        if len(shape) != 2 or any(abs(n - r) > 1 for n, r in zip(shape, rounded)):
+            raise ValueError(f"shape={shape} is more than one pixel from the field of view of {image.data.shape} "
+                             f"pixels of {image.pixel:g} m at {pixel:g} m ({rounded})")
+    shape = rounded if shape is None else shape
     if min(shape) < 2:
         raise ValueError(f"resampling {image.data.shape} pixels of {image.pixel:g} m to {pixel:g} m gives {shape}")
     data = scipy.ndimage.zoom(image.data, (shape[0] / h, shape[1] / w), order=1, mode="grid-wrap", grid_mode=True)
