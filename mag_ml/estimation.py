@@ -47,10 +47,11 @@ from mag_ml.analysis.estimator_errors import conformal_halfwidth
 from mag_ml.data.windows import sliding_windows
 from mag_ml.files import atomic_path
 from mag_ml.models.cnn import ParameterCNN
+from mag_ml.physics.imaging import MicroscopeImage
 
 __all__ = ["ParameterScaler", "Estimator", "Estimate", "check_parameters", "model_input", "window_dataset", "input_windows",
            "PARAMETER_NAMES", "PARAMETER_UNITS", "EDGE", "calibrate", "predict_windows", "predict_inputs",
-           "predict_images", "read_observation", "write_spin_png", "estimate", "relative_errors"]
+           "predict_images", "read_observation", "write_spin_png", "estimate", "relative_errors", "IMAGE_KINDS"]
 
 #: Distance from either end of the scaled range [0, 1] within which an estimate is flagged (sigmoid saturation).
 EDGE = 0.02
@@ -64,6 +65,8 @@ _OVF_SUFFIXES = (".ovf", ".omf", ".ohf")
 _PNG_SUFFIXES = (".png",)
 #: Relative difference of two cell sides above which they differ (:func:`estimate`).
 _CELL_RTOL = 1e-6
+#: What an :class:`Estimator` reads (its ``image_kind``).
+IMAGE_KINDS = ("spins", "ltem")
 
 
 def check_parameters(parameters, name="parameters"):
@@ -239,11 +242,16 @@ class Estimator:
         uncalibrated estimator.
     level : float or None
         Nominal coverage of ``halfwidth``.
+    image_kind : {"spins", "ltem"}
+        What the network reads: ``"spins"``, spin images or m_z maps
+        (arrays, OVF, PNG, out-of-plane micrographs); ``"ltem"``, Lorentz
+        TEM intensities, which :func:`estimate` takes only as a
+        :class:`mag_ml.physics.imaging.MicroscopeImage` of kind ``"ltem"``.
 
     Raises
     ------
     ValueError
-        ``cell`` not a positive finite number.
+        ``cell`` not a positive finite number; an unknown ``image_kind``.
     """
 
     model: ParameterCNN
@@ -253,8 +261,11 @@ class Estimator:
     cell: float = 4e-9
     halfwidth: tuple | None = None
     level: float | None = None
+    image_kind: str = "spins"
 
     def __post_init__(self):
+        if self.image_kind not in IMAGE_KINDS:
+            raise ValueError(f"image_kind must be one of {IMAGE_KINDS}, got {self.image_kind!r}")
         try:
             cell = float(self.cell)
         except (TypeError, ValueError):
@@ -384,6 +395,11 @@ def _load_observation(observation):
     """``(x, name, cell, problem)``: the checked array, how errors name it, (dx, dy) [m] of an OVF file
     (None otherwise) and, for an OVF file whose ``meshunit`` is not a length, why its cell is unknown."""
     cell = problem = None
+    if isinstance(observation, MicroscopeImage):
+        x = np.asarray(observation.data, dtype=np.float64)[None]
+        if not np.all(np.isfinite(x)):
+            raise ValueError(f"{observation.kind} micrograph holds NaN or infinite values")
+        return x, f"{observation.kind} micrograph", (observation.pixel, observation.pixel), None
     if isinstance(observation, (str, Path)):
         path = Path(observation)
         name = f"observation {path}"
@@ -493,7 +509,7 @@ def _same_length(a, b):
     return abs(a - b) <= _CELL_RTOL * max(abs(a), abs(b))
 
 
-def _resample(x, cell, target):
+def _resample(x, cell, target, *, clip=True):
     """``x`` (C, H, W) with cells (dx, dy) [m] resampled onto square cells of side ``target``.
 
     Each component is interpolated linearly (:func:`scipy.ndimage.zoom`,
@@ -501,7 +517,8 @@ def _resample(x, cell, target):
     so output cell centres sit where ``target``-sized cells lie; edges
     repeat the border cells) to ``round(H dy / target) x round(W dx / target)``
     cells; 3-component spins are then renormalised to unit length (cells
-    whose interpolated vector vanishes, e.g. inside vacancies, stay zero).
+    whose interpolated vector vanishes, e.g. inside vacancies, stay zero)
+    and, with ``clip``, values kept in [-1, 1] (not for intensities).
     """
     from scipy import ndimage
 
@@ -515,7 +532,7 @@ def _resample(x, cell, target):
     if len(out) == 3:
         norm = np.linalg.norm(out, axis=0)
         out = np.divide(out, norm, out=np.zeros_like(out), where=norm > 0)
-    return np.clip(out, -1.0, 1.0)
+    return np.clip(out, -1.0, 1.0) if clip else out
 
 
 @dataclass
@@ -593,10 +610,13 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None,
 
     Parameters
     ----------
-    observation : array_like or str or os.PathLike
+    observation : array_like or str or os.PathLike or MicroscopeImage
         ``(3, H, W)`` spins, an ``(H, W)`` m_z map, an OVF 1.0 / 2.0 file
-        or a PNG in the book's colour code (:func:`read_observation`), at
-        least one window large (after resampling).
+        or a PNG in the book's colour code (:func:`read_observation`), or
+        a micrograph (:class:`mag_ml.physics.imaging.MicroscopeImage`: an
+        out-of-plane one for a ``"spins"`` estimator, a Lorentz TEM one for
+        an ``"ltem"`` estimator), whose pixel size is its cell; at least one
+        window large (after resampling).
     estimator : Estimator
     stride : int, optional
         Window stride; default the estimator's (paper: 8).
@@ -633,12 +653,19 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None,
         names the observation and both cell sizes); ``cell`` contradicting
         an OVF file's cell, or missing for an OVF file whose ``meshunit`` is
         not a length; an image smaller than a window; an m_z-only
-        observation for a network that needs three components.
+        observation for a network that needs three components; an
+        observation of another kind than the estimator reads
+        (``image_kind``).
     TypeError
         ``estimator`` is not an :class:`Estimator`.
     """
     if not isinstance(estimator, Estimator):
         raise TypeError(f"estimator must be an Estimator (from train_estimator), got {type(estimator).__name__}")
+    micrograph = isinstance(observation, MicroscopeImage)
+    if (estimator.image_kind == "ltem") != (micrograph and observation.kind == "ltem"):
+        reads = "Lorentz TEM micrographs" if estimator.image_kind == "ltem" else "spins or m_z maps"
+        got = f"a {observation.kind} micrograph" if micrograph else "spins or an m_z map"
+        raise ValueError(f"the estimator reads {reads} (image_kind={estimator.image_kind!r}), got {got}")
     x, name, file_cell, problem = _load_observation(observation)
     given = None if cell is None else _observation_cell(cell)
     if file_cell is not None:
@@ -662,7 +689,7 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None,
                          f"{estimator.cell:.6g} m (the network reads lengths in cells, so the image would be "
                          "misread): pass resample=True to resample the image onto the training cell")
     if not matches:
-        x = _resample(x, (dx, dy), estimator.cell)
+        x = _resample(x, (dx, dy), estimator.cell, clip=estimator.image_kind == "spins")
     if estimator.channels == 1:
         x = x[-1:]
     elif x.shape[0] != estimator.channels:
@@ -684,7 +711,7 @@ def estimate(observation, estimator, *, stride=None, batch_size=1024, cell=None,
                     level=estimator.level, flags=flags)
 
 
-def calibrate(estimator, parameters, spins, *, level=0.9, stride=None, batch_size=1024):
+def calibrate(estimator, parameters, spins=None, *, inputs=None, level=0.9, stride=None, batch_size=1024):
     """Split-conformal intervals for an estimator, from calibration images it was not trained on.
 
     The half-width of each parameter is the ``ceil((n+1) level)``-th
@@ -701,6 +728,9 @@ def calibrate(estimator, parameters, spins, *, level=0.9, stride=None, batch_siz
         True SI parameters of the calibration images.
     spins : array_like, shape (n, 3, H, W)
         The calibration images (the estimator's training cell).
+    inputs : array_like, shape (n, C, H, W), optional
+        Instead of ``spins``: the network's inputs (e.g. micrographs on the
+        training cell, :func:`predict_inputs`).
     level : float
         Nominal coverage in (0, 1).
     stride, batch_size
@@ -714,15 +744,19 @@ def calibrate(estimator, parameters, spins, *, level=0.9, stride=None, batch_siz
     Raises
     ------
     ValueError
-        Mismatched counts, bad level, or too few images for the level
+        Neither or both of ``spins`` and ``inputs``, mismatched counts, bad level, or too few images for the level
         (``ceil((n+1) level) > n``: the interval would be infinite).
     """
     if not isinstance(estimator, Estimator):
         raise TypeError(f"estimator must be an Estimator, got {type(estimator).__name__}")
     p = check_parameters(parameters)
-    if len(spins) != len(p):
-        raise ValueError(f"spins has {len(spins)} images but parameters has {len(p)} rows")
-    residuals = predict_images(estimator, spins, stride=stride, batch_size=batch_size).mean(axis=1) - p
+    if (spins is None) == (inputs is None):
+        raise ValueError("pass the calibration images as spins or as inputs (one of them)")
+    images, label = (spins, "spins") if inputs is None else (inputs, "inputs")
+    if len(images) != len(p):
+        raise ValueError(f"{label} has {len(images)} images but parameters has {len(p)} rows")
+    predict = predict_images if inputs is None else predict_inputs
+    residuals = predict(estimator, images, stride=stride, batch_size=batch_size).mean(axis=1) - p
     hw = conformal_halfwidth(residuals, level)
     if not np.all(np.isfinite(hw)):
         raise ValueError(f"{len(p)} calibration images are too few for a level of {level}: need "

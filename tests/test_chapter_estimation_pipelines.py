@@ -126,6 +126,15 @@ def test_loop_ensembles_average_independent_seeds(tiny, tmp_path):
     assert mean == pytest.approx(np.mean(v)) and sd == pytest.approx(np.std(v, ddof=1))
     with pytest.raises(ValueError, match="name must be"):
         ens.field_stats("remanence")
+    # magnetometry: the moment at +B_max per volume, M_s <m_z>, below M_s at 300 K and never above it
+    top = np.isclose(ens.B, ens.B.max())
+    assert top.sum() == 2  # the start of the down branch and the end of the up branch
+    mv, mv_sd = ens.moment_per_volume(5e5)
+    per_seed = [5e5 * np.mean(loop.m_z[top]) for loop in single]
+    assert mv == pytest.approx(np.mean(per_seed)) and mv_sd == pytest.approx(np.std(per_seed, ddof=1))
+    assert 0 < mv < 5e5
+    with pytest.raises(ValueError, match="M_s must be a positive"):
+        ens.moment_per_volume(-1.0)
     for bad in ((1,), (2, 2)):
         with pytest.raises(ValueError, match="seeds must be at least 2 distinct"):
             loop_ensembles("quick", films, seeds=bad, root=tmp_path)
@@ -184,3 +193,50 @@ def test_augmented_training_shares_the_clean_stages_and_checks_from_stage(tiny, 
         with pytest.raises(ValueError, match="from_stage"):
             estimation.train_estimator("quick", seed=0, datasets=datasets, progress=False, root=tmp_path,
                                        augmentation=dict(estimation.AUGMENTATION, from_stage=bad))
+
+
+TINY_FEGE = dict(shape=(16, 16), n_train=12, n_calibration=9, n_test=6, n_anneal=20, n_sweeps=10, window=8,
+                 train_stride=8, stride=8, widths=(4, 4, 8, 8), dropout=0.0, stages=((1, 1e-3),), batch_size=16)
+
+
+def test_fege_micrograph_is_sampled_at_the_camera_pixel_and_linear_in_m_s():
+    """Fresnel contrast at small defocus is linear in the phase (transport of intensity), so in M_s t."""
+    spins = thermal_run(MicromagneticParameters(A_ex=8.78e-12, D=1.58e-3, M_s=3.84e5, **estimation.FEGE_FILM),
+                        (32, 32), 265.0, seed=0, n_anneal=50, n_sweeps=10).spins
+    quiet = dict(estimation.FEGE_LTEM, noise=0.0, defocus=20e-6)
+    img = estimation.fege_micrograph(spins, 3e5, seed=0, ltem=quiet)
+    assert img.kind == "ltem" and img.pixel == 2.34e-9 and img.data.shape == (64, 64)  # 32 * 4.68 / 2.34
+    double = estimation.fege_micrograph(spins, 6e5, seed=0, ltem=quiet)
+    contrast, contrast2 = img.data - 1, double.data - 1
+    assert np.abs(contrast).max() > 1e-3
+    np.testing.assert_allclose(contrast2, 2 * contrast, atol=0.05 * np.abs(contrast2).max())
+    noisy = [estimation.fege_micrograph(spins, 3e5, seed=1, index=i).data for i in (0, 0, 1)]
+    np.testing.assert_array_equal(noisy[0], noisy[1])
+    assert not np.array_equal(noisy[0], noisy[2])
+
+
+def test_fege_pipeline_trains_an_ltem_estimator_that_reads_micrographs_only(tiny, tmp_path, monkeypatch):
+    monkeypatch.setitem(estimation.FEGE_PROFILES, "quick", TINY_FEGE)
+    data = estimation.fege_datasets("quick", seed=0, progress=False, root=tmp_path)
+    assert {k: len(v[0]) for k, v in data.items()} == dict(train=12, calibration=9, test=6)
+    for p, _ in data.values():
+        assert all(lo <= v <= hi for row in p for v, (lo, hi) in zip(row, estimation.FEGE_RANGES))
+    est = estimation.train_fege_estimator("quick", seed=0, datasets=data, progress=False, root=tmp_path, device="cpu")
+    assert est.image_kind == "ltem" and est.cell == estimation.FEGE_FILM["dx"] and est.level == 0.9
+    ex = estimation.fege_example("quick", est, data, seed=0, n_boot=100, root=tmp_path)
+    assert ex.micrograph.pixel == estimation.FEGE_LTEM["pixel"] and ex.estimate.resampled
+    assert ex.estimate.interval.shape == (3, 2) and ex.coverage.shape == (3,)
+    assert ex.period[0] == pytest.approx(4 * np.pi * estimation.FEGE[0] / estimation.FEGE[1])
+    assert 0 < ex.moment_per_volume <= estimation.FEGE[2]  # M_s <m_z> (20 sweeps here: not yet saturated)
+    assert {r["predictor"] for r in ex.rows} == {"CNN", "range centre"}
+    from mag_ml.estimation import estimate
+    with pytest.raises(ValueError, match="reads Lorentz TEM micrographs"):
+        estimate(ex.spins, est)
+    with pytest.raises(ValueError, match="differs from the estimator's training cell"):
+        estimate(ex.micrograph, est)  # 2.34 nm pixels, 4.68 nm cells: resampling is asked for, never silent
+    from mag_ml.estimation import Estimator
+    spins_estimator = Estimator(est.model, est.scaler, cell=est.cell)  # the same network declared an m_z reader
+    with pytest.raises(ValueError, match="reads spins or m_z maps.*got a ltem micrograph"):
+        estimate(ex.micrograph, spins_estimator, resample=True)
+    with pytest.raises(ValueError, match="image_kind must be one of"):
+        Estimator(est.model, est.scaler, image_kind="mfm")

@@ -33,8 +33,11 @@ REQUIRED = {
                                 for p in ("A_ex", "D", "M_s")]
                                + [f"testB_gain_{p}" for p in ("A_ex", "D", "M_s")]
                                + ["coverage_nominal", "coverage_nominal_pct", "bootstrap_level_pct"]
-                               + [f"{stem}_{p}" for stem in ("shift_worst_nrmse", "aug_worst_nrmse", "aug_clean_nrmse")
-                                  for p in ("A_ex", "D", "M_s")],
+                               + [f"{stem}_{p}" for stem in ("shift_worst_nrmse", "aug_worst_nrmse", "aug_clean_nrmse",
+                                                             "fege_nrmse", "fege_nrmse_centre", "fege_in_interval")
+                                  for p in ("A_ex", "D", "M_s")]
+                               + ["moment_volume_true", "moment_volume_estimated", "ms_estimate", "ms_true",
+                                  "fege_period_true_nm", "fege_period_estimated_nm", "fege_moment_volume"],
     "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
     "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
                            "wall_std_dilution_law"],
@@ -95,13 +98,21 @@ def test_estimation_claims():
         assert order == sorted(errors, key=errors.get)
 
 
+PARAMETER_LABELS = (("A_ex", "$A_{ex}$"), ("D", "$D$"), ("M_s", "$M_s$"))
+
+
+def estimation_verdicts(phrase):
+    """Chapter 7's glued numbers, the generated Markdown holding ``phrase``, and its line per parameter."""
+    nb = executed("book/07_parameter_estimation")
+    text = generated_markdown(nb, phrase)
+    lines = {p: next(li for li in text.splitlines() if li.startswith(f"* {label}:")) for p, label in PARAMETER_LABELS}
+    return nb, {k: float(v) for k, v in glued(nb).items()}, text, lines
+
+
 def test_domain_shift_claims():
     """Chapter 7's verdicts on augmentation agree with its glued errors (both directions of the shift)."""
-    nb = executed("book/07_parameter_estimation")
-    values = {k: float(v) for k, v in glued(nb).items()}
-    text = generated_markdown(nb, "against the constant predictor and each other")
-    for p, label in (("A_ex", "$A_{ex}$"), ("D", "$D$"), ("M_s", "$M_s$")):
-        line = next(li for li in text.splitlines() if li.startswith(f"* {label}:"))
+    _, values, _, lines = estimation_verdicts("against the constant predictor and each other")
+    for p, line in lines.items():
         aug, clean = values[f"aug_clean_nrmse_{p}"], values[f"testB_nrmse_{p}"]
         verdict = "worse" if aug > clean else "no worse"
         assert f"on clean images it is {verdict} than the clean-trained estimator ({aug:.3f} against {clean:.3f})" in line
@@ -110,6 +121,24 @@ def test_domain_shift_claims():
         assert (n_worse_aug == 0) == (values[f"aug_worst_nrmse_{p}"] <= const)
         n_worse_clean = int(line.split("worse than the grid centre under ")[1].split(" ")[0])
         assert (n_worse_clean == 0) == (values[f"shift_worst_nrmse_{p}"] <= const)
+
+
+def test_fege_and_magnetometry_claims():
+    """Chapter 7's FeGe verdicts and its magnetometry sentence agree with the glued numbers."""
+    nb, values, text, lines = estimation_verdicts("simulated micrograph, not an experiment")
+    for p, line in lines.items():
+        cnn, centre = values[f"fege_nrmse_{p}"], values[f"fege_nrmse_centre_{p}"]
+        claim = f"{centre / cnn:.1f} times better than" if cnn < centre else "no better than"
+        assert f"the CNN is {claim} the range centre ({cnn:.3f} against {centre:.3f})" in line
+        assert ("that holds the literature" in line) == bool(values[f"fege_in_interval_{p}"])
+    assert f"{values['fege_period_estimated_nm']:.1f} nm from the estimate, {values['fege_period_true_nm']:.1f} nm true" in text
+    # the literature FeGe helix period 4 pi A / D = 69.8 nm (Beg et al. 2015: A = 8.78 pJ/m, D = 1.58 mJ/m^2)
+    assert values["fege_period_true_nm"] == pytest.approx(4 * np.pi * 8.78e-12 / 1.58e-3 * 1e9)
+    mag = generated_markdown(nb, "a magnetometer on the true film would report")
+    assert values["moment_volume_true"] <= values["ms_true"]  # M_s <m_z> with <m_z> <= 1
+    closer = ("the magnetometer's value" if abs(values["ms_estimate"] - values["moment_volume_true"])
+              < abs(values["ms_estimate"] - values["ms_true"]) else "the parameter $M_s$")
+    assert f"is closer to {closer}" in mag
 
 
 def generated_markdown(nb, phrase):

@@ -7,7 +7,9 @@ estimator (:func:`train_estimator`), and the cached pipelines the two
 chapters call: the 300 K images of chapter 6 (:func:`thermal_images`), and
 chapter 7's size study (:func:`size_study_images`), observation file
 (:func:`estimator_observation`), re-simulation (:func:`resimulation`) and
-hysteresis loops (:func:`hysteresis_loops`).
+hysteresis loops (:func:`hysteresis_loops`), the domain-shift study with
+its augmented estimator (:func:`domain_shift_study`, :data:`AUGMENTATION`)
+and the FeGe worked example in Lorentz TEM (:func:`fege_example`).
 
 Wang et al. (arXiv 1908.05829) simulate a film of 4 nm x 4 nm x 1 nm cells
 at T = 300 K in B = 0.18 T along z for a grid of exchange stiffness
@@ -73,12 +75,12 @@ from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
 from mag_ml.data.generation import generate_records
 from mag_ml.data.storage import load_records
-from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, input_windows,
+from mag_ml.estimation import (PARAMETER_NAMES, Estimator, ParameterScaler, calibrate, estimate, input_windows,
                                predict_images, predict_inputs, window_dataset, write_spin_png)
 from mag_ml.files import load_npz, save_npz
 from mag_ml.models.cnn import ParameterCNN
 from mag_ml.physics.hysteresis import hysteresis_loop
-from mag_ml.physics.imaging import MicroscopeImage, out_of_plane_image, resample
+from mag_ml.physics.imaging import MicroscopeImage, ltem_image, out_of_plane_image, resample
 from mag_ml.physics.micromagnetics import MicromagneticParameters, thermal_run, thermal_state
 from mag_ml.training import fit
 
@@ -88,7 +90,9 @@ __all__ = ["GRID_RANGES", "TRAIN_SEED", "latin_hypercube", "training_parameters"
            "estimator_spec", "parameter_grid", "midpoint_grid", "film", "micromagnetic_images",
            "micromagnetic_dataset", "estimator_datasets", "size_study_images", "Observation",
            "estimator_observation", "resimulation", "hysteresis_loops", "LoopEnsemble", "loop_ensembles",
-           "interval_corners"]
+           "interval_corners", "FEGE", "FEGE_FILM", "FEGE_TEMPERATURE", "FEGE_LTEM", "FEGE_RANGES",
+           "FEGE_PROFILES", "FEGE_SEEDS", "fege_spec", "fege_micrograph", "fege_inputs", "fege_datasets",
+           "train_fege_estimator", "FeGeExample", "fege_example"]
 
 #: The fixed part of the films of chapters 6 and 7: the cell side and field of
 #: Wang et al. (Adv. Sci. 2020; 4 nm cells, 0.18 T) with our thickness and K_u
@@ -413,7 +417,7 @@ def micromagnetic_images(settings, indices):
 
 
 def micromagnetic_dataset(profile, parameters, *, shape=None, seed, name="micromagnetic_images", executor=None,
-                          progress=True, root=None):
+                          progress=True, root=None, conditions=None):
     """Thermal images of a list of parameter sets, generated once and cached (resumable, parallel).
 
     Parameters
@@ -433,6 +437,10 @@ def micromagnetic_dataset(profile, parameters, *, shape=None, seed, name="microm
         local processes).
     root : path, optional
         Artifact root.
+    conditions : dict, optional
+        ``film`` (the constants of :func:`film`), ``T`` [K], ``n_anneal``,
+        ``n_sweeps``: another film than the profile's (the FeGe example,
+        :func:`fege_datasets`); default the profile's.
 
     Returns
     -------
@@ -447,14 +455,19 @@ def micromagnetic_dataset(profile, parameters, *, shape=None, seed, name="microm
         :func:`generate_records`.
     """
     spec = estimator_spec(profile)
+    c = dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+    if conditions is not None:
+        if set(conditions) != set(c):
+            raise ValueError(f"conditions must have the keys {sorted(c)}, got {sorted(conditions)}")
+        c = dict(conditions)
     p = np.asarray(parameters, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != 3 or len(p) == 0 or not np.all(np.isfinite(p)):
         raise ValueError(f"parameters must be a finite (n, 3) array of (A_ex, D, M_s), got shape {p.shape}")
     for k in range(len(p)):
-        film(p[k], spec["film"])  # raises for a negative A_ex or M_s, naming it
+        film(p[k], c["film"])  # raises for a negative A_ex or M_s, naming it
     shape = tuple(int(s) for s in (spec["shape"] if shape is None else shape))
     settings = dict(source="Wang et al. 2020 (arXiv 1908.05829) grid, mag_ml thermal_state", shape=shape,
-                    T=spec["T"], film=spec["film"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"],
+                    T=c["T"], film=c["film"], n_anneal=c["n_anneal"], n_sweeps=c["n_sweeps"],
                     seed=int(seed), parameters=p.tolist(), parameter_names=list(PARAMETER_NAMES))
     path = artifact_path(profile, name, settings, root=root, suffix=".h5")
     generate_records(path, params=settings, fields={"spins": ((3, *shape), "float32"), "parameters": ((3,), "float64")},
@@ -803,6 +816,38 @@ class LoopEnsemble:
         v = np.array([getattr(loop, name) for loop in self.loops], dtype=np.float64)
         return float(np.mean(v)), float(np.std(v, ddof=1))
 
+    def moment_per_volume(self, M_s):
+        """The magnetometer's M_s: the film's moment at the largest field divided by its volume.
+
+        A magnetometer measures the moment ``M_s V <m_z>``; divided by the
+        sample volume it gives ``M_s <m_z>(B_max)`` [A/m], below the
+        parameter M_s wherever the loop is not saturated or the thermal
+        fluctuations keep ``<m_z>`` below 1 (the comparison of Wang et al.
+        2020 for their FeGe estimate).
+
+        Parameters
+        ----------
+        M_s : float
+            The film's saturation magnetisation [A/m], > 0.
+
+        Returns
+        -------
+        (float, float)
+            Mean and standard deviation (ddof=1) over the seeds [A/m]; each seed's value uses the mean of
+            its loop's points at ``B = max(B)``.
+
+        Raises
+        ------
+        ValueError
+            ``M_s`` not positive and finite.
+        """
+        M_s = float(M_s)
+        if not (np.isfinite(M_s) and M_s > 0):
+            raise ValueError(f"M_s must be a positive saturation magnetisation in A/m, got {M_s!r}")
+        at_max = np.isclose(self.B, np.max(self.B))
+        v = np.array([M_s * np.mean(np.asarray(loop.m_z)[at_max]) for loop in self.loops])
+        return float(np.mean(v)), float(np.std(v, ddof=1))
+
 
 def loop_ensembles(profile, parameters, *, seeds, progress=False, root=None):
     """:func:`hysteresis_loops` of each film for several independent random streams (cached per seed).
@@ -1115,3 +1160,307 @@ def domain_shift_study(profile, estimator, datasets, *, shifts=None, seed=0):
         x = imaged(s, spec["film"]["dx"], pixel=pixel, psf_fwhm=psf, noise=noise, seed=seed)
         out[label] = nrmse(p, predict_inputs(estimator, x).mean(axis=1), spec["ranges"])
     return out
+
+
+# ----------------------------------------------------------------------------- the FeGe worked example
+#: B20 FeGe: exchange stiffness [J/m], bulk DMI [J/m^2] and saturation magnetisation [A/m] as simulated by
+#: Beg et al., Sci. Rep. 5, 17137 (2015) (Methods), the values of the field's FeGe simulations.
+FEGE = (8.78e-12, 1.58e-3, 3.84e5)
+#: The FeGe lamella of the worked example: Wang et al.'s conditions for their FeGe image (0.18 T, 265 K)
+#: with our choices: a 20 nm lamella (thinner than the 70 nm helix period, so one layer of cells with the
+#: local thin-film demagnetisation), no uniaxial anisotropy (cubic B20), bulk DMI (Bloch skyrmions), cells
+#: of two camera pixels.
+FEGE_FILM = dict(K_u=0.0, B=0.18, dx=4.68e-9, thickness=20e-9, demag="thin_film", dmi="bulk")
+FEGE_TEMPERATURE = 265.0
+#: The microscope: Fresnel Lorentz TEM at 300 kV and a defocus of 300 um (our choice: a Fresnel contrast of
+#: about 0.1 for this lamella), sampled at the paper's 2.34 nm/pixel with detector noise of 0.05 (units of
+#: the incident intensity).
+FEGE_LTEM = dict(pixel=2.34e-9, defocus=300e-6, voltage=300e3, noise=0.05)
+#: Parameter ranges of the FeGe estimator [J/m, J/m^2, A/m]: what one may assume of a B20 helimagnet before
+#: the measurement, a factor 3 or more each, resolved by the cells everywhere (helix period 4 pi A_ex / D at
+#: least 4 cells, exchange length at least one cell); not centred on :data:`FEGE`, whose values the example
+#: pretends not to know.
+FEGE_RANGES = ((5e-12, 15e-12), (0.8e-3, 3.2e-3), (0.2e6, 0.6e6))
+#: Sizes of the FeGe example per profile: ``shape`` (cells of ``FEGE_FILM["dx"]``), images of the
+#: Latin-hypercube ``train``, ``calibration`` and ``test`` sets, Monte Carlo sweeps, the network (input map
+#: ``"fresnel_contrast"``) and its stages.  Paper: 256 x 256 cells, the 512 x 512 pixels of the paper's image.
+FEGE_PROFILES = {
+    "quick": dict(shape=(64, 64), n_train=400, n_calibration=32, n_test=64, n_anneal=1000, n_sweeps=200,
+                  window=32, train_stride=32, stride=8, widths=(16, 32, 128, 64), dropout=0.0,
+                  stages=((8, 1e-3), (4, 2.5e-4), (3, 6e-5)), batch_size=64),
+    "paper": dict(shape=(256, 256), n_train=1000, n_calibration=125, n_test=125, n_anneal=5000, n_sweeps=1000,
+                  window=32, train_stride=8, stride=8, widths=(64, 128, 512, 64), dropout=1.0,
+                  stages=((20, 5e-4),), batch_size=256),
+}
+#: Seed offsets of the FeGe images: training, calibration, test, the example and its magnetometry.
+FEGE_SEEDS = dict(train=7, calibration=8, test=9, example=10, magnetometry=11)
+
+
+def fege_spec(profile):
+    """Sizes of the FeGe worked example: a copy of ``FEGE_PROFILES[profile]`` with its physics.
+
+    Parameters
+    ----------
+    profile : str
+        ``"quick"`` or ``"paper"`` (anything else: ValueError).
+
+    Returns
+    -------
+    dict
+        The profile's entries plus ``ranges`` (:data:`FEGE_RANGES`), ``film`` (:data:`FEGE_FILM`), ``T``
+        (:data:`FEGE_TEMPERATURE`) and ``ltem`` (:data:`FEGE_LTEM`).
+    """
+    return dict(profile_spec(FEGE_PROFILES, profile), ranges=FEGE_RANGES, film=dict(FEGE_FILM),
+                T=FEGE_TEMPERATURE, ltem=dict(FEGE_LTEM))
+
+
+def fege_micrograph(spins, M_s, *, seed, index=0, ltem=None, film_constants=None):
+    """A Fresnel Lorentz TEM micrograph of a FeGe state at the camera's pixel size.
+
+    The intensity is formed on the simulation's cells
+    (:func:`mag_ml.physics.imaging.ltem_image`: the phase of the in-plane
+    induction, Mansuripur / Beleggia-Zhu, propagated by the defocus), sampled
+    at the camera pixel (:func:`mag_ml.physics.imaging.resample`) and given
+    white detector noise there.
+
+    Parameters
+    ----------
+    spins : array_like, shape (3, H, W)
+        The state, on cells of ``film_constants["dx"]``.
+    M_s : float
+        Saturation magnetisation [A/m] (the phase is proportional to M_s t).
+    seed, index : int
+        The noise stream ``(seed, index)``.
+    ltem, film_constants : dict, optional
+        Default :data:`FEGE_LTEM`, :data:`FEGE_FILM`.
+
+    Returns
+    -------
+    MicroscopeImage
+        ``kind="ltem"``, ``pixel = ltem["pixel"]``, intensity normalised to the incident beam.
+
+    Raises
+    ------
+    ValueError
+        As :func:`mag_ml.physics.imaging.ltem_image`.
+    """
+    ltem = FEGE_LTEM if ltem is None else ltem
+    f = FEGE_FILM if film_constants is None else film_constants
+    img = ltem_image(spins, pixel=f["dx"], thickness=f["thickness"], M_s=M_s, defocus=ltem["defocus"],
+                     voltage=ltem["voltage"])
+    img = resample(img, ltem["pixel"])
+    noise = ltem["noise"] * np.random.default_rng([int(seed), int(index)]).standard_normal(img.data.shape)
+    return MicroscopeImage(img.data + noise, img.pixel, img.kind, dict(img.settings, noise=ltem["noise"],
+                                                                        seed=int(seed), index=int(index)))
+
+
+def fege_inputs(parameters, spins, *, seed, profile="quick"):
+    """The network inputs of FeGe states: each micrograph resampled back onto the simulation's cells.
+
+    Parameters
+    ----------
+    parameters : array_like, shape (n, 3)
+        ``(A_ex, D, M_s)`` of each state (M_s sets the LTEM phase).
+    spins : array_like, shape (n, 3, H, W)
+    seed : int
+        Image ``i`` has the noise stream ``(seed, i)`` (:func:`fege_micrograph`).
+    profile : {"quick", "paper"}
+
+    Returns
+    -------
+    ndarray, shape (n, 1, H, W), float32
+        Intensities on cells of ``FEGE_FILM["dx"]``.
+    """
+    spec = fege_spec(profile)
+    return np.stack([resample(fege_micrograph(s, p[2], seed=seed, index=i, ltem=spec["ltem"],
+                                              film_constants=spec["film"]),
+                              spec["film"]["dx"], shape=np.shape(s)[1:]).data
+                     for i, (p, s) in enumerate(zip(np.asarray(parameters), spins))])[:, None].astype(np.float32)
+
+
+def fege_datasets(profile, *, seed=0, executor=None, progress=True, root=None):
+    """The FeGe example's training, calibration and test states (Latin hypercubes over :data:`FEGE_RANGES`).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Chapter seed; the sets use ``seed + FEGE_SEEDS[key]`` for their
+        Latin hypercube and their images.
+    executor, progress, root
+        As :func:`micromagnetic_dataset`.
+
+    Returns
+    -------
+    dict of str to (ndarray (n, 3), ndarray (n, 3, H, W) float32)
+        ``"train"``, ``"calibration"``, ``"test"``: parameters and states.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    spec = fege_spec(profile)
+    conditions = dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+    out = {}
+    for key in ("train", "calibration", "test"):
+        s = seed + FEGE_SEEDS[key]
+        out[key] = micromagnetic_dataset(profile, latin_hypercube(spec[f"n_{key}"], spec["ranges"], seed=s),
+                                         shape=spec["shape"], seed=s, name=f"fege_{key}", executor=executor,
+                                         progress=progress, root=root, conditions=conditions)
+    return out
+
+
+def train_fege_estimator(profile, *, seed=0, datasets=None, device="auto", progress=True, root=None):
+    """The estimator of the FeGe example: a CNN trained on Lorentz TEM micrographs of FeGe, calibrated.
+
+    The training of :func:`train_estimator` (windows, scaled targets,
+    staged Adam, cached and resumable under
+    ``data/<profile>/fege_cnn-<hash>/``) on :func:`fege_inputs` of the
+    training states, with the input map ``"fresnel_contrast"``; then
+    split-conformal intervals (:func:`mag_ml.estimation.calibrate`) at a
+    nominal 90 % from the calibration states.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+    datasets : dict, optional
+        :func:`fege_datasets`, if already loaded.
+    device, progress, root
+        As :func:`train_estimator`.
+
+    Returns
+    -------
+    Estimator
+        ``image_kind="ltem"``, ``cell = FEGE_FILM["dx"]``, calibrated.
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; a checkpoint written for other data or settings.
+    """
+    spec = fege_spec(profile)
+    data = datasets or fege_datasets(profile, seed=seed, progress=progress, root=root)
+    scaler = ParameterScaler(*zip(*spec["ranges"]))
+    inputs = {key: fege_inputs(*data[key], seed=seed + FEGE_SEEDS[key], profile=profile) for key in data}
+    train = input_windows(data["train"][0], inputs["train"], scaler, size=spec["window"], stride=spec["train_stride"])
+    validation = input_windows(data["test"][0], inputs["test"], scaler, size=spec["window"], stride=spec["window"])
+    directory = artifact_path(profile, "fege_cnn", dict(seed=int(seed), spec=spec), root=root, suffix="")
+    torch.manual_seed(seed)
+    model = ParameterCNN(channels=1, size=spec["window"], widths=tuple(spec["widths"]), dropout=spec["dropout"],
+                         input_map="fresnel_contrast")
+    history = {"train": [], "validation": []}
+    for k, (epochs, lr) in enumerate(spec["stages"]):
+        result = fit(model, train, validation=validation, epochs=int(epochs), batch_size=spec["batch_size"],
+                     lr=float(lr), directory=directory / f"stage_{k}", seed=seed, step=k, device=device,
+                     progress=progress, desc="FeGe estimator CNN", name="FeGe estimator CNN")
+        model = result.model
+        for key in history:
+            history[key].extend(result.history[key])
+    estimator = Estimator(model, scaler, spec["stride"], history, cell=spec["film"]["dx"], image_kind="ltem")
+    return calibrate(estimator, data["calibration"][0], inputs=inputs["calibration"], level=0.9)
+
+
+@dataclass
+class FeGeExample:
+    """The FeGe worked example (:func:`fege_example`).
+
+    Attributes
+    ----------
+    parameters : ndarray (3,)
+        The literature parameters :data:`FEGE` the film was simulated with.
+    spins : ndarray (3, H, W) float32
+        The simulated state (265 K, 0.18 T).
+    micrograph : MicroscopeImage
+        Its Lorentz TEM image at 2.34 nm/pixel: the stand-in for the paper's experimental image.
+    estimate : mag_ml.estimation.Estimate
+        The calibrated FeGe estimator's reading of the micrograph.
+    rows : list of dict
+        :func:`mag_ml.analysis.estimator_errors.error_table` of the estimator and the range centre on the
+        test states.
+    coverage : ndarray (3,)
+        Fraction of test states inside the calibrated interval.
+    period : (float, float, float)
+        Helix period 4 pi A_ex / D [m]: true, estimated, and the range centre's.
+    moment_per_volume : float
+        The film's moment at ``B_saturation`` divided by its volume, M_s <m_z> [A/m]: what a magnetometer reports.
+    B_saturation : float
+        The field of that measurement [T].
+    """
+
+    parameters: np.ndarray
+    spins: np.ndarray
+    micrograph: MicroscopeImage
+    estimate: object
+    rows: list
+    coverage: np.ndarray
+    period: tuple
+    moment_per_volume: float
+    B_saturation: float
+
+    def row(self, predictor, parameter):
+        """The test-set error row of ``predictor`` ("CNN" or "range centre") for ``parameter``."""
+        return next(r for r in self.rows if r["predictor"] == predictor and r["parameter"] == parameter)
+
+
+def fege_example(profile, estimator, datasets, *, seed=0, B_saturation=1.5, n_boot=2000, root=None):
+    """Simulate FeGe with the literature parameters, image it as Lorentz TEM, estimate, and check.
+
+    The film :data:`FEGE` at 265 K and 0.18 T (``seed + 10``), its
+    micrograph (:func:`fege_micrograph`), the calibrated estimate with
+    resampling onto the training cell (:func:`mag_ml.estimation.estimate`),
+    the estimator's and the range centre's errors on the test states, the
+    coverage of the calibrated interval there, the helix period the estimate
+    implies, and the magnetometry the paper compares M_s with: the moment of
+    the same film at ``B_saturation`` (``seed + 11``) per volume.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    estimator : Estimator
+        :func:`train_fege_estimator`.
+    datasets : dict
+        :func:`fege_datasets`.
+    seed : int
+    B_saturation : float
+        Field of the magnetometry [T] (above the FeGe film's saturation field, about 0.85 T with the
+        thin-film shape anisotropy).
+    n_boot : int
+        Bootstrap replicates of the error table.
+    root : path, optional
+
+    Returns
+    -------
+    FeGeExample
+
+    Raises
+    ------
+    ValueError
+        Unknown profile; an estimator that does not read Lorentz TEM images.
+    """
+    if estimator.image_kind != "ltem" or estimator.halfwidth is None:
+        raise ValueError("fege_example needs the calibrated Lorentz TEM estimator of train_fege_estimator")
+    spec = fege_spec(profile)
+    p = np.array(FEGE, dtype=np.float64)
+    conditions = dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+    _, s = micromagnetic_dataset(profile, [p], shape=spec["shape"], seed=seed + FEGE_SEEDS["example"],
+                                 name="fege_example", executor="serial", progress=False, root=root,
+                                 conditions=conditions)
+    micrograph = fege_micrograph(s[0], p[2], seed=seed + FEGE_SEEDS["example"], ltem=spec["ltem"],
+                                 film_constants=spec["film"])
+    result = estimate(micrograph, estimator, resample=True)
+    p_test, s_test = datasets["test"]
+    x_test = fege_inputs(p_test, s_test, seed=seed + FEGE_SEEDS["test"], profile=profile)
+    pred = predict_inputs(estimator, x_test).mean(axis=1)
+    rows = error_table(p_test, {"CNN": pred, "range centre": constant_predictor(spec["ranges"], len(p_test))},
+                       spec["ranges"], names=PARAMETER_NAMES, n_boot=n_boot, seed=seed)
+    centre = constant_predictor(spec["ranges"], 1)[0]
+    period = tuple(float(4 * np.pi * v[0] / v[1]) for v in (p, result.mean, centre))
+    saturated = dict(conditions, film=dict(spec["film"], B=float(B_saturation)))
+    _, s_sat = micromagnetic_dataset(profile, [p], shape=spec["shape"], seed=seed + FEGE_SEEDS["magnetometry"],
+                                     name="fege_magnetometry", executor="serial", progress=False, root=root,
+                                     conditions=saturated)
+    return FeGeExample(p, s[0], micrograph, result, rows,
+                       coverage(p_test, pred, estimator.halfwidth), period,
+                       float(p[2] * s_sat[0, 2].mean()), float(B_saturation))

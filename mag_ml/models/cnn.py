@@ -42,7 +42,12 @@ saturation the cosine compresses the cell-scale thermal fluctuations
 reduced temperature :math:`k_BT/(2A_{ex}t)`; the angle keeps them linear.
 The map is part of the network, so every caller (estimates from arrays,
 files and imaged contrast) applies it; contrast outside [-1, 1] (detector
-noise) is clipped first.
+noise) is clipped first.  ``input_map="fresnel_contrast"`` is for Lorentz
+TEM intensities normalised to the incident beam
+(:func:`mag_ml.physics.imaging.ltem_image`): it feeds
+:math:`(I/I_0 - 1)/0.1`, the Fresnel contrast in units of 0.1, the order of
+the contrast of a B20 film at a few hundred micrometres of defocus, so that
+the network's inputs are of order one.
 """
 
 from __future__ import annotations
@@ -55,7 +60,9 @@ __all__ = ["ParameterCNN", "TABLE_I_WIDTHS", "INPUT_MAPS"]
 #: Widths of Table I of Wang et al. 2020: conv filters, conv filters, dense, dense.
 TABLE_I_WIDTHS = (64, 128, 512, 64)
 #: Input maps of :class:`ParameterCNN` (module notes).
-INPUT_MAPS = ("identity", "polar_angle")
+INPUT_MAPS = ("identity", "polar_angle", "fresnel_contrast")
+#: Unit of the Fresnel contrast fed by ``input_map="fresnel_contrast"`` (module notes).
+FRESNEL_CONTRAST_UNIT = 0.1
 
 
 class ParameterCNN(nn.Module):
@@ -74,9 +81,10 @@ class ParameterCNN(nn.Module):
         (default :data:`TABLE_I_WIDTHS`).
     dropout : float
         Factor on Table I's dropout rates 0.25, 0.25, 0.5, in [0, 1].
-    input_map : {"identity", "polar_angle"}
+    input_map : {"identity", "polar_angle", "fresnel_contrast"}
         ``"polar_angle"``: the last input channel ``m_z`` is replaced by
-        ``1 - 2 arccos(clip(m_z, -1, 1)) / pi`` (module notes).
+        ``1 - 2 arccos(clip(m_z, -1, 1)) / pi``; ``"fresnel_contrast"``: a
+        Lorentz TEM intensity ``I/I0`` becomes ``(I/I0 - 1) / 0.1`` (module notes).
 
     Raises
     ------
@@ -131,6 +139,8 @@ class ParameterCNN(nn.Module):
         """The input map (``input_map``) applied to a batch ``(N, channels, size, size)``."""
         if self.input_map == "identity":
             return x
+        if self.input_map == "fresnel_contrast":
+            return (x - 1.0) / FRESNEL_CONTRAST_UNIT
         polar = 1 - (2 / torch.pi) * torch.acos(x[:, -1:].clamp(-1.0, 1.0))
         return torch.cat([x[:, :-1], polar], dim=1) if self.channels > 1 else polar
 
