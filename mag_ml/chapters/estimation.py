@@ -1185,9 +1185,9 @@ FEGE_RANGES = ((5e-12, 15e-12), (0.8e-3, 3.2e-3), (0.2e6, 0.6e6))
 #: Latin-hypercube ``train``, ``calibration`` and ``test`` sets, Monte Carlo sweeps, the network (input map
 #: ``"fresnel_contrast"``) and its stages.  Paper: 256 x 256 cells, the 512 x 512 pixels of the paper's image.
 FEGE_PROFILES = {
-    "quick": dict(shape=(64, 64), n_train=400, n_calibration=32, n_test=64, n_anneal=1000, n_sweeps=200,
+    "quick": dict(shape=(64, 64), n_train=400, n_calibration=32, n_test=64, n_anneal=500, n_sweeps=100,
                   window=32, train_stride=32, stride=8, widths=(16, 32, 128, 64), dropout=0.0,
-                  stages=((8, 1e-3), (4, 2.5e-4), (3, 6e-5)), batch_size=64),
+                  stages=((7, 1e-3), (3, 2.5e-4), (2, 6e-5)), batch_size=64),
     "paper": dict(shape=(256, 256), n_train=1000, n_calibration=125, n_test=125, n_anneal=5000, n_sweeps=1000,
                   window=32, train_stride=8, stride=8, widths=(64, 128, 512, 64), dropout=1.0,
                   stages=((20, 5e-4),), batch_size=256),
