@@ -61,13 +61,14 @@ from ..analysis.defect_networks import (TARGET, cnn_loss, dispersion_target, ide
                                         split_indices)
 from ..artifacts import artifact_path
 from ..data.generation import generate_records, load_records
-from ..models.defect_cnn import DefectInverseCNN, DispersionCNN, WallCNN, inverse_loss, wall_loss
+from ..models.defect_cnn import DefectInverseCNN, DefectMLP, DispersionCNN, WallCNN, inverse_loss, mlp_loss, wall_loss
 from ..models.tfc import DispersionPINN
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
 from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dispersion
 from ..physics.pseudospectral import GAMMA, PSLLChain, wavevectors
 from ..physics.rng import check_seed
-from ..physics.walls import WallResult, analytic_wall_width, domain_wall_width, wall_width_ensemble
+from ..physics.walls import (DEPINNING_PROTOCOL, WallResult, analytic_wall_width, depinning_ensemble, depinning_field,
+                             domain_wall_width, free_wall_detection_field, switching_field, wall_width_ensemble)
 from ..training import FitResult, fit
 from . import profile_spec
 
@@ -77,7 +78,9 @@ __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_
            "defect_wall_ensemble", "DEFECT_DEMOS", "defect_demo_spec", "DEFECT_NETWORKS", "defect_networks_spec",
            "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn", "train_wall_cnn",
            "inverse_samples", "train_inverse_cnn",
-           "DefectNetworks", "train_defect_networks"]
+           "DefectNetworks", "train_defect_networks", "DEPINNING_DATASETS", "depinning_dataset_spec",
+           "depinning_chain", "depinning_record", "depinning_dataset", "write_depinning_dataset", "DepinningDataset",
+           "load_depinning_dataset", "train_depinning_network"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
@@ -664,11 +667,13 @@ DEFECT_NETWORKS = {
                   pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
                   wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
                   inverse=dict(features=32, channels=16, epochs=150, lr=3e-3, weight_decay=1e-3),
+                  depinning=dict(hidden=16, depth=2, epochs=200, lr=3e-3, weight_decay=1e-3),
                   batch_size=64),
     "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
                   wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
                   inverse=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4),
+                  depinning=dict(hidden=64, depth=3, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   batch_size=64),
 }
 
@@ -682,7 +687,7 @@ def defect_networks_spec(profile):
     Returns
     -------
     dict
-        ``cnn``, ``pinn``, ``wall``, ``inverse`` (each with the network sizes, epochs,
+        ``cnn``, ``pinn``, ``wall``, ``inverse``, ``depinning`` (each with the network sizes, epochs,
         lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
         collocation (sigma, tau) pairs per batch) and ``batch_size``.
 
@@ -993,3 +998,322 @@ def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kerne
         results[name] = train()
         seconds[name] = time.perf_counter() - t0
     return DefectNetworks(**results, directory=directory, seconds=seconds)
+
+
+# ----------------------------------------------------------------------------- depinning (chapter 9)
+#: Sizes of the depinning dataset per profile: the (sigma, tau) grid of
+#: :data:`DEFECT_DATASETS` (``n_grid`` values each, the same split rule),
+#: ``n_realisations`` cut-vacancy chains of ``n_sites`` sites per pair
+#: (simulated together as blocks), ramped at ``ramp_rate`` T/ps with the
+#: rest of :data:`mag_ml.physics.walls.DEPINNING_PROTOCOL`.  ``quick``: 7 x 7
+#: pairs (9 held out), 4 chains of 128 sites (5 mean defect periods at the
+#: largest sigma + tau), a fast ramp of 8 mT/ps (about half a second of CPU
+#: a pair); ``paper``: the dispersion grid of the paper profile, 16 chains
+#: of 768 sites, 1 mT/ps (minutes a pair).
+DEPINNING_DATASETS = {
+    "quick": dict(n_grid=7, sigma_range=(2.0, 16.0), tau_range=(1.0, 8.0), n_validation=4, n_sites=128,
+                  n_realisations=4, ramp_rate=8e-3),
+    "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14, n_sites=768,
+                  n_realisations=16, ramp_rate=1e-3),
+}
+
+
+def depinning_dataset_spec(profile, seed=0):
+    """Every parameter of the depinning dataset of a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Seed of the vacancy draws, in [0, 2**63).
+
+    Returns
+    -------
+    dict
+        JSON-able: :data:`DEPINNING_DATASETS` of the profile, the material of
+        :data:`DEFECT_MATERIAL`, the protocol of
+        :data:`mag_ml.physics.walls.DEPINNING_PROTOCOL` (its ``ramp_rate``
+        replaced by the profile's), ``seed`` and ``records`` (layout 1).
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed.
+    """
+    sizes = profile_spec(DEPINNING_DATASETS, profile)
+    return dict({**DEPINNING_PROTOCOL, **sizes}, **DEFECT_MATERIAL, seed=check_seed(seed, "seed"), records=1)
+
+
+def depinning_chain(spec, occupied=None):
+    """The one-block chain of the depinning dataset (cut vacancies), optionally with an occupation.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`depinning_dataset_spec`.
+    occupied : array_like of bool, shape (n_sites,), optional
+        Default: no vacancies.
+
+    Returns
+    -------
+    PSLLChain
+    """
+    return PSLLChain(spec["n_sites"], spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"],
+                     kernel=spec["kernel"], gamma=spec["gamma"], occupied=occupied, vacancy_model="cut")
+
+
+def _protocol(spec):
+    return {k: spec[k] for k in DEPINNING_PROTOCOL if k != "b_max_factor"} | dict(
+        b_max=spec["b_max_factor"] * 2 * spec["K_u"] / spec["M_s"])
+
+
+def depinning_record(spec, item):
+    """One record of the depinning dataset: the depinning field of each realisation of a pair, or a reference.
+
+    Items ``0 .. n_grid**2 - 1`` are the (sigma, tau) pairs of
+    :func:`defect_grid` (realisation r of pair p draws
+    ``telegraph_vacancies(n_sites, sigma, tau, seed=defect_pair_seed(seed, p, 2), realisation=r)``);
+    item ``n_grid**2`` is the single-vacancy reference (one cut vacancy at
+    the sites nearest a quarter and three quarters of the chain, one under
+    each wall) and ``n_grid**2 + 1`` the defect-free chain; a reference is
+    one deterministic chain, its field repeated in every entry.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`depinning_dataset_spec`.
+    item : int
+
+    Returns
+    -------
+    dict of ndarray
+        ``field_r`` (R,) [T], NaN where a wall did not move by the largest
+        field or a chain relaxed to no wall.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or an item out of range.
+    """
+    n_pairs = spec["n_grid"] ** 2
+    item = int(item)
+    r = spec["n_realisations"]
+    if 0 <= item < n_pairs:
+        sigma, tau = defect_grid(spec)
+        res = depinning_ensemble(depinning_chain(spec), float(sigma[item]), float(tau[item]), n_realisations=r,
+                                 seed=defect_pair_seed(spec["seed"], item, 2), **_protocol(spec))
+        return dict(field_r=res.fields)
+    if item == n_pairs:
+        n = spec["n_sites"]
+        occ = np.ones(n, dtype=bool)
+        occ[[n // 4, 3 * n // 4]] = False
+        chain = depinning_chain(spec, occ)
+    elif item == n_pairs + 1:
+        chain = depinning_chain(spec)
+    else:
+        raise ValueError(f"item must be in [0, {n_pairs + 1}] (pairs, then the two references), got {item}")
+    return dict(field_r=np.full(r, depinning_field(chain, **_protocol(spec)).fields[0]))
+
+
+def _depinning_task(spec, indices):
+    """generate_records task: depinning records for the given items."""
+    return [(i, depinning_record(spec, i)) for i in indices]
+
+
+def depinning_dataset(profile, *, seed=0, executor=None, progress=True, root=None):
+    """Path of the profile's depinning dataset, generating whatever is missing.
+
+    ``data/<profile>/depinning_dataset-<hash>.h5``, written by
+    :func:`mag_ml.data.generation.generate_records` (resumable, parallel
+    over items, any executor).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+    executor : concurrent.futures.Executor or "serial", optional
+        Where the items run (default: local processes, one per core).
+    progress : bool
+        Progress bar over items.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed.
+    """
+    spec = depinning_dataset_spec(profile, seed)
+    path = artifact_path(profile, "depinning_dataset", spec, root=root, suffix=".h5")
+    return write_depinning_dataset(path, spec, executor=executor, progress=progress,
+                                   desc=f"depinning dataset ({profile})")
+
+
+def write_depinning_dataset(path, spec, *, executor=None, progress=True, desc=None):
+    """Generate (or find, or resume) the depinning dataset of any spec at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    spec : dict
+        As from :func:`depinning_dataset_spec`, possibly with other sizes.
+    executor, progress, desc
+        As in :func:`depinning_dataset`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Ranges not positive or a chain shorter than sigma + tau at the
+        grid's corner; see also :func:`mag_ml.data.generation.generate_records`.
+    """
+    for name in ("sigma_range", "tau_range"):
+        lo, hi = spec[name]
+        if not 0 < lo <= hi:
+            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
+    try:
+        check_defect_parameters(spec["n_sites"], spec["sigma_range"][1], spec["tau_range"][1])
+    except ValueError as err:
+        raise ValueError(f"n_sites = {spec['n_sites']!r}: {err}") from None
+    return generate_records(path, params=spec, fields={"field_r": ((spec["n_realisations"],), "float64")},
+                            n_items=spec["n_grid"] ** 2 + 2, task=_depinning_task, task_args=(spec,),
+                            executor=executor, progress=progress, desc=desc)
+
+
+@dataclass
+class DepinningDataset:
+    """The depinning dataset in memory (:func:`load_depinning_dataset`); P pairs, R realisations.
+
+    Attributes
+    ----------
+    sigma, tau : ndarray, float64, shape (P,)
+        Mean occupied and vacant segment lengths [a].
+    split : ndarray, int8, shape (P,)
+        0 train, 1 validation, 2 test (:func:`defect_split`).
+    fields : ndarray, float64, shape (P, R)
+        Depinning field of each realisation [T] (NaN: not depinned, or no wall).
+    field : ndarray, float64, shape (P,)
+        Their mean over the finite entries [T].
+    single_vacancy, defect_free : float
+        Reference fields [T]: one cut vacancy under each wall, and no
+        vacancy (the free wall's detection field under the ramp).
+    switching : float
+        Stoner-Wohlfarth field of the tilted ramp [T] (the slow-ramp limit
+        of the single-vacancy field).
+    free_wall : float
+        :func:`mag_ml.physics.walls.free_wall_detection_field` of the
+        protocol [T] (the defect-free reference it should match).
+    params : dict
+    path : pathlib.Path
+    """
+
+    sigma: np.ndarray
+    tau: np.ndarray
+    split: np.ndarray
+    fields: np.ndarray
+    field: np.ndarray
+    single_vacancy: float
+    defect_free: float
+    switching: float
+    free_wall: float
+    params: dict
+    path: Path
+
+
+def load_depinning_dataset(path_or_profile, *, seed=0, executor=None, progress=True, root=None):
+    """Load the depinning dataset, verified; given a profile, generate it first if missing.
+
+    Parameters
+    ----------
+    path_or_profile : str or os.PathLike
+        ``"quick"`` or ``"paper"``, or the path of a file
+        :func:`write_depinning_dataset` wrote.
+    seed, executor, progress, root
+        As in :func:`depinning_dataset` (with a profile only).
+
+    Returns
+    -------
+    DepinningDataset
+
+    Raises
+    ------
+    FileNotFoundError, mag_ml.data.DatasetCorruptError, mag_ml.data.DatasetMismatchError
+        Missing, damaged or foreign file.
+    ValueError
+        Unknown profile.
+    """
+    if isinstance(path_or_profile, str) and path_or_profile in DEPINNING_DATASETS:
+        path = depinning_dataset(path_or_profile, seed=seed, executor=executor, progress=progress, root=root)
+    elif isinstance(path_or_profile, (str, os.PathLike)):
+        path = Path(path_or_profile)
+    else:
+        raise ValueError(f"path_or_profile must be a profile {tuple(DEPINNING_DATASETS)} or a file path, got "
+                         f"{path_or_profile!r}")
+    spec, arr = load_records(path)
+    sigma, tau = defect_grid(spec)
+    p = sigma.size
+    fields = arr["field_r"]
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(fields[:p], axis=1) if np.isfinite(fields[:p]).any(axis=1).all() else np.full(p, np.nan)
+    return DepinningDataset(
+        sigma=sigma, tau=tau, split=defect_split(spec), fields=fields[:p], field=mean,
+        single_vacancy=float(fields[p, 0]), defect_free=float(fields[p + 1, 0]),
+        switching=switching_field(spec["K_u"], spec["M_s"], spec["tilt"]),
+        free_wall=free_wall_detection_field(ramp_rate=spec["ramp_rate"],
+                                            distance=analytic_wall_width(spec["A_ex"], spec["K_u"]),
+                                            alpha=spec["alpha"], width=analytic_wall_width(spec["A_ex"], spec["K_u"]),
+                                            gamma=spec["gamma"]),
+        params=spec, path=path)
+
+
+def train_depinning_network(profile, data, *, seed=0, device="auto", progress=True, root=None):
+    """Train (or load) the :class:`~mag_ml.models.defect_cnn.DefectMLP` of the depinning field on the training pairs.
+
+    Targets: each training pair's mean depinning field [T]; validation:
+    split 1; sizes ``defect_networks_spec(profile)["depinning"]``;
+    checkpoints in ``data/<profile>/depinning_network-<hash>/`` keyed by
+    the spec, the seed and the dataset's file name (resumable, loaded when
+    finished).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    data : DepinningDataset
+    seed : int
+    device, progress
+        As in :func:`mag_ml.training.fit`.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, or training pairs without a finite mean field.
+    """
+    spec = defect_networks_spec(profile)
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    if not np.all(np.isfinite(data.field[np.concatenate([tr, va])])):
+        raise ValueError("every training and validation pair needs a finite mean depinning field (NaN: no "
+                         "realisation depinned by the largest field); raise b_max_factor")
+    directory = artifact_path(profile, "depinning_network", dict(spec=spec["depinning"], seed=int(seed),
+                                                                 dataset=data.path.name), root=root, suffix="")
+    torch.manual_seed(seed)
+    d = spec["depinning"]
+    model = DefectMLP(data.sigma[tr], data.tau[tr], data.field[tr], hidden=d["hidden"], depth=d["depth"])
+
+    def part(idx):
+        return (data.sigma[idx], data.tau[idx], data.field[idx])
+
+    return _fit(model, part(tr), part(va), mlp_loss, spec, "depinning", directory, seed, device, progress,
+                "depinning MLP")
