@@ -33,9 +33,11 @@ REQUIRED = {
                                 for p in ("A_ex", "D", "M_s")]
                                + [f"testB_gain_{p}" for p in ("A_ex", "D", "M_s")]
                                + ["coverage_nominal", "coverage_nominal_pct", "bootstrap_level_pct"],
-    "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
+    "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct", "periodogram_deviation_pct",
+                   "rk4_energy_ratio"],
     "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
-                           "wall_std_dilution_law"],
+                           "wall_std_dilution_law", "depinning_mae_network", "depinning_mae_best_baseline",
+                           "lineshape_w1_network", "lineshape_w1_best_baseline"],
 }
 
 
