@@ -148,3 +148,12 @@ def test_chapter_9_depinning_claims():
     ranking = re.search(r"Ranked by the held-out MAE of the depinning field[^\n]*",
                         markdown_outputs("book/09_defect_networks"))
     assert verb(v["depinning_network_wins"]) in ranking.group(0)
+
+
+def test_chapter_9_depinning_rate_claims():
+    v = values("book/09_defect_networks")
+    # "the two slowest ramps extrapolate to ... mT, within ... % of the Stoner-Wohlfarth field"
+    assert v["depinning_limit_error_pct"] < 2
+    assert v["depinning_limit_mt"] == pytest.approx(v["depinning_switching_mt"], rel=v["depinning_limit_error_pct"] / 100 + 1e-9)
+    # "the free wall follows the one-dimensional wall model within ... % at every ramp"
+    assert v["depinning_free_formula_error_pct"] < 5
