@@ -42,6 +42,11 @@ def test_layout_units_and_split(tiny):
     assert np.all((d.widths > 0.8 * d.wall_width) & (d.widths < 3 * d.wall_width))
     assert d.f_ideal[0] == pytest.approx(d.gamma / (2 * np.pi) * 2 * d.K_u / d.M_s * 1e-9)
     assert np.all(d.f_centroid[:, 1:].mean(1) < d.f_ideal[1:].mean())
+    # the line shapes: normalised at each k, and their mean frequency is the centroid to within a bin
+    edges = d.spectrum_edges
+    assert d.spectrum.shape == (p, k, edges.size - 1) and np.allclose(d.spectrum.sum(-1), 1.0)
+    mean = (d.spectrum * 0.5 * (edges[1:] + edges[:-1])).sum(-1)
+    assert np.abs(mean - d.f_centroid).max() < edges[1] - edges[0]
     p_occ = np.array([occupied_fraction(s, t) for s, t in zip(d.sigma, d.tau)])
     assert np.corrcoef(p_occ, d.occupied_fraction)[0, 1] > 0.8
 

@@ -304,7 +304,8 @@ def test_predict_walls_and_bad_input():
     assert profile.shape == (3, d.x.size) and width.shape == (3,)
     with pytest.raises(ValueError, match="profile"):
         defect_networks_spec("huge")
-    assert set(defect_networks_spec("paper")) == {"cnn", "pinn", "wall", "inverse", "batch_size"}
+    assert set(defect_networks_spec("paper")) == {"cnn", "pinn", "wall", "inverse", "depinning", "line_shape",
+                                                 "batch_size"}
     with pytest.raises(ValueError, match="split"):
         split_indices(d, 3)
     with pytest.raises(ValueError, match="target"):

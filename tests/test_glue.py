@@ -38,9 +38,11 @@ REQUIRED = {
                                   for p in ("A_ex", "D", "M_s")]
                                + ["moment_volume_true", "moment_volume_estimated", "ms_estimate", "ms_true",
                                   "fege_period_true_nm", "fege_period_estimated_nm", "fege_moment_volume"],
-    "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct"],
+    "08_defects": ["grid_wall_error_pct", "grid_dispersion_error_pct", "periodogram_deviation_pct",
+                   "rk4_energy_ratio"],
     "09_defect_networks": ["dispersion_mae_best_network", "dispersion_mae_sum_rule", "wall_std_network",
-                           "wall_std_dilution_law"],
+                           "wall_std_dilution_law", "depinning_mae_network", "depinning_mae_best_baseline",
+                           "lineshape_w1_network", "lineshape_w1_best_baseline"],
 }
 
 

@@ -52,7 +52,9 @@ __all__ = ["PAPER_METRICS", "TARGET", "BASELINES", "RESOLVED", "split_indices", 
            "bootstrap_draws", "bootstrap_dispersion", "target_noise_floor", "bootstrap_walls", "dispersion_table", "wall_table",
            "compare", "ranking_text", "verdict_line",
            "INVERSE_COMBINATIONS", "inverse_baselines", "bootstrap_inverse", "inverse_coverage", "inverse_table",
-           "predict_inverse", "identifiability_text", "InverseDesign", "inverse_design"]
+           "predict_inverse", "identifiability_text", "InverseDesign", "inverse_design", "predict_scalar",
+           "depinning_baselines", "depinning_table", "predict_line_shapes", "delta_lines", "line_shape_distance",
+           "line_shape_baselines", "bootstrap_pairs", "line_shape_table"]
 
 #: Dispersion the networks learn: the centroid (power-weighted mean frequency)
 #: of the ensemble-averaged line at each k.  With strong disorder the averaged
@@ -639,6 +641,9 @@ def target_noise_floor(f_centroid_r, weight_r):
 def bootstrap_walls(predictions, widths, *, n_boot=2000, seed=0, level=0.95):
     """Held-out wall-width errors of each predictor with bootstrap intervals over test pairs and realisations.
 
+    Any scalar per realisation is scored the same way (chapter 9 also
+    scores depinning fields, in mT, with it).
+
     Parameters
     ----------
     predictions : dict of str to array_like (P,) or None
@@ -776,7 +781,7 @@ def _best(scores, networks):
     return (scored, min(nets, key=lambda n: scored[n]["value"]), min(bases, key=lambda n: scored[n]["value"]))
 
 
-def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
+def ranking_text(scores, *, networks, quantity, unit, fmt=".0f", resamples="test pairs and realisations"):
     """One generated paragraph: the predictors ranked by a bootstrapped error, and the best network's verdict.
 
     Parameters
@@ -793,6 +798,8 @@ def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
         Unit of the values, e.g. ``"GHz"``.
     fmt : str
         Number format.
+    resamples : str
+        What the bootstrap resampled (named in the text).
 
     Returns
     -------
@@ -816,8 +823,7 @@ def ranking_text(scores, *, networks, quantity, unit, fmt=".0f"):
     wins, verdict = compare(scores, best_net, best_base)
     return (f"Ranked by {quantity} (smallest first): {ranked}. The best network, the {best_net} "
             f"({a['value']:{fmt}}{unit}), {verdict} the best baseline, the {best_base} ({b['value']:{fmt}}{unit}): "
-            f"the network is better in {100 * wins:.0f} % of the bootstrap resamples of test pairs and "
-            f"realisations.")
+            f"the network is better in {100 * wins:.0f} % of the bootstrap resamples of {resamples}.")
 
 
 
@@ -1184,3 +1190,224 @@ def inverse_design(model, target, *, sigma_range, tau_range, n_sigma=41, n_tau=8
             wid.append(width_at(s, lt))
     return InverseDesign(target=float(target), sigma=np.array(sig), tau=np.array(tau), width=np.array(wid),
                          sigma_grid=sg, tau_grid=tg, width_grid=grid)
+
+
+# ----------------------------------------------------------------------------- depinning
+def predict_scalar(model, sigma, tau):
+    """Predictions of a :class:`~mag_ml.models.defect_cnn.DefectMLP` (e.g. depinning fields in T), float64 (P,).
+
+    Parameters
+    ----------
+    model : DefectMLP
+    sigma, tau : array_like, shape (P,)
+        Defect parameters [a], > 0.
+
+    Returns
+    -------
+    ndarray, float64, shape (P,)
+    """
+    model.eval()
+    with torch.no_grad():
+        return model(_t(sigma), _t(tau)).double().numpy()
+
+
+def depinning_baselines(data, train):
+    """The predictors of the depinning field that need no network [T], each (P,).
+
+    Parameters
+    ----------
+    data : DepinningDataset
+        ``field`` (P,), ``single_vacancy`` and ``defect_free`` [T].
+    train : array_like of int
+        Indices of the training pairs.
+
+    Returns
+    -------
+    dict of str to ndarray, float64, shape (P,)
+        ``"single vacancy"``: the field of one cut vacancy under each wall
+        (the physical baseline: a wall leaves a vacancy when the segment
+        beside it switches, whatever the statistics); ``"ideal
+        (defect-free)"``: the field at which a free wall has moved by the
+        threshold under the same ramp; ``"training mean"``.
+
+    Raises
+    ------
+    ValueError
+        An empty ``train``.
+    """
+    train = np.asarray(train, dtype=np.int64)
+    if train.size == 0:
+        raise ValueError("train must name at least one training pair, got none")
+    p = np.asarray(data.field).size
+    return {"single vacancy": np.full(p, float(data.single_vacancy)),
+            "ideal (defect-free)": np.full(p, float(data.defect_free)),
+            "training mean": np.full(p, float(np.mean(np.asarray(data.field)[train])))}
+
+
+def depinning_table(boot, *, networks):
+    """Markdown table of the held-out depinning-field errors [mT] of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_walls` of the predictions and fields in mT.
+    networks : sequence of str
+        Which keys of ``boot`` are networks.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        A network missing from ``boot``.
+    """
+    return _results_table(boot, networks, ["MAE vs ensemble means [mT]", "error std vs realisations [mT]"],
+                          lambda st: [_cell(st["mae_mean"], ".2f"), _cell(st["std"], ".2f")], None)
+
+
+# ----------------------------------------------------------------------------- line shapes S(k, f)
+def predict_line_shapes(model, sigma, tau):
+    """Line shapes of a :class:`~mag_ml.models.defect_cnn.LineShapeMLP`, float64 (P, K, F), rows summing to 1."""
+    model.eval()
+    with torch.no_grad():
+        return model(_t(sigma), _t(tau)).exp().double().numpy()
+
+
+def delta_lines(freq, edges):
+    """Sharp lines at given frequencies on the bins: weight split linearly between the two nearest bin centres.
+
+    The split keeps the line's mean frequency (inside the outer bin centres).
+
+    Parameters
+    ----------
+    freq : array_like, float64, shape (...)
+        Line frequencies [GHz].
+    edges : array_like, float64, shape (F + 1,)
+        Bin edges [GHz], equally spaced.
+
+    Returns
+    -------
+    ndarray, float64, shape (..., F)
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    x = np.clip((np.asarray(freq, dtype=np.float64) - centres[0]) / (centres[1] - centres[0]), 0, centres.size - 1)
+    lo = np.minimum(np.floor(x).astype(np.int64), centres.size - 2)
+    w = x - lo
+    out = np.zeros(x.shape + (centres.size,))
+    np.put_along_axis(out, lo[..., None], (1 - w)[..., None], axis=-1)
+    np.put_along_axis(out, lo[..., None] + 1, w[..., None], axis=-1)
+    return out
+
+
+def line_shape_distance(pred, true, edges):
+    """Wasserstein-1 (earth mover's) distance between line shapes, in GHz, averaged over k: (P,).
+
+    :math:`W_1 = \\Delta f \\sum_j |P_j - Q_j|` with P, Q the cumulative
+    sums over the bins of width :math:`\\Delta f`: how far, in frequency,
+    the power of one line must move to give the other.
+
+    Parameters
+    ----------
+    pred, true : array_like, float64, shape (P, K, F)
+        Line shapes (rows summing to 1).
+    edges : array_like, float64, shape (F + 1,)
+        Bin edges [GHz], equally spaced.
+
+    Returns
+    -------
+    ndarray, float64, shape (P,)
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+    """
+    p, q = np.asarray(pred, dtype=np.float64), np.asarray(true, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if p.shape != q.shape or p.ndim != 3 or p.shape[-1] != edges.size - 1:
+        raise ValueError(f"pred and true must be (P, K, {edges.size - 1}) arrays, got {p.shape} and {q.shape}")
+    df = float(edges[1] - edges[0])
+    return df * np.abs(np.cumsum(p, -1) - np.cumsum(q, -1)).sum(-1).mean(-1)
+
+
+def line_shape_baselines(data, train, *, f0):
+    """The line-shape predictors that need no network, each (P, K, F).
+
+    Parameters
+    ----------
+    data : DefectDataset
+        ``spectrum`` (P, K, F), ``spectrum_edges``, ``f_ideal`` and what
+        :func:`dispersion_baselines` needs.
+    train : array_like of int
+        Indices of the training pairs.
+    f0 : float
+        Uniform-mode frequency [GHz].
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``"sum rule"``: a sharp line at the sum-rule centroid (the exact
+        first moment; no formula gives the width); ``"ideal (defect-free)"``:
+        a sharp line at f_ideal(k); ``"training mean"``: the mean line shape
+        of the training pairs at each k.
+    """
+    train = np.asarray(train, dtype=np.int64)
+    spec = np.asarray(data.spectrum)
+    rule = dispersion_baselines(data, train, f0=f0)["sum rule"]
+    return {"sum rule": delta_lines(rule, data.spectrum_edges),
+            "ideal (defect-free)": delta_lines(np.broadcast_to(data.f_ideal, rule.shape), data.spectrum_edges),
+            "training mean": np.broadcast_to(spec[train].mean(0), spec.shape).copy()}
+
+
+def bootstrap_pairs(errors, *, n_boot=2000, seed=0, level=0.95):
+    """Mean of per-pair errors with a basic bootstrap interval over the test pairs, for each predictor.
+
+    For targets with one value per pair (the line shape of the ensemble-
+    averaged spectrum): the pairs are resampled, the same resamples for
+    every predictor (so :func:`compare` pairs them).
+
+    Parameters
+    ----------
+    errors : dict of str to array_like (P,)
+        Error of each predictor on each test pair.
+    n_boot, seed, level
+        As in :func:`bootstrap_dispersion`.
+
+    Returns
+    -------
+    dict of str to dict
+        ``value``, ``lo``, ``hi``, ``draws`` per predictor.
+
+    Raises
+    ------
+    ValueError
+        Mismatched lengths or a bad level.
+    """
+    level = _check_level(level)
+    arrays = {name: np.asarray(e, dtype=np.float64) for name, e in errors.items()}
+    sizes = {a.shape for a in arrays.values()}
+    if len(sizes) != 1 or len(next(iter(sizes))) != 1:
+        raise ValueError(f"errors must all be (P,) arrays of one length, got shapes {sorted(sizes)}")
+    n_p = next(iter(sizes))[0]
+    pairs, _ = bootstrap_draws(n_p, 1, n_boot=n_boot, seed=seed)
+    return {name: _interval(a.mean(), a[pairs].mean(1), level) for name, a in arrays.items()}
+
+
+def line_shape_table(boot, *, networks):
+    """Markdown table of the held-out line-shape distances [GHz] of networks and baselines, with intervals.
+
+    Parameters
+    ----------
+    boot : dict
+        :func:`bootstrap_pairs` of :func:`line_shape_distance`.
+    networks : sequence of str
+
+    Returns
+    -------
+    str
+    """
+    return _results_table(boot, networks, ["held-out Wasserstein-1 distance [GHz] (95 % interval)"],
+                          lambda st: [_cell(st, ".0f")], None)

@@ -61,23 +61,28 @@ from ..analysis.defect_networks import (TARGET, cnn_loss, dispersion_target, ide
                                         split_indices)
 from ..artifacts import artifact_path
 from ..data.generation import generate_records, load_records
-from ..models.defect_cnn import DefectInverseCNN, DispersionCNN, WallCNN, inverse_loss, wall_loss
+from ..models.defect_cnn import (DefectInverseCNN, DefectMLP, DispersionCNN, LineShapeMLP, WallCNN, inverse_loss,
+                                 line_shape_loss, mlp_loss, wall_loss)
 from ..models.tfc import DispersionPINN
 from ..physics.defects import check_defect_parameters, telegraph_vacancies
-from ..physics.magnons import DispersionResult, analytic_dispersion, measure_dispersion
+from ..physics.magnons import DispersionResult, analytic_dispersion, line_shapes, measure_dispersion
 from ..physics.pseudospectral import GAMMA, PSLLChain, wavevectors
 from ..physics.rng import check_seed
-from ..physics.walls import WallResult, analytic_wall_width, domain_wall_width, wall_width_ensemble
+from ..physics.walls import (DEPINNING_PROTOCOL, WallResult, analytic_wall_width, depinning_ensemble, depinning_field,
+                             domain_wall_width, free_wall_detection_field, switching_field, wall_width_ensemble)
 from ..training import FitResult, fit
 from . import profile_spec
 
 __all__ = ["DEFECT_DATASETS", "DEFECT_MATERIAL", "defect_dataset_spec", "defect_grid", "defect_split",
+           "spectrum_edges",
            "defect_chains", "defect_pair_seed", "defect_record", "defect_dataset", "write_defect_dataset",
            "DefectDataset", "load_defect_dataset", "DefectRealisation", "defect_realisation", "WALL_MAX_STEPS",
            "defect_wall_ensemble", "DEFECT_DEMOS", "defect_demo_spec", "DEFECT_NETWORKS", "defect_networks_spec",
            "defect_networks_directory", "train_dispersion_cnn", "train_dispersion_pinn", "train_wall_cnn",
            "inverse_samples", "train_inverse_cnn",
-           "DefectNetworks", "train_defect_networks"]
+           "DefectNetworks", "train_defect_networks", "DEPINNING_DATASETS", "depinning_dataset_spec",
+           "depinning_chain", "depinning_record", "depinning_dataset", "write_depinning_dataset", "DepinningDataset",
+           "load_depinning_dataset", "train_depinning_network", "train_line_shape_network"]
 
 #: Material, lattice constant and kernel of the dataset (SI, a in nm).
 DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discrete", gamma=GAMMA)
@@ -103,14 +108,18 @@ DEFECT_MATERIAL = dict(A_ex=1e-11, M_s=1e6, K_u=5e5, B=0.0, a=0.5, kernel="discr
 #: rest being sampling noise), hence 0.1.  Sampling every 8 steps keeps the
 #: Nyquist frequency (12.5 THz) above the band.  Relaxing a wall further
 #: than ``torque_tol`` = 1e-3 T moves its fitted width by a few 1e-2 nm at
-#: most, against a realisation scatter of about 1 nm.
+#: most, against a realisation scatter of about 1 nm.  The line shape
+#: S(k, f) is kept on ``n_spectrum_bins`` equal frequency bins from 0 to
+#: 1.05 times the top of the ideal band (:func:`spectrum_edges`).
 DEFECT_DATASETS = {
     "quick": dict(n_grid=7, sigma_range=(2.0, 16.0), tau_range=(1.0, 8.0), n_validation=4,
                   n_realisations=8, n_wall=256, n_dispersion=192, n_dispersion_realisations=8,
-                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3, batch=8),
+                  duration=50.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-3, batch=8,
+                  n_spectrum_bins=32),
     "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14,
                   n_realisations=32, n_wall=512, n_dispersion=768, n_dispersion_realisations=16,
-                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4, batch=8),
+                  duration=200.0, dt_fraction=0.1, sample_every=8, amplitude=0.01, torque_tol=1e-4, batch=8,
+                  n_spectrum_bins=64),
 }
 
 
@@ -137,8 +146,8 @@ def defect_dataset_spec(profile, seed=0):
         the material of :data:`DEFECT_MATERIAL`, ``seed`` and
         ``wall_protocol`` / ``dispersion_vacancies`` naming the models and
         ``records`` the record layout (3: with the per-realisation
-        centroids and wall profiles), so files of an older layout are not
-        reused.
+        centroids and wall profiles; 4: with the line shapes), so files of
+        an older layout are not reused.
 
     Raises
     ------
@@ -146,7 +155,7 @@ def defect_dataset_spec(profile, seed=0):
         Unknown profile or bad seed.
     """
     return dict(profile_spec(DEFECT_DATASETS, profile), **DEFECT_MATERIAL, seed=check_seed(seed, "seed"),
-                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=3)
+                wall_protocol="bridged-pinned", dispersion_vacancies="cut", records=4)
 
 
 def defect_grid(spec):
@@ -214,6 +223,23 @@ def defect_chains(spec):
             PSLLChain(spec["n_wall"], spec["a"], **mat, vacancy_model="bridged"))
 
 
+def spectrum_edges(spec):
+    """Frequency bin edges [GHz] of the dataset's line shapes: ``n_spectrum_bins`` bins on [0, 1.05 f_ideal(pi/a)].
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`defect_dataset_spec`.
+
+    Returns
+    -------
+    ndarray, float64, shape (n_spectrum_bins + 1,)
+    """
+    top = analytic_dispersion(np.pi / spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
+                              B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"])
+    return np.linspace(0.0, 1.05 * float(top), spec["n_spectrum_bins"] + 1)
+
+
 def defect_pair_seed(seed, pair, stream):
     """Seed of pair ``pair``'s vacancy draws: stream 0 dispersion, 1 walls (depends on these three only).
 
@@ -247,6 +273,9 @@ def defect_record(spec, sigma, tau, pair):
     -------
     dict of ndarray
         ``f``, ``f_std``, ``f_centroid``, ``linewidth`` (K,) [GHz];
+        ``spectrum`` (K, n_spectrum_bins) the line shape of the averaged
+        spectrum at each k (:func:`~mag_ml.physics.magnons.line_shapes` on
+        :func:`spectrum_edges`, rows summing to 1);
         ``f_centroid_r`` (R_d, K) [GHz] and ``weight_r`` (R_d, K) (arbitrary
         units), each dispersion realisation's centroid and spectral weight
         (``f_centroid`` is their weighted mean); ``widths`` (R,) [nm] and
@@ -266,7 +295,8 @@ def defect_record(spec, sigma, tau, pair):
                               dt=spec["dt_fraction"] * dchain.stable_dt(), sample_every=spec["sample_every"],
                               batch=spec.get("batch", 1))
     walls = defect_wall_ensemble(spec, sigma, tau, seed=defect_pair_seed(spec["seed"], pair, 1), chain=wchain)
-    return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth,
+    spectrum = line_shapes(disp.freqs, disp.power, spectrum_edges(spec), f_min=0.5 * disp.bin)
+    return dict(f=disp.f, f_std=disp.spread, f_centroid=disp.centroid, linewidth=disp.linewidth, spectrum=spectrum,
                 f_centroid_r=disp.centroids, weight_r=disp.weights, widths=walls.widths, m_z_r=-walls.m_z, converged=walls.converged.astype(np.int8), m_z=-walls.m_z.mean(axis=0),
                 occupied_fraction=np.float64(walls.occupied_fraction))
 
@@ -281,7 +311,8 @@ def _fields(spec):
     k, r, x = spec["n_dispersion"] // 2 + 1, spec["n_realisations"], spec["n_wall"] // 2
     rd = spec["n_dispersion_realisations"]
     return {"f": ((k,), "float64"), "f_std": ((k,), "float64"), "f_centroid": ((k,), "float64"),
-            "linewidth": ((k,), "float64"), "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"),
+            "linewidth": ((k,), "float64"), "spectrum": ((k, spec["n_spectrum_bins"]), "float64"),
+            "f_centroid_r": ((rd, k), "float64"), "weight_r": ((rd, k), "float64"),
             "m_z_r": ((r, x), "float64"), "widths": ((r,), "float64"), "converged": ((r,), "int8"),
             "m_z": ((x,), "float64"), "occupied_fraction": ((), "float64")}
 
@@ -384,7 +415,13 @@ class DefectDataset:
     f_std : ndarray, float64, shape (P, K)
         Its rms spread about the centroid [GHz] (line broadening).
     f_centroid, linewidth : ndarray, float64, shape (P, K)
-        Centroid and FWHM of the averaged line [GHz].
+        Centroid and FWHM of the averaged line [GHz] (the FWHM is that of
+        its sharpest maximum, window-limited in the quick profile).
+    spectrum : ndarray, float64, shape (P, K, F)
+        Line shape S(k, f): the fraction of the averaged line's power in
+        each frequency bin (rows sum to 1).
+    spectrum_edges : ndarray, float64, shape (F + 1,)
+        Its bin edges [GHz] (:func:`spectrum_edges`).
     f_centroid_r, weight_r : ndarray, float64, shape (P, R_d, K)
         Centroid [GHz] and spectral weight (arbitrary units) of each
         dispersion realisation; ``f_centroid`` is ``sum_r weight_r
@@ -423,6 +460,8 @@ class DefectDataset:
     f_std: np.ndarray
     f_centroid: np.ndarray
     linewidth: np.ndarray
+    spectrum: np.ndarray
+    spectrum_edges: np.ndarray
     f_centroid_r: np.ndarray
     weight_r: np.ndarray
     x: np.ndarray
@@ -484,6 +523,7 @@ def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True
         f_ideal=analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"],
                                     B=spec["B"], kernel=spec["kernel"], gamma=spec["gamma"]),
         f=arr["f"], f_std=arr["f_std"], f_centroid=arr["f_centroid"], linewidth=arr["linewidth"],
+        spectrum=arr["spectrum"], spectrum_edges=spectrum_edges(spec),
         f_centroid_r=arr["f_centroid_r"], weight_r=arr["weight_r"], x=x,
         m_z=arr["m_z"], m_z_r=arr["m_z_r"], width=widths.mean(axis=1),
         width_std=widths.std(axis=1, ddof=1) if widths.shape[1] > 1 else np.zeros(len(widths)),
@@ -664,11 +704,15 @@ DEFECT_NETWORKS = {
                   pinn=dict(hidden=48, depth=3, epochs=300, lr=3e-3, weight=0.1, n_collocation=32),
                   wall=dict(features=32, channels=16, epochs=200, lr=3e-3, weight_decay=1e-3, width_weight=1.0),
                   inverse=dict(features=32, channels=16, epochs=150, lr=3e-3, weight_decay=1e-3),
+                  depinning=dict(hidden=16, depth=2, epochs=100, lr=3e-3, weight_decay=1e-3),
+                  line_shape=dict(hidden=64, depth=3, epochs=150, lr=3e-3, weight_decay=1e-4),
                   batch_size=64),
     "paper": dict(cnn=dict(channels=64, layers=6, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   pinn=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight=0.1, n_collocation=256),
                   wall=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4, width_weight=1.0),
                   inverse=dict(features=128, channels=48, epochs=3000, lr=1e-3, weight_decay=1e-4),
+                  depinning=dict(hidden=64, depth=3, epochs=3000, lr=1e-3, weight_decay=1e-4),
+                  line_shape=dict(hidden=128, depth=4, epochs=3000, lr=1e-3, weight_decay=1e-4),
                   batch_size=64),
 }
 
@@ -682,7 +726,7 @@ def defect_networks_spec(profile):
     Returns
     -------
     dict
-        ``cnn``, ``pinn``, ``wall``, ``inverse`` (each with the network sizes, epochs,
+        ``cnn``, ``pinn``, ``wall``, ``inverse``, ``depinning``, ``line_shape`` (each with the network sizes, epochs,
         lr, optionally Adam's ``weight_decay`` and, for the PINN, the residual weight and the number of
         collocation (sigma, tau) pairs per batch) and ``batch_size``.
 
@@ -993,3 +1037,368 @@ def train_defect_networks(profile, data, *, seed=0, target=TARGET, a=None, kerne
         results[name] = train()
         seconds[name] = time.perf_counter() - t0
     return DefectNetworks(**results, directory=directory, seconds=seconds)
+
+
+# ----------------------------------------------------------------------------- depinning (chapter 9)
+#: Sizes of the depinning dataset per profile: the (sigma, tau) grid of
+#: :data:`DEFECT_DATASETS` (``n_grid`` values each, the same split rule),
+#: ``n_realisations`` cut-vacancy chains of ``n_sites`` sites per pair
+#: (simulated together as blocks), ramped at ``ramp_rate`` T/ps with the
+#: rest of :data:`mag_ml.physics.walls.DEPINNING_PROTOCOL`.  ``quick``: 7 x 7
+#: pairs (9 held out), 4 chains of 128 sites (5 mean defect periods at the
+#: largest sigma + tau), a fast ramp of 16 mT/ps up to 3 B_K (about a
+#: quarter of a second of CPU a pair); ``paper``: the dispersion grid of the
+#: paper profile, 16 chains of 768 sites, 1 mT/ps (some 30 000 steps of 12 288
+#: sites, tens of seconds a pair).
+DEPINNING_DATASETS = {
+    "quick": dict(n_grid=7, sigma_range=(2.0, 16.0), tau_range=(1.0, 8.0), n_validation=4, n_sites=128,
+                  n_realisations=4, ramp_rate=1.6e-2, b_max_factor=3.0),
+    "paper": dict(n_grid=12, sigma_range=(2.0, 64.0), tau_range=(1.0, 32.0), n_validation=14, n_sites=768,
+                  n_realisations=16, ramp_rate=1e-3),
+}
+
+
+def depinning_dataset_spec(profile, seed=0):
+    """Every parameter of the depinning dataset of a profile.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+        Seed of the vacancy draws, in [0, 2**63).
+
+    Returns
+    -------
+    dict
+        JSON-able: :data:`DEPINNING_DATASETS` of the profile, the material of
+        :data:`DEFECT_MATERIAL`, the protocol of
+        :data:`mag_ml.physics.walls.DEPINNING_PROTOCOL` (its ``ramp_rate``
+        replaced by the profile's), ``seed`` and ``records`` (layout 1).
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed.
+    """
+    sizes = profile_spec(DEPINNING_DATASETS, profile)
+    return dict({**DEPINNING_PROTOCOL, **sizes}, **DEFECT_MATERIAL, seed=check_seed(seed, "seed"), records=1)
+
+
+def depinning_chain(spec, occupied=None):
+    """The one-block chain of the depinning dataset (cut vacancies), optionally with an occupation.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`depinning_dataset_spec`.
+    occupied : array_like of bool, shape (n_sites,), optional
+        Default: no vacancies.
+
+    Returns
+    -------
+    PSLLChain
+    """
+    return PSLLChain(spec["n_sites"], spec["a"], A_ex=spec["A_ex"], M_s=spec["M_s"], K_u=spec["K_u"],
+                     kernel=spec["kernel"], gamma=spec["gamma"], occupied=occupied, vacancy_model="cut")
+
+
+def _protocol(spec):
+    return {k: spec[k] for k in DEPINNING_PROTOCOL if k != "b_max_factor"} | dict(
+        b_max=spec["b_max_factor"] * 2 * spec["K_u"] / spec["M_s"])
+
+
+def depinning_record(spec, item):
+    """One record of the depinning dataset: the depinning field of each realisation of a pair, or a reference.
+
+    Items ``0 .. n_grid**2 - 1`` are the (sigma, tau) pairs of
+    :func:`defect_grid` (realisation r of pair p draws
+    ``telegraph_vacancies(n_sites, sigma, tau, seed=defect_pair_seed(seed, p, 2), realisation=r)``);
+    item ``n_grid**2`` is the single-vacancy reference (one cut vacancy at
+    the sites nearest a quarter and three quarters of the chain, one under
+    each wall) and ``n_grid**2 + 1`` the defect-free chain; a reference is
+    one deterministic chain, its field repeated in every entry.
+
+    Parameters
+    ----------
+    spec : dict
+        From :func:`depinning_dataset_spec`.
+    item : int
+
+    Returns
+    -------
+    dict of ndarray
+        ``field_r`` (R,) [T], NaN where a wall did not move by the largest
+        field or a chain relaxed to no wall.
+
+    Raises
+    ------
+    ValueError
+        Bad sizes or an item out of range.
+    """
+    n_pairs = spec["n_grid"] ** 2
+    item = int(item)
+    r = spec["n_realisations"]
+    if 0 <= item < n_pairs:
+        sigma, tau = defect_grid(spec)
+        res = depinning_ensemble(depinning_chain(spec), float(sigma[item]), float(tau[item]), n_realisations=r,
+                                 seed=defect_pair_seed(spec["seed"], item, 2), **_protocol(spec))
+        return dict(field_r=res.fields)
+    if item == n_pairs:
+        n = spec["n_sites"]
+        occ = np.ones(n, dtype=bool)
+        occ[[n // 4, 3 * n // 4]] = False
+        chain = depinning_chain(spec, occ)
+    elif item == n_pairs + 1:
+        chain = depinning_chain(spec)
+    else:
+        raise ValueError(f"item must be in [0, {n_pairs + 1}] (pairs, then the two references), got {item}")
+    return dict(field_r=np.full(r, depinning_field(chain, **_protocol(spec)).fields[0]))
+
+
+def _depinning_task(spec, indices):
+    """generate_records task: depinning records for the given items."""
+    return [(i, depinning_record(spec, i)) for i in indices]
+
+
+def depinning_dataset(profile, *, seed=0, executor=None, progress=True, root=None):
+    """Path of the profile's depinning dataset, generating whatever is missing.
+
+    ``data/<profile>/depinning_dataset-<hash>.h5``, written by
+    :func:`mag_ml.data.generation.generate_records` (resumable, parallel
+    over items, any executor).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    seed : int
+    executor : concurrent.futures.Executor or "serial", optional
+        Where the items run (default: local processes, one per core).
+    progress : bool
+        Progress bar over items.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Unknown profile or bad seed.
+    """
+    spec = depinning_dataset_spec(profile, seed)
+    path = artifact_path(profile, "depinning_dataset", spec, root=root, suffix=".h5")
+    return write_depinning_dataset(path, spec, executor=executor, progress=progress,
+                                   desc=f"depinning dataset ({profile})")
+
+
+def write_depinning_dataset(path, spec, *, executor=None, progress=True, desc=None):
+    """Generate (or find, or resume) the depinning dataset of any spec at ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    spec : dict
+        As from :func:`depinning_dataset_spec`, possibly with other sizes.
+    executor, progress, desc
+        As in :func:`depinning_dataset`.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    ValueError
+        Ranges not positive or a chain shorter than sigma + tau at the
+        grid's corner; see also :func:`mag_ml.data.generation.generate_records`.
+    """
+    for name in ("sigma_range", "tau_range"):
+        lo, hi = spec[name]
+        if not 0 < lo <= hi:
+            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
+    try:
+        check_defect_parameters(spec["n_sites"], spec["sigma_range"][1], spec["tau_range"][1])
+    except ValueError as err:
+        raise ValueError(f"n_sites = {spec['n_sites']!r}: {err}") from None
+    return generate_records(path, params=spec, fields={"field_r": ((spec["n_realisations"],), "float64")},
+                            n_items=spec["n_grid"] ** 2 + 2, task=_depinning_task, task_args=(spec,),
+                            executor=executor, progress=progress, desc=desc)
+
+
+@dataclass
+class DepinningDataset:
+    """The depinning dataset in memory (:func:`load_depinning_dataset`); P pairs, R realisations.
+
+    Attributes
+    ----------
+    sigma, tau : ndarray, float64, shape (P,)
+        Mean occupied and vacant segment lengths [a].
+    split : ndarray, int8, shape (P,)
+        0 train, 1 validation, 2 test (:func:`defect_split`).
+    fields : ndarray, float64, shape (P, R)
+        Depinning field of each realisation [T] (NaN: not depinned, or no wall).
+    field : ndarray, float64, shape (P,)
+        Their mean over the finite entries [T].
+    single_vacancy, defect_free : float
+        Reference fields [T]: one cut vacancy under each wall, and no
+        vacancy (the free wall's detection field under the ramp).
+    switching : float
+        Stoner-Wohlfarth field of the tilted ramp [T] (the slow-ramp limit
+        of the single-vacancy field).
+    free_wall : float
+        :func:`mag_ml.physics.walls.free_wall_detection_field` of the
+        protocol [T] (the defect-free reference it should match).
+    params : dict
+    path : pathlib.Path
+    """
+
+    sigma: np.ndarray
+    tau: np.ndarray
+    split: np.ndarray
+    fields: np.ndarray
+    field: np.ndarray
+    single_vacancy: float
+    defect_free: float
+    switching: float
+    free_wall: float
+    params: dict
+    path: Path
+
+
+def load_depinning_dataset(path_or_profile, *, seed=0, executor=None, progress=True, root=None):
+    """Load the depinning dataset, verified; given a profile, generate it first if missing.
+
+    Parameters
+    ----------
+    path_or_profile : str or os.PathLike
+        ``"quick"`` or ``"paper"``, or the path of a file
+        :func:`write_depinning_dataset` wrote.
+    seed, executor, progress, root
+        As in :func:`depinning_dataset` (with a profile only).
+
+    Returns
+    -------
+    DepinningDataset
+
+    Raises
+    ------
+    FileNotFoundError, mag_ml.data.DatasetCorruptError, mag_ml.data.DatasetMismatchError
+        Missing, damaged or foreign file.
+    ValueError
+        Unknown profile.
+    """
+    if isinstance(path_or_profile, str) and path_or_profile in DEPINNING_DATASETS:
+        path = depinning_dataset(path_or_profile, seed=seed, executor=executor, progress=progress, root=root)
+    elif isinstance(path_or_profile, (str, os.PathLike)):
+        path = Path(path_or_profile)
+    else:
+        raise ValueError(f"path_or_profile must be a profile {tuple(DEPINNING_DATASETS)} or a file path, got "
+                         f"{path_or_profile!r}")
+    spec, arr = load_records(path)
+    sigma, tau = defect_grid(spec)
+    p = sigma.size
+    fields = arr["field_r"]
+    finite = np.isfinite(fields[:p])
+    with np.errstate(invalid="ignore"):  # a pair without a finite field has a NaN mean
+        mean = np.where(finite, fields[:p], 0.0).sum(1) / finite.sum(1)
+    return DepinningDataset(
+        sigma=sigma, tau=tau, split=defect_split(spec), fields=fields[:p], field=mean,
+        single_vacancy=float(fields[p, 0]), defect_free=float(fields[p + 1, 0]),
+        switching=switching_field(spec["K_u"], spec["M_s"], spec["tilt"]),
+        free_wall=free_wall_detection_field(ramp_rate=spec["ramp_rate"],
+                                            distance=analytic_wall_width(spec["A_ex"], spec["K_u"]),
+                                            alpha=spec["alpha"], width=analytic_wall_width(spec["A_ex"], spec["K_u"]),
+                                            gamma=spec["gamma"]),
+        params=spec, path=path)
+
+
+def train_depinning_network(profile, data, *, seed=0, device="auto", progress=True, root=None):
+    """Train (or load) the :class:`~mag_ml.models.defect_cnn.DefectMLP` of the depinning field on the training pairs.
+
+    Targets: each training pair's mean depinning field [T]; validation:
+    split 1; sizes ``defect_networks_spec(profile)["depinning"]``;
+    checkpoints in ``data/<profile>/depinning_network-<hash>/`` keyed by
+    the spec, the seed and the dataset's file name (resumable, loaded when
+    finished).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    data : DepinningDataset
+    seed : int
+    device, progress
+        As in :func:`mag_ml.training.fit`.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, or training pairs without a finite mean field.
+    """
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    if not np.all(np.isfinite(data.field[np.concatenate([tr, va])])):
+        raise ValueError("every training and validation pair needs a finite mean depinning field (NaN: no "
+                         "realisation depinned by the largest field); raise b_max_factor")
+    return _fit_cached(profile, "depinning", data, data.field,
+                       lambda d: DefectMLP(data.sigma[tr], data.tau[tr], data.field[tr], hidden=d["hidden"],
+                                           depth=d["depth"]),
+                       mlp_loss, seed, device, progress, root, "depinning MLP")
+
+
+def _fit_cached(profile, part, data, target, build, loss, seed, device, progress, root, desc):
+    """Fit ``build(spec[part])`` on (sigma, tau, target) of splits 0 / 1, in ``<part>_network-<hash>/`` (resumable)."""
+    spec = defect_networks_spec(profile)
+    tr, va = split_indices(data, 0), split_indices(data, 1)
+    directory = artifact_path(profile, f"{part}_network", dict(spec=spec[part], seed=int(seed),
+                                                               dataset=data.path.name), root=root, suffix="")
+    torch.manual_seed(seed)
+    model = build(spec[part])
+    target = np.asarray(target)
+
+    def split(idx):
+        return (data.sigma[idx], data.tau[idx], target[idx])
+
+    return _fit(model, split(tr), split(va), loss, spec, part, directory, seed, device, progress, desc)
+
+
+def train_line_shape_network(profile, data, *, seed=0, device="auto", progress=True, root=None):
+    """Train (or load) the :class:`~mag_ml.models.defect_cnn.LineShapeMLP` of S(k, f) on the training pairs.
+
+    Targets: the line shapes ``data.spectrum`` (P, K, F); loss
+    :func:`~mag_ml.models.defect_cnn.line_shape_loss`; validation: split 1;
+    sizes ``defect_networks_spec(profile)["line_shape"]``; checkpoints in
+    ``data/<profile>/line_shape_network-<hash>/`` keyed by the spec, the
+    seed and the dataset's file name (resumable, loaded when finished).
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    data : DefectDataset
+    seed : int
+    device, progress
+        As in :func:`mag_ml.training.fit`.
+    root : path, optional
+        Artifact root.
+
+    Returns
+    -------
+    mag_ml.training.FitResult
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    tr = split_indices(data, 0)
+    return _fit_cached(profile, "line_shape", data, data.spectrum,
+                       lambda d: LineShapeMLP(data.sigma[tr], data.tau[tr], data.k, np.shape(data.spectrum)[-1],
+                                              a=data.a, kernel=data.params["kernel"], hidden=d["hidden"],
+                                              depth=d["depth"]),
+                       line_shape_loss, seed, device, progress, root, "line-shape MLP")

@@ -320,17 +320,24 @@ class DispersionPINN(nn.Module):
 
     .. math::
 
-        f(k) = h(u) + f_0 - h(0), \qquad
-        h(u) = f_0 + W u + s\,g_\theta(u, \sigma, \tau), \qquad u = u(k)
+        f(u, v) = F(u, v) + f_\mathrm{ideal}(u) - F(u, 0), \qquad
+        F(u, v) = h(u, v) + f_0 - h(0, v), \qquad
+        h(u, v) = f_0 + W u + s\,g_\theta(u, \log\sigma, v)
 
-    with :math:`f_\mathrm{ideal}(k) = f_0 + W u(k)` the defect-free
-    dispersion (exact for the PS-LL chain: :math:`\mathcal K \propto u`),
-    g an MLP (tanh, smooth for autograd) of u and the standardised
-    (log sigma, log tau), and s a frequency scale.  By construction
-    (:class:`ConstrainedExpression` with the value constraint
-    :math:`f(u{=}0) = f_0`, :func:`kernel_coordinate`):
-    :math:`f(0) = f_0`, :math:`f(-k) = f(k)`, :math:`f'(0) = 0` and, for the
-    discrete kernel, :math:`f(k + 2\pi/a) = f(k)`, for any weights.
+    with :math:`u = u(k)` (:func:`kernel_coordinate`),
+    :math:`v = \tau/(\sigma + \tau) = 1 - p` the vacancy fraction,
+    :math:`f_\mathrm{ideal}(k) = f_0 + W u(k)` the defect-free dispersion
+    (exact for the PS-LL chain: :math:`\mathcal K \propto u`), g an MLP
+    (tanh, smooth for autograd) of u, the standardised log sigma and v, and
+    s a frequency scale.  This is the two-variable TFC constrained
+    expression built recursively (Leake & Mortari 2020, Sec. 2.2): the
+    value constraint :math:`f(0, v) = f_0` in u (:class:`ConstrainedExpression`),
+    then :math:`f(u, 0) = f_\mathrm{ideal}(u)` in v, for every u (a
+    constraint on a whole function, the defect-free limit: as tau -> 0 at
+    fixed sigma the chain is the ideal one); the two are compatible at
+    (0, 0).  By construction: :math:`f(0) = f_0`, :math:`f(-k) = f(k)`,
+    :math:`f'(0) = 0`, for the discrete kernel :math:`f(k + 2\pi/a) = f(k)`,
+    and :math:`f(k; \sigma, \tau{=}0) = f_\mathrm{ideal}(k)`, for any weights.
 
     Parameters
     ----------
@@ -387,16 +394,27 @@ class DispersionPINN(nn.Module):
         return self.f0 + self.bandwidth * kernel_coordinate(k, self.a, self.kernel)
 
     def free(self, u, z):
-        """h(u) = f0 + W u + s g(u, z) for u (B, n) and features z (B, 2) -> (B, n)."""
+        """h(u, v) = f0 + W u + s g(u, z) for u (B, n) and features z (B, 2) = (standardised log sigma, v) -> (B, n)."""
         zz = z.unsqueeze(-2).expand(*u.shape, z.shape[-1])
         g = self.g(torch.cat([u.unsqueeze(-1), zz], dim=-1)).squeeze(-1)
         return self.f0 + self.bandwidth * u + self.scale * g
 
+    def features(self, sigma, tau):
+        """(B, 2): the standardised log sigma and the vacancy fraction v = tau / (sigma + tau) (finite at tau = 0)."""
+        z = (torch.log(sigma) - self.normaliser.mean[0]) / self.normaliser.std[0]
+        return torch.stack([z, tau / (sigma + tau)], dim=-1)
+
     def forward(self, sigma, tau, k):
-        """Predicted f [GHz], shape (B, K), for sigma, tau (B,) and wavevectors k (K,) [1/nm]."""
-        z = self.normaliser(sigma, tau)
+        """Predicted f [GHz], shape (B, K), for sigma > 0, tau >= 0 (B,) and wavevectors k (K,) [1/nm]."""
+        z = self.features(sigma, tau)
         u = kernel_coordinate(k, self.a, self.kernel).to(z.dtype).expand(z.shape[0], -1)
-        return self.tfc(lambda v: self.free(v, z), u, self.f0.expand(z.shape[0], 1))
+        f0 = self.f0.expand(z.shape[0], 1)
+
+        def constrained_in_u(features):  # F(u, v): f(0, v) = f0 for any weights
+            return self.tfc(lambda w: self.free(w, features), u, f0)
+
+        ideal_limit = torch.stack([z[:, 0], torch.zeros_like(z[:, 1])], dim=-1)  # v = 0: tau -> 0 at this sigma
+        return constrained_in_u(z) + self.f0 + self.bandwidth * u - constrained_in_u(ideal_limit)
 
     def residual(self, sigma, tau, k):
         r"""Residual of the effective-medium dispersion relation (module docstring), GHz, shape (B, K).

@@ -78,7 +78,8 @@ from .pseudospectral import GAMMA, check_chain, exchange_kernel, uniform_state
 from .rng import check_seed
 
 __all__ = ["analytic_dispersion", "chain_dispersion", "transverse_excitation", "spin_wave_spectrum",
-           "peak_frequencies", "spectral_moments", "sum_rule_frequency", "DispersionResult", "measure_dispersion"]
+           "peak_frequencies", "spectral_moments", "line_shapes", "sum_rule_frequency", "DispersionResult",
+           "measure_dispersion"]
 
 
 
@@ -336,6 +337,46 @@ def peak_frequencies(freqs, power, *, f_min=0.0):
             if hi < row.size - 1 else freqs[-1]
         width[r] = right - left
     return f_peak, width
+
+
+def line_shapes(freqs, power, edges, *, f_min=0.0):
+    """The spectral function on coarse frequency bins, normalised at each k: the line shape S(k, f).
+
+    Parameters
+    ----------
+    freqs : array_like, float64, shape (n_f,)
+        Frequency grid of the spectrum [GHz].
+    power : array_like, float64, shape (n_k, n_f)
+        Power spectrum at each k (e.g. :attr:`DispersionResult.power`).
+    edges : array_like, float64, shape (n_b + 1,)
+        Increasing bin edges [GHz]; power outside them is dropped.
+    f_min : float
+        Power below this frequency is dropped (the static part).
+
+    Returns
+    -------
+    ndarray, float64, shape (n_k, n_b)
+        Each row sums to 1 (the fraction of the line's power in each bin);
+        a row without power is uniform.
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match or edges not increasing.
+    """
+    freqs, power = np.asarray(freqs, dtype=np.float64), np.asarray(power, dtype=np.float64)
+    edges = np.asarray(edges, dtype=np.float64)
+    if power.ndim != 2 or power.shape[1] != freqs.size:
+        raise ValueError(f"power must have shape (n_k, {freqs.size}), got {power.shape}")
+    if edges.ndim != 1 or edges.size < 2 or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"edges must be an increasing 1D array of >= 2 frequencies (GHz), got shape {edges.shape}")
+    bins = np.digitize(freqs, edges) - 1
+    keep = (bins >= 0) & (bins < edges.size - 1) & (freqs >= f_min)
+    out = np.zeros((power.shape[0], edges.size - 1))
+    for j in np.unique(bins[keep]):
+        out[:, j] = power[:, keep & (bins == j)].sum(1)
+    total = out.sum(1, keepdims=True)
+    return np.where(total > 0, out / np.where(total > 0, total, 1.0), 1.0 / out.shape[1])
 
 
 def spectral_moments(freqs, power, *, f_min=0.0):
