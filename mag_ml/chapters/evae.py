@@ -708,7 +708,7 @@ class LatentDirections:
         return x.double().cpu().numpy()
 
 
-def latent_directions(model, states):
+def latent_directions(model, states, *, batch_size=ANALYSIS_BATCH):
     """Principal components of the encoder means ``mu(X)`` of ``states``.
 
     Parameters
@@ -716,7 +716,9 @@ def latent_directions(model, states):
     model : SpinVAE
         In eval mode.
     states : array_like, torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L)
-        At least two states, e.g. the training set.
+        At least two states, e.g. the training set (a split streams from its file).
+    batch_size : int, default ANALYSIS_BATCH
+        States encoded at a time (the result depends on it only through float rounding).
 
     Returns
     -------
@@ -732,8 +734,8 @@ def latent_directions(model, states):
     if len(shape) != 4 or shape[0] < 2:
         raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {shape}")
     with torch.no_grad():  # in batches: the paper's 30,000 states at once would need tens of GB
-        mu = torch.cat([model.encode(_batch(states, i, ANALYSIS_BATCH, _device(model)))[0].double().cpu()
-                        for i in range(0, shape[0], ANALYSIS_BATCH)])
+        mu = torch.cat([model.encode(_batch(states, i, batch_size, _device(model)))[0].double().cpu()
+                        for i in range(0, shape[0], batch_size)])
     mu_mean = mu.mean(0)
     _, sv, pcs = torch.linalg.svd(mu - mu_mean, full_matrices=False)
     return LatentDirections(model, mu_mean, sv / np.sqrt(len(mu) - 1), pcs, (sv ** 2 / (sv ** 2).sum()).numpy())
