@@ -62,7 +62,7 @@ from mag_ml.files import (CorruptFileError, atomic_path, check_digest, check_mat
                           to_jsonable)
 from mag_ml.checks import check_int, check_memory, device_memory, format_bytes, resolve_device
 from mag_ml.data.storage import SplitStates
-from mag_ml.models.vae import LOSS_TERMS, NORMALISATIONS, energy_losses, total_loss, vae_losses
+from mag_ml.models.vae import LOSS_TERMS, NORMALISATIONS, energy_losses, state_batch, total_loss, vae_losses
 
 __all__ = ["Step", "TrainingDivergedError", "tenfold", "train_schedule", "evaluate", "fit",
            "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "load_step_weights",
@@ -164,7 +164,7 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
     try:
         device = next(model.parameters()).device
         for i in range(0, len(states), batch_size):
-            x = _rows(states, i, i + batch_size, device)
+            x = state_batch(states, i, i + batch_size, device, _dtype(states))
             out, mu, logvar = model(x, generator=generator)
             terms = vae_losses(x, out, mu, logvar, hamiltonian, normalisation=normalisation)
             terms["total"] = total_loss(terms, beta, gamma)
@@ -353,12 +353,9 @@ def _fingerprint(tensors):
     return crc
 
 
-def _rows(data, a, b, device):
-    """Rows ``[a, b)`` of a tensor, array or :class:`mag_ml.data.SplitStates` (read and verified), on ``device``."""
-    if isinstance(data, SplitStates):
-        return torch.from_numpy(data.rows(a, b)).to(device, torch.float32)
-    part = data[a:b]
-    return (part if torch.is_tensor(part) else torch.as_tensor(np.asarray(part))).to(device)
+def _dtype(data):
+    """The dtype rows of ``data`` train in: float32 for a dataset split (as arrays become in :func:`fit`), else own."""
+    return torch.float32 if isinstance(data, SplitStates) else None
 
 
 def _nbytes(data):
@@ -398,7 +395,8 @@ class _BlockReader:
         self.cache = {j: v for j, v in self.cache.items() if j in wanted}
         for j in wanted:
             if j not in self.cache:
-                self.cache[j] = [_rows(t, j * self.block, (j + 1) * self.block, self.device) for t in self.data]
+                self.cache[j] = [state_batch(t, j * self.block, (j + 1) * self.block, self.device, _dtype(t))
+                                 for t in self.data]
         sizes = torch.tensor([len(self.cache[j][0]) for j in wanted])
         starts = torch.cumsum(sizes, 0) - sizes
         pos = (starts[torch.searchsorted(blocks, idx // self.block)] + idx % self.block).to(self.device)
@@ -637,12 +635,13 @@ def _adam(model, lr, adam_betas=(0.9, 0.999), weight_decay=0.0):
 
 
 def _stream_block(item_bytes, batch_size, limit=64 << 20):
-    """Samples per streamed block: the largest multiple of ``batch_size`` within ``limit`` bytes (one batch at least)."""
+    """Samples per streamed block: the largest multiple of ``batch_size`` within ``limit`` bytes (>= one batch)."""
     return batch_size * max(1, limit // max(1, item_bytes) // batch_size)
 
 
 def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, directory, seed, device,
-         progress, desc, name, step, checkpoint_every, settings, extra, callback, speed=("float32", False, False, None)):
+         progress, desc, name, step, checkpoint_every, settings, extra, callback,
+         speed=("float32", False, False, None)):
     """:func:`fit` with its arguments checked, ``directory`` (if any) locked by the caller."""
     precision, channels_last, compile, block = speed
     device = resolve_device(device)
@@ -712,7 +711,8 @@ def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, a
                 model.eval()
                 m = len(validation[0])
                 history["validation"].append(sum(
-                    _terms(loss(forward, *(layout(_rows(t, i, i + batch_size, device)) for t in validation)))[1]["total"]
+                    _terms(loss(forward, *(layout(state_batch(t, i, i + batch_size, device, _dtype(t)))
+                                         for t in validation)))[1]["total"]
                     * min(batch_size, m - i) for i in range(0, m, batch_size)) / m)
             if path is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
                 _save(dict(settings=settings, model=model.state_dict(), optimizer=optimizer.state_dict(),
@@ -819,7 +819,7 @@ def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisatio
     forward = _prepare_model(probe, device, autocast, channels_last, False)
     optimizer = _adam(probe, 1e-3)  # the loop's own optimiser, so the timed update is the loop's
     loss = _vae_loss(hamiltonian, 1e-3, 1.0, normalisation)
-    batch = _batch_layout(channels_last)(_rows(train, 0, min(batch_size, len(train)), device))
+    batch = _batch_layout(channels_last)(state_batch(train, 0, min(batch_size, len(train)), device, _dtype(train)))
     saved = []
 
     def pack(t):
@@ -935,7 +935,8 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         ``train`` and ``validation``: dicts of the loss terms ``rc``, ``kl``,
         ``h``, ``total`` of the end-of-step model (eval mode, whole set);
         ``train_energy`` and ``validation_energy``: mean ``L_H`` of the
-        input states themselves (:func:`mag_ml.models.energy_losses`, float64); ``epoch_train``: per-epoch training means of each
+        input states themselves (:func:`mag_ml.models.energy_losses`, float64);
+        ``epoch_train``: per-epoch training means of each
         term (lists, in train mode, averaged over the epoch's batches).
 
     Raises
@@ -964,6 +965,8 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    device = resolve_device(device)  # an unavailable device fails here, even for a finished series
+    _speed_options(device, precision, channels_last, compile)
     directory = Path(directory)
     if params is None:
         params = dict(steps=[s.as_dict() for s in steps], seed=seed, name=name, batch_size=batch_size, lr=lr,
@@ -977,7 +980,7 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
 
 
 def _states(data, device, resident):
-    """A split as :func:`train_schedule` trains on it: a float32 tensor on ``device``, or the split itself (streamed)."""
+    """A split as :func:`train_schedule` trains on it: a float32 tensor on ``device``, or the split (streamed)."""
     if isinstance(data, SplitStates):
         if not resident:
             return data
@@ -997,9 +1000,7 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
         model.load_state_dict(load_step_weights(directory, len(steps) - 1))
         return done["history"]
 
-    device = resolve_device(device)
     precision, channels_last, compile = speed
-    _speed_options(device, precision, channels_last, compile)  # bad values fail before anything is read
     model.to(device)
     free = device_memory(device)
     data_bytes = _nbytes(train) + _nbytes(validation)

@@ -24,6 +24,7 @@ from mag_ml import AnnealSchedule, Hamiltonian, topological_charge
 from mag_ml.checks import TooLargeError, resolve_device
 from mag_ml.data import SplitStates, load_states
 from mag_ml.data.storage import create_dataset_file, dataset_params, write_state
+from mag_ml.chapters.evae import SeriesResult
 from mag_ml.models import SpinVAE, energy_losses
 from mag_ml import training
 from mag_ml.training import CHECKPOINT, Step, _epoch_order, fit, train_schedule
@@ -250,6 +251,7 @@ def test_bad_speed_options_and_unavailable_devices(tmp_path):
                  lambda: fit(vae(), x, epochs=1, batch_size=4, progress=False, device="cuda"),
                  lambda: train_schedule(vae(), STEPS, states(8, 0), states(4, 1), H, tmp_path, device="cuda",
                                         progress=False),
-                 lambda: energy_losses(states(4, 0), H, device="cuda")):
+                 lambda: energy_losses(states(4, 0), H, device="cuda"),
+                 lambda: SeriesResult("s", tmp_path, STEPS, [], vae().config()).model(0, device="cuda")):
         with pytest.raises(ValueError, match="device='cuda' was asked for, but this machine has no CUDA device"):
             call()

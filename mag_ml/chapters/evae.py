@@ -40,7 +40,7 @@ from mag_ml.data.generation import generate_dataset
 from mag_ml.data.storage import (SplitStates, dataset_params, load_observables, open_dataset, read_params,
                                  subset_dataset)
 from mag_ml.files import load_npz, save_npz, to_jsonable
-from mag_ml.models.vae import ANALYSIS_BATCH, SpinVAE
+from mag_ml.models.vae import ANALYSIS_BATCH, SpinVAE, state_batch
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, relax
 from mag_ml.training import Step, derived_seed, load_step_weights, series_key, tenfold, train_schedule
@@ -396,10 +396,11 @@ class SeriesResult:
         """
         if step is None:
             step = self.index(beta=beta, gamma=gamma)
+        device = resolve_device(device)  # an unavailable device fails before anything is read
         step = range(len(self.steps))[step]
         model = SpinVAE(**self.model_config)
         model.load_state_dict(load_step_weights(self.directory, step))
-        return model.to(resolve_device(device)).eval()
+        return model.to(device).eval()
 
 
 class EVAESeries:
@@ -592,12 +593,6 @@ def _device(model):
     return next(model.parameters()).device
 
 
-def _batch(states, i, n, device):
-    """States ``[i, i + n)`` (an array, tensor or :class:`mag_ml.data.SplitStates`) as a float32 tensor on ``device``."""
-    part = states[i:i + n]
-    return (part if torch.is_tensor(part) else torch.as_tensor(np.asarray(part))).to(device, torch.float32)
-
-
 def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
     """``n`` generated states X'_out: latent vectors ``z ~ N(0, I)`` decoded by ``model``.
 
@@ -659,7 +654,7 @@ def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS
     device = _device(model)
     parts = range(0, len(states), batch_size)
     with torch.no_grad():  # the forward pass in batches, the noise drawn for all states at once (as forward does)
-        codes = [model.encode(_batch(states, i, batch_size, device)) for i in parts]
+        codes = [model.encode(state_batch(states, i, i + batch_size, device, torch.float32)) for i in parts]
         mu, logvar = torch.cat([c[0] for c in codes]), torch.cat([c[1] for c in codes])
         z = model.reparameterize(mu, logvar, generator=torch.Generator(device=device).manual_seed(seed))
         out = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in parts])
@@ -734,7 +729,7 @@ def latent_directions(model, states, *, batch_size=ANALYSIS_BATCH):
     if len(shape) != 4 or shape[0] < 2:
         raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {shape}")
     with torch.no_grad():  # in batches: the paper's 30,000 states at once would need tens of GB
-        mu = torch.cat([model.encode(_batch(states, i, batch_size, _device(model)))[0].double().cpu()
+        mu = torch.cat([model.encode(state_batch(states, i, i + batch_size, _device(model), torch.float32))[0].double().cpu()
                         for i in range(0, shape[0], batch_size)])
     mu_mean = mu.mean(0)
     _, sv, pcs = torch.linalg.svd(mu - mu_mean, full_matrices=False)
@@ -1012,7 +1007,7 @@ class OpenBoundaryRun:
         return f"OpenBoundaryRun({self.size}x{self.size}, {len(self.series)} steps, {self.series.directory})"
 
     def model(self, device="auto"):
-        """The E-VAE at the end of the last (largest-gamma) step, in eval mode (``device`` as :meth:`SeriesResult.model`)."""
+        """The E-VAE at the end of the last (largest-gamma) step, in eval mode (``device``: :meth:`SeriesResult.model`)."""
         return self.series.model(-1, device=device)
 
     def compare(self, n_samples, *, seed=0):

@@ -958,7 +958,8 @@ class SplitStates:
         return self.shape[0]
 
     def __repr__(self):
-        return f"SplitStates({str(self.path)!r}, {self.split!r}: {self.shape[0]} states of {self.shape[2]}x{self.shape[3]})"
+        n, _, h, w = self.shape
+        return f"SplitStates({str(self.path)!r}, {self.split!r}: {n} states of {h}x{w})"
 
     @property
     def ndim(self):

@@ -42,7 +42,8 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["SpinVAE", "periodic_pad", "PeriodicConv2d", "vae_losses", "total_loss", "kl_divergence",
-           "reconstruction_loss", "hamiltonian_loss", "energy_losses", "ANALYSIS_BATCH", "reference_energy", "layer_table", "flops_per_sample",
+           "reconstruction_loss", "hamiltonian_loss", "energy_losses", "state_batch", "ANALYSIS_BATCH",
+           "reference_energy", "layer_table", "flops_per_sample",
            "LOSS_TERMS", "NORMALISATIONS", "PADDING_MODES"]
 
 #: Names of the loss terms in histories and in :func:`vae_losses`.
@@ -265,6 +266,26 @@ def hamiltonian_loss(x_out, hamiltonian):
 ANALYSIS_BATCH = 256
 
 
+def state_batch(states, start, stop, device, dtype=None):
+    """Rows ``[start, stop)`` of many states as a tensor on ``device``: only those rows are read and converted.
+
+    Parameters
+    ----------
+    states : array_like, torch.Tensor or mag_ml.data.SplitStates
+        Anything sliced by ``states[start:stop]`` (a dataset split reads those rows from its file, verified).
+    start, stop : int
+    device : torch.device
+    dtype : torch.dtype, optional
+        Of the result; default the rows' own.
+
+    Returns
+    -------
+    torch.Tensor, shape (stop - start, ...)
+    """
+    part = states[start:stop]
+    return (part if torch.is_tensor(part) else torch.as_tensor(np.asarray(part))).to(device, dtype)
+
+
 def energy_losses(states, hamiltonian, *, batch_size=ANALYSIS_BATCH, device="auto", dtype=torch.float64):
     """``L_H`` (:func:`hamiltonian_loss`) of each of many states, ``batch_size`` at a time on ``device``.
 
@@ -304,8 +325,7 @@ def energy_losses(states, hamiltonian, *, batch_size=ANALYSIS_BATCH, device="aut
     out = np.empty(len(states), dtype=np.float64)
     with torch.no_grad():
         for i in range(0, len(states), batch_size):
-            part = states[i:i + batch_size]
-            x = (part if torch.is_tensor(part) else torch.as_tensor(np.asarray(part))).to(device, dtype)
+            x = state_batch(states, i, i + batch_size, device, dtype)
             out[i:i + len(x)] = hamiltonian_loss(x, hamiltonian).double().cpu().numpy()
     return out
 
