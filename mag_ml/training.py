@@ -428,7 +428,8 @@ class _Forward:
     """
 
     def __init__(self, model, compiled, autocast):
-        self._model, self._forward, self._autocast, self._checked = model, compiled or model, autocast, not compiled
+        self._model, self._autocast, self._checked = model, autocast, compiled is None
+        self._forward = model if compiled is None else compiled
 
     def _call(self, *args, **kwargs):
         if self._autocast is None:
