@@ -236,6 +236,21 @@ def test_a_failing_compile_falls_back_to_the_eager_result(monkeypatch):
         fit(model, (x,), loss=loss, epochs=2, batch_size=8, progress=False, compile=True)
     assert weights_digest(model) == weights_digest(eager)
 
+    class Compiled:  # like torch's OptimizedModule: calls through, but has no truth value (len raises)
+        def __init__(self, module):
+            self.module = module
+
+        def __len__(self):
+            raise TypeError("does not support len()")
+
+        def __call__(self, *args, **kw):
+            return self.module(*args, **kw)
+
+    monkeypatch.setattr(torch, "compile", Compiled)
+    model = vae()
+    fit(model, (x,), loss=loss, epochs=2, batch_size=8, progress=False, compile=True)
+    assert weights_digest(model) == weights_digest(eager)
+
 
 def test_bad_speed_options_and_unavailable_devices(tmp_path):
     x = (states(8, 0),)
