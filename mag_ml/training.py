@@ -22,6 +22,13 @@ fixed.  This module has
 * the series of the E-VAE chapters for a profile, as artifacts under
   ``data/<profile>/``, are in :mod:`mag_ml.chapters.evae`.
 
+Speed on a GPU: :func:`fit` takes ``precision``
+(bf16 autocast of the network), ``channels_last`` and ``compile``
+(``torch.compile``), which :func:`train_schedule` turns on for CUDA only, so
+CPU float32 training is unchanged; a training set given as a dataset split
+(:class:`mag_ml.data.SplitStates`) that does not fit the device is read from
+its HDF5 file in shuffled blocks of consecutive states, verified as it is read.
+
 Reproducibility: at the start of every epoch the global torch generator and
 the shuffling generator are seeded from ``(seed, series, step, epoch)``, and
 the end-of-step evaluation uses its own generator seeded the same way, so
