@@ -24,7 +24,7 @@ from mag_ml import AnnealSchedule, Hamiltonian, topological_charge
 from mag_ml.checks import TooLargeError, resolve_device
 from mag_ml.data import SplitStates, load_states
 from mag_ml.data.storage import create_dataset_file, dataset_params, write_state
-from mag_ml.chapters.evae import SeriesResult
+from mag_ml.chapters.evae import SeriesResult, open_boundary_run, train_evae_series
 from mag_ml.models import SpinVAE, energy_losses
 from mag_ml import training
 from mag_ml.training import CHECKPOINT, Step, _epoch_order, fit, train_schedule
@@ -267,6 +267,9 @@ def test_bad_speed_options_and_unavailable_devices(tmp_path):
                  lambda: train_schedule(vae(), STEPS, states(8, 0), states(4, 1), H, tmp_path, device="cuda",
                                         progress=False),
                  lambda: energy_losses(states(4, 0), H, device="cuda"),
-                 lambda: SeriesResult("s", tmp_path, STEPS, [], vae().config()).model(0, device="cuda")):
+                 lambda: SeriesResult("s", tmp_path, STEPS, [], vae().config()).model(0, device="cuda"),
+                 lambda: train_evae_series("quick", device="cuda", root=tmp_path, progress=False),
+                 lambda: open_boundary_run("quick", 16, device="cuda", root=tmp_path, progress=False)):
         with pytest.raises(ValueError, match="device='cuda' was asked for, but this machine has no CUDA device"):
             call()
+    assert not any(tmp_path.rglob("*.h5"))  # refused before any dataset was generated

@@ -493,6 +493,7 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
     TrainingDivergedError
         See :func:`train_schedule`.
     """
+    device = resolve_device(device)  # an unavailable device fails before any dataset is made
     base = evae_training_spec(profile)
     unknown = set(spec or {}) - set(base)
     if unknown:
@@ -1092,6 +1093,7 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
     TrainingDivergedError
         See :func:`train_schedule`.
     """
+    device = resolve_device(device)  # an unavailable device fails before the dataset is made
     spec = open_boundary_spec(profile, spec)
     path = open_boundary_dataset(profile, size, seed=seed, executor=executor, progress=progress, root=root,
                                  spec=spec)
