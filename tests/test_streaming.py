@@ -1,6 +1,7 @@
 """Analyses over a dataset split stream (issue 14, item 3): chunked results equal unchunked ones; memory is bounded.
 
-Each chunked function of chapters 3-5 (energies, encodings, reconstructions, the Fourier MSE) is checked against
+Each chunked function of chapters 3-5 (energies, encodings, reconstructions, the Fourier MSE, the theta
+distribution) is checked against
 its one-batch result on small data, read from the file as a :class:`mag_ml.data.SplitStates` and as an array; the
 last test runs the paper-size code path (128 x 128 states) on 200 states in a fresh process and bounds the growth of
 its peak resident memory by the chunk size, and shows that the same analyses over the whole split loaded at once
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from mag_ml.analysis.collapse import fourier_mse
+from mag_ml.analysis.collapse import fourier_mse, theta_distribution
 from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H, latent_directions, reconstruct_states
 from mag_ml.data import SplitStates, load_states
 from mag_ml.models import SpinVAE, energy_losses
@@ -63,6 +64,16 @@ def test_fourier_mse_of_a_split_equals_the_arrays(small):
     whole = load_states(small, "train")
     assert fourier_mse(SplitStates(small, "train"), chunk=4) == pytest.approx(fourier_mse(whole, chunk=len(whole)),
                                                                           rel=1e-12)
+
+
+def test_theta_distribution_of_a_split_in_chunks_equals_one_batch(small):
+    whole = load_states(small, "train")
+    centres, density = theta_distribution(H, whole, bins=30, chunk=len(whole))
+    for chunk in (1, 4):
+        c, d = theta_distribution(H, SplitStates(small, "train"), bins=30, chunk=chunk)
+        np.testing.assert_array_equal(c, centres)
+        np.testing.assert_array_equal(d, density)
+    assert np.sum(density * np.diff(np.linspace(0, np.pi, 31))) == pytest.approx(1.0)
 
 
 def peak_growth(path, mode, chunk):
