@@ -7,16 +7,24 @@ Measured in one run, against the numba CPU kernel measured in the same run:
   processes), the torch backend on the CPU (:mod:`mag_ml.physics.monte_carlo_torch`,
   a batch of ``--cpu-batch`` states) and on CUDA (a batch of 1024) when present;
 * E-VAE training samples/s of ``SpinVAE(128)`` (loss ``L_RC + beta L_KL +
-  gamma L_H``, Adam): eager on the CPU; eager, ``torch.compile`` and bf16
-  autocast on CUDA when present;
-* the paper profile of chapters 3-5 extrapolated from those rates: the E-VAE
+  gamma L_H``, the loop's fused Adam), each mode set up exactly as
+  :func:`mag_ml.training.fit` sets it up: eager float32 (the baseline of the
+  training rows), ``torch.compile``, bf16 autocast, on the CPU and, when
+  present, on CUDA, where also ``train_schedule``'s default (bf16 +
+  channels-last + compile) is timed;
+* the paper profile extrapolated from those rates, per chapter: chapters
+  1-2 (their Monte Carlo sweeps, :data:`mag_ml.chapters.evae.LATTICE_DEMOS`,
+  at the numba rate on one worker: a lower bound), the chapters 3-5 E-VAE
   dataset (39,300 annealed 128 x 128 states, :func:`mag_ml.data.estimate_generation`;
-  numba on ``os.cpu_count()`` workers) and the chapter-3 training series
-  (every step of ``evae_training_spec("paper")``, controls included, at
-  30,000 samples an epoch).
+  numba on ``os.cpu_count()`` workers), chapter 3's training series (every
+  step of ``evae_training_spec("paper")``, controls included, at 30,000
+  samples an epoch), chapter 5's independent training and open-boundary
+  runs (their datasets and trainings; training at the 128 x 128 rate,
+  an upper bound for the 64 x 64 sample).
 
 CUDA rows say "not measured (no GPU)" without a GPU; nothing is estimated as
-if measured.  The other chapters' paper profiles are not extrapolated here.
+if measured.  Chapter 4 (analyses of chapter 3's models) and chapters 6-9 are not
+extrapolated here.
 
 Usage::
 
@@ -38,8 +46,10 @@ os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__),
 import torch  # noqa: E402
 
 from machine_load import report_end, report_start  # noqa: E402
-from training import loss_fn, sync, time_steps, unit_states  # noqa: E402
-from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H, evae_dataset_spec, evae_training_spec  # noqa: E402
+from training import sync, time_steps, unit_states  # noqa: E402
+from mag_ml.chapters.evae import (EVAE_HAMILTONIAN as H, EVAE_OPEN_HAMILTONIAN, evae_dataset_spec,  # noqa: E402
+                                  evae_training_spec, independent_evae_spec, lattice_demo_spec, open_boundary_spec)
+from mag_ml.training import _adam, _batch_layout, _prepare_model, _speed_options, _vae_loss  # noqa: E402
 from mag_ml.data.generation import estimate_generation, measure_update_rate  # noqa: E402
 from mag_ml.models import SpinVAE  # noqa: E402
 
@@ -47,19 +57,24 @@ SIZE = 128
 NOT_MEASURED = "not measured (no GPU)"
 
 
+#: Training modes: (precision, channels_last, compile) as :func:`mag_ml.training.fit` takes them.
+MODES = {"eager": ("float32", False, False), "compiled": ("float32", False, True), "bf16": ("bf16", False, False),
+         "auto": ("auto", "auto", "auto")}
+
+
 def training_rate(device, batch, mode, min_time):
-    """Samples/s of E-VAE training steps (``mode``: eager, compiled or bf16 autocast)."""
+    """Samples/s of E-VAE training steps, the model and forward set up as :func:`mag_ml.training.fit` does."""
     torch.manual_seed(0)
-    model = SpinVAE(SIZE).to(device).train()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.9, 0.999))
-    x = unit_states(batch, SIZE, device)
-    fn = torch.compile(loss_fn) if mode == "compiled" else loss_fn
+    model = SpinVAE(SIZE).train()
+    autocast, channels_last, compile_ = _speed_options(device, *MODES[mode])
+    forward = _prepare_model(model, device, autocast, channels_last, compile_)
+    opt = _adam(model, 1e-3)
+    loss = _vae_loss(H, 1e-3, 1.0, "per_spin")
+    x = _batch_layout(channels_last)(unit_states(batch, SIZE, device))
 
     def step():
         opt.zero_grad(set_to_none=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode == "bf16"):
-            loss = fn(model, x)
-        loss.backward()
+        loss(forward, x)["total"].backward()
         opt.step()
 
     step()
@@ -74,6 +89,32 @@ def series_samples():
     evae_steps = len(spec["from_betas"]) * len(spec["gammas"]) * (2 if spec["controls"] else 1)
     n_train = evae_dataset_spec("paper")["splits"][0]
     return (len(spec["betas"]) + evae_steps) * spec["epochs"] * n_train, len(spec["betas"]) + evae_steps
+
+
+def independent_samples():
+    """Training samples of chapter 5's independent E-VAE (paper): its steps x epochs x training states."""
+    spec = {**evae_training_spec("paper"), **independent_evae_spec("paper")["spec"]}
+    steps = len(spec["betas"]) + len(spec["from_betas"]) * len(spec["gammas"])
+    return steps * spec["epochs"] * evae_dataset_spec("paper")["splits"][0]
+
+
+def open_boundary_work():
+    """Chapter 5's open-boundary runs (paper): [(shape, n_states, schedule)] to anneal, and training samples."""
+    spec = open_boundary_spec("paper")
+    samples = (spec["first_epochs"] + spec["epochs"] * len(spec["gammas"])) * spec["splits"][0] * len(spec["sizes"])
+    return [((n, n), spec["n_states"], spec["schedule"]) for n in spec["sizes"]], samples
+
+
+def demo_updates():
+    """Monte Carlo spin updates of chapters 1 and 2 (paper): their sweeps x sites, per chapter."""
+    d = lattice_demo_spec("paper")
+    ch1 = (d["mc_sweeps"] + d["relax_sweeps"]) * d["L"] ** 2 + d["relax_sweeps"] * 2 * d["W"]
+    thermo = (d["thermo_T"][2] * (d["thermo_measure"] + d["thermo_burn_in"])
+              * d["thermo_shape"][0] * d["thermo_shape"][1])
+    phase = (d["phase_B"][2] * d["phase_T"][2] * (d["phase_measure"] + d["phase_burn_in"])
+             * d["phase_shape"][0] * d["phase_shape"][1])
+    free = (d["free_sweeps"] + d["free_burn_in"]) * d["free_shape"][0] * d["free_shape"][1]
+    return {"chapter 1": ch1, "chapter 2": thermo + phase + free}
 
 
 def hours(seconds):
@@ -97,25 +138,36 @@ def main(argv=None):
     mc["torch CUDA"] = (measure_update_rate(H, shape, device="cuda", batch=1024, seconds=args.min_time)
                         if cuda else None)
     base = mc["numba CPU (1 worker)"]
-    train = {"CPU eager": training_rate(torch.device("cpu"), args.train_batch, "eager", args.min_time)}
-    for mode in ("eager", "compiled", "bf16"):
+    train = {f"CPU {mode}": training_rate(torch.device("cpu"), args.train_batch, mode, args.min_time)
+             for mode in ("eager", "compiled", "bf16")}
+    for mode in ("eager", "compiled", "bf16", "auto"):
         train[f"CUDA {mode}"] = training_rate(torch.device("cuda"), 100, mode, args.min_time) if cuda else None
+    train_base = train["CPU eager"]
 
-    def dataset_s(device, rate):
-        return estimate_generation(hamiltonian=H, shape=shape, schedule=schedule, n_states=n_states, device=device,
-                                   workers=workers, rate=rate).seconds if rate else None
+    def dataset_s(device, rate, shape=shape, n=n_states, schedule=schedule, hamiltonian=H):
+        return estimate_generation(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n,
+                                   device=device, workers=workers, rate=rate).seconds if rate else None
 
     data = {"numba CPU": dataset_s("numba", base), "torch CPU": dataset_s("torch-cpu", mc["torch CPU"]),
             "torch CUDA": dataset_s("cuda", mc["torch CUDA"])}
     samples, steps = series_samples()
     fit = {mode: (samples / rate if rate else None) for mode, rate in train.items()}
+    open_data, open_samples = open_boundary_work()
+    cpu_fit, cpu_data = train["CPU eager"], "numba"
+    chapters = {name: n / base for name, n in demo_updates().items()}  # one worker: a lower bound
+    chapters["chapter 3 (dataset + series)"] = data["numba CPU"] + samples / cpu_fit
+    chapters["chapter 5 (independent + open boundaries)"] = (
+        independent_samples() / cpu_fit + open_samples / cpu_fit
+        + sum(dataset_s(cpu_data, base, shape=sh, n=n, schedule=sc, hamiltonian=EVAE_OPEN_HAMILTONIAN)
+              for sh, n, sc in open_data))
 
     print(f"\nMonte Carlo, {shape[0]}x{shape[1]}, M updates/s (ratio to numba CPU, 1 worker, this run)")
     for name, rate in mc.items():
         print(f"  {name:24s} " + (f"{rate / 1e6:10.2f}   x{rate / base:.3g}" if rate else NOT_MEASURED))
-    print(f"\nE-VAE training, SpinVAE({SIZE}), samples/s (CPU batch {args.train_batch}, CUDA batch 100)")
+    print(f"\nE-VAE training, SpinVAE({SIZE}), samples/s (ratio to CPU eager, this run; CPU batch {args.train_batch}, "
+          "CUDA batch 100; CUDA auto = bf16 + channels-last + compile)")
     for name, rate in train.items():
-        print(f"  {name:24s} " + (f"{rate:10.1f}" if rate else NOT_MEASURED))
+        print(f"  {name:24s} " + (f"{rate:10.2f}   x{rate / train_base:.3g}" if rate else NOT_MEASURED))
     print(f"\nPaper profile, extrapolated (time; ratio to numba CPU on {workers} workers)")
     print(f"  chapters 3-5 dataset ({n_states} states, {schedule.n_sweeps} sweeps + relaxation each):")
     for name, sec in data.items():
@@ -123,10 +175,16 @@ def main(argv=None):
     print(f"  chapter 3 training series ({steps} steps x 100 epochs x 30,000 states):")
     for name, sec in fit.items():
         print(f"    {name:22s} " + (f"{hours(sec):>10s}" if sec else NOT_MEASURED))
-    print("  chapters 1, 2, 4-9: not extrapolated by this script")
+    print(f"  per chapter on this CPU (numba on {workers} workers, CPU eager training; chapters 1-2: their Monte "
+          "Carlo sweeps on one worker, a lower bound):")
+    for name, sec in chapters.items():
+        print(f"    {name:44s} {hours(sec):>10s}")
+    print("  chapter 4 (analyses of chapter 3's models) and chapters 6-9: not extrapolated by this script; "
+          f"on CUDA: {NOT_MEASURED}" if not cuda else "  chapter 4 and chapters 6-9: not extrapolated by this script")
     load_end, high = report_end(load_start)
     out = dict(mc_updates_per_s=mc, training_samples_per_s=train, paper_dataset_s=data, paper_training_s=fit,
-               training_steps=steps, workers=workers, load_start=load_start[0], load_end=load_end[0],
+               paper_chapter_cpu_s=chapters, training_steps=steps, workers=workers, load_start=load_start[0],
+               load_end=load_end[0],
                high_load=high, torch=torch.__version__, python=platform.python_version())
     print(json.dumps(out))
     return 0

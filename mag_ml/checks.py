@@ -30,7 +30,7 @@ import os
 import numpy as np
 
 __all__ = ["ArgumentTypeError", "TooLargeError", "describe", "is_real", "is_int", "check_real", "check_int",
-           "check_shape", "machine_memory", "format_bytes", "check_memory"]
+           "check_shape", "machine_memory", "format_bytes", "check_memory", "resolve_device", "device_memory"]
 
 
 class ArgumentTypeError(TypeError, ValueError):
@@ -259,3 +259,67 @@ def check_memory(nbytes, request, *, hint="", limit=None):
         raise TooLargeError(f"{request} needs about {format_bytes(nbytes)} of memory, more than this machine's "
                             f"{format_bytes(limit)}; refused before allocating{'; ' + hint if hint else ''}")
     return nbytes
+
+
+def resolve_device(device="auto"):
+    """The torch device a run uses: the one parser of ``device`` arguments in the package.
+
+    Parameters
+    ----------
+    device : str, torch.device or None
+        ``"auto"`` or None (CUDA when available, else the CPU), ``"cpu"``,
+        ``"cuda"`` or ``"cuda:K"``.
+
+    Returns
+    -------
+    torch.device
+
+    Raises
+    ------
+    ValueError
+        An unknown device, or CUDA asked for on a machine without a usable
+        CUDA device (the message names it and says what to use instead).
+    """
+    import torch
+
+    if device is None or (isinstance(device, str) and device == "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:K', got {device!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:K', got {device!r}")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise ValueError(f"device={device!r} was asked for, but this machine has "
+                             f"{'no CUDA device' if count == 0 else f'{count} CUDA device(s)'} "
+                             "(use device='auto' or 'cpu')")
+    return dev
+
+
+def device_memory(device):
+    """Bytes a run on ``device`` can still allocate: free GPU memory, or this machine's available memory.
+
+    Parameters
+    ----------
+    device : torch.device
+        As returned by :func:`resolve_device`.
+
+    Returns
+    -------
+    int or None
+        ``torch.cuda.mem_get_info(device)[0]`` on CUDA; on the CPU the
+        available physical memory (``SC_AVPHYS_PAGES * SC_PAGE_SIZE``, POSIX),
+        else :func:`machine_memory`; None where neither is reported.
+    """
+    if device.type == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        pages, size = os.sysconf("SC_AVPHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return machine_memory()
+    return pages * size if pages > 0 and size > 0 else machine_memory()

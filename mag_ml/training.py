@@ -22,6 +22,13 @@ fixed.  This module has
 * the series of the E-VAE chapters for a profile, as artifacts under
   ``data/<profile>/``, are in :mod:`mag_ml.chapters.evae`.
 
+Speed on a GPU: :func:`fit` takes ``precision``
+(bf16 autocast of the network), ``channels_last`` and ``compile``
+(``torch.compile``), which :func:`train_schedule` turns on for CUDA only, so
+CPU float32 training is unchanged; a training set given as a dataset split
+(:class:`mag_ml.data.SplitStates`) that does not fit the device is read from
+its HDF5 file in shuffled blocks of consecutive states, verified as it is read.
+
 Reproducibility: at the start of every epoch the global torch generator and
 the shuffling generator are seeded from ``(seed, series, step, epoch)``, and
 the end-of-step evaluation uses its own generator seeded the same way, so
@@ -47,6 +54,7 @@ left by a killed run are removed when the next one starts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import zlib
@@ -57,11 +65,13 @@ import numpy as np
 import torch
 from mag_ml.progress import Bar, progress_bar
 
-from mag_ml.files import CorruptFileError, atomic_path, check_digest, check_matches, directory_lock, save_json
-from mag_ml.checks import check_int
-from mag_ml.models.vae import LOSS_TERMS, NORMALISATIONS, hamiltonian_loss, total_loss, vae_losses
+from mag_ml.files import (CorruptFileError, atomic_path, check_digest, check_matches, directory_lock, save_json,
+                          to_jsonable)
+from mag_ml.checks import check_int, check_memory, device_memory, format_bytes, resolve_device
+from mag_ml.data.storage import SplitStates
+from mag_ml.models.vae import LOSS_TERMS, NORMALISATIONS, energy_losses, state_batch, total_loss, vae_losses
 
-__all__ = ["Step", "TrainingDivergedError", "resolve_device", "tenfold", "train_schedule", "evaluate", "fit",
+__all__ = ["Step", "TrainingDivergedError", "tenfold", "train_schedule", "evaluate", "fit",
            "FitResult", "step_weights", "derived_seed", "series_key", "load_checkpoint", "load_step_weights",
            "load_history", "CHECKPOINT", "HISTORY"]
 
@@ -117,13 +127,6 @@ class TrainingDivergedError(FloatingPointError):
     """A loss became NaN or infinite; the message names the step, epoch and loss terms."""
 
 
-def resolve_device(device="auto"):
-    """``"auto"`` -> CUDA when available, else CPU; any other value -> ``torch.device(device)``."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def derived_seed(seed, series_key, step, epoch):
     """64-bit seed that depends only on (seed, series, step, epoch) (``epoch`` may be any int slot)."""
     ss = np.random.SeedSequence(int(seed), spawn_key=(int(series_key), int(step), int(epoch)))
@@ -143,7 +146,9 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
     Parameters
     ----------
     model : SpinVAE
-    states : torch.Tensor, shape (n, 3, L, L), on the model's device
+    states : torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L)
+        On the model's device, or a dataset split read ``batch_size`` states
+        at a time (moved to the model's device batch by batch).
     hamiltonian : mag_ml.Hamiltonian
     beta, gamma : float
         Weights of the total.
@@ -164,8 +169,9 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
     model.eval()
     sums, n = dict.fromkeys(LOSS_TERMS, 0.0), 0
     try:
+        device = next(model.parameters()).device
         for i in range(0, len(states), batch_size):
-            x = states[i:i + batch_size]
+            x = state_batch(states, i, i + batch_size, device, _dtype(states))
             out, mu, logvar = model(x, generator=generator)
             terms = vae_losses(x, out, mu, logvar, hamiltonian, normalisation=normalisation)
             terms["total"] = total_loss(terms, beta, gamma)
@@ -175,15 +181,6 @@ def evaluate(model, states, hamiltonian, *, beta, gamma, batch_size=100, generat
     finally:
         model.train(was_training)
     return {k: v / n for k, v in sums.items()}
-
-
-@torch.no_grad()
-def _mean_energy(states, hamiltonian, batch_size=100):
-    """Mean ``L_H`` of the states themselves (the training set's energy line)."""
-    total = 0.0
-    for i in range(0, len(states), batch_size):
-        total += float(hamiltonian_loss(states[i:i + batch_size], hamiltonian).sum())
-    return total / len(states)
 
 
 # ----------------------------------------------------------------------------- checkpoints
@@ -266,10 +263,6 @@ def load_history(path):
     return done
 
 
-def _jsonable(params):
-    return json.loads(json.dumps(params, sort_keys=True, default=lambda o: o.as_dict()))
-
-
 def load_checkpoint(path, settings=None):
     """Read a training checkpoint and check that it was written for ``settings``.
 
@@ -345,8 +338,11 @@ def _as_tensors(data, name):
         raise TypeError(f"{name} must be a tuple (inputs..., target) of arrays, got {type(data).__name__}")
     out = []
     for k, a in enumerate(data):
-        t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
-        out.append(t.float() if t.is_floating_point() else t)
+        if isinstance(a, SplitStates):  # a dataset split: read in blocks while training, never whole
+            out.append(a)
+        else:
+            t = torch.as_tensor(np.asarray(a) if not isinstance(a, torch.Tensor) else a)
+            out.append(t.float() if t.is_floating_point() else t)
         if len(out[-1]) != len(out[0]):
             raise ValueError(f"{name}[{k}] has {len(out[-1])} rows, {name}[0] has {len(out[0])}")
     if len(out[0]) == 0:
@@ -357,8 +353,145 @@ def _as_tensors(data, name):
 def _fingerprint(tensors):
     crc = 0
     for t in tensors:
-        crc = zlib.crc32(t.detach().cpu().contiguous().numpy().tobytes(), crc)
+        if isinstance(t, SplitStates):  # the file's parameters and split name (its states carry their digests)
+            crc = zlib.crc32(json.dumps([t.params, t.split], sort_keys=True, default=str).encode("utf-8"), crc)
+        else:
+            crc = zlib.crc32(t.detach().cpu().contiguous().numpy().tobytes(), crc)
     return crc
+
+
+def _dtype(data):
+    """The dtype rows of ``data`` train in: float32 for a dataset split (as arrays become in :func:`fit`), else own."""
+    return torch.float32 if isinstance(data, SplitStates) else None
+
+
+def _nbytes(data):
+    """Bytes of a tensor, array or dataset split in memory (not read)."""
+    return int(data.nbytes) if not torch.is_tensor(data) else data.element_size() * data.nelement()
+
+
+def _epoch_order(n, block, generator):
+    """Sample order of one epoch: a random permutation, or (``block``) blocks of consecutive samples in random order.
+
+    With ``block = k`` the ``ceil(n / k)`` blocks ``[jk, (j+1)k)`` come in a random order and each is shuffled
+    inside, so a batch needs at most two blocks of a file: the order of training streamed from HDF5.
+    """
+    if block is None:
+        return torch.randperm(n, generator=generator)
+    n_blocks = -(-n // block)
+    parts = []
+    for j in torch.randperm(n_blocks, generator=generator).tolist():
+        size = min(block, n - j * block)
+        parts.append(j * block + torch.randperm(size, generator=generator))
+    return torch.cat(parts)
+
+
+class _BlockReader:
+    """Batches of an epoch in block order (:func:`_epoch_order`), reading each block once, on the device.
+
+    Holds the blocks the current batch needs (at most two when ``block >= batch_size``); a block the order has left
+    is dropped, so memory stays at a few blocks whatever the size of the set.
+    """
+
+    def __init__(self, data, block, device, prepare):
+        self.data, self.block, self.device, self.prepare, self.cache = data, block, device, prepare, {}
+
+    def take(self, idx):
+        blocks = torch.unique(idx // self.block)  # sorted
+        wanted = blocks.tolist()
+        self.cache = {j: v for j, v in self.cache.items() if j in wanted}
+        for j in wanted:
+            if j not in self.cache:
+                self.cache[j] = [state_batch(t, j * self.block, (j + 1) * self.block, self.device, _dtype(t))
+                                 for t in self.data]
+        sizes = torch.tensor([len(self.cache[j][0]) for j in wanted])
+        starts = torch.cumsum(sizes, 0) - sizes
+        pos = (starts[torch.searchsorted(blocks, idx // self.block)] + idx % self.block).to(self.device)
+        return [self.prepare(torch.cat([self.cache[j][k] for j in wanted])[pos]) for k in range(len(self.data))]
+
+
+#: Precisions of :func:`fit`: float32 throughout, or the model's forward under bfloat16 autocast.
+PRECISIONS = ("float32", "bf16", "auto")
+
+
+def _float32(value):
+    """``value`` (a tensor or nested tuple/list/dict of them) with bfloat16 tensors cast to float32."""
+    if torch.is_tensor(value):
+        return value.float() if value.dtype == torch.bfloat16 else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_float32(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _float32(v) for k, v in value.items()}
+    return value
+
+
+class _Forward:
+    """What a loss sees as the model: its forward, compiled and/or under bfloat16 autocast; its other attributes.
+
+    The network runs under ``torch.autocast(device_type, torch.bfloat16)`` (convolutions and matrix products in
+    bfloat16) and its outputs are cast back to float32, so every loss term (the Hamiltonian's energy among them)
+    is computed in float32.  A compiled forward that fails on its first call falls back to the eager one with a
+    warning.
+    """
+
+    def __init__(self, model, compiled, autocast):
+        self._model, self._autocast, self._checked = model, autocast, compiled is None
+        self._forward = model if compiled is None else compiled
+
+    def _call(self, *args, **kwargs):
+        if self._autocast is None:
+            return self._forward(*args, **kwargs)
+        with torch.autocast(self._autocast, dtype=torch.bfloat16):
+            out = self._forward(*args, **kwargs)
+        return _float32(out)
+
+    def __call__(self, *args, **kwargs):
+        if self._checked:
+            return self._call(*args, **kwargs)
+        try:
+            out = self._call(*args, **kwargs)
+        except Exception as err:  # noqa: BLE001 - any compiler failure: train eagerly instead
+            import warnings
+
+            warnings.warn(f"torch.compile of {type(self._model).__name__} failed ({type(err).__name__}: {err}); "
+                          "training eagerly", RuntimeWarning, stacklevel=2)
+            self._forward = self._model
+            out = self._call(*args, **kwargs)
+        self._checked = True
+        return out
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+
+def _speed_options(device, precision, channels_last, compile):
+    """``(autocast device type or None, channels_last, compile)`` for ``device`` from :func:`fit`'s options."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    for arg, value in (("channels_last", channels_last), ("compile", compile)):
+        if value not in (True, False, "auto"):
+            raise ValueError(f"{arg} must be True, False or 'auto', got {value!r}")
+    cuda = device.type == "cuda"
+    bf16 = precision == "bf16" or (precision == "auto" and cuda)
+    return (device.type if bf16 else None, channels_last is True or (channels_last == "auto" and cuda),
+            compile is True or (compile == "auto" and cuda))
+
+
+def _prepare_model(model, device, autocast, channels_last, compile):
+    """Move ``model`` to ``device`` (channels-last if asked) and return what the loss calls (:class:`_Forward`)."""
+    model.to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    if autocast is None and not compile:
+        return model  # the plain float32 path: the loss calls the model itself
+    return _Forward(model, torch.compile(model) if compile else None, autocast)
+
+
+def _batch_layout(channels_last):
+    """Function putting a batch tensor in the model's memory format (4-D floating tensors channels-last)."""
+    if not channels_last:
+        return lambda t: t
+    return lambda t: t.contiguous(memory_format=torch.channels_last) if t.ndim == 4 and t.is_floating_point() else t
 
 
 def _mse(model, *batch):
@@ -374,7 +507,8 @@ def _terms(value):
 
 def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1e-3, weight_decay=0.0,
         adam_betas=(0.9, 0.999), directory=None, seed=0, device="auto", progress=True, desc=None, name=None,
-        step=0, checkpoint_every=1, settings=None, extra=None, callback=None):
+        step=0, checkpoint_every=1, settings=None, extra=None, callback=None, precision="float32",
+        channels_last=False, compile=False, shuffle_block=None):
     """Mini-batch Adam training of any model, resumable per epoch: the one training loop of the book.
 
     The supervised networks (Wang et al., Adv. Sci. 2020: MSE on min-max
@@ -392,10 +526,14 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
     ----------
     model : torch.nn.Module
         Trained in place (initial weights are ignored when resuming).
-    train : tuple of array_like or torch.Tensor
+    train : tuple of array_like, torch.Tensor or mag_ml.data.SplitStates
         ``(input_1, ..., input_m, target)`` with equal first dimensions n
         (or just ``(inputs,)`` for a loss without target); floating arrays
-        become float32.
+        become float32.  An element that is a dataset split
+        (:class:`mag_ml.data.SplitStates`) is never read whole: each epoch
+        reads it in blocks of ``shuffle_block`` states (verified like
+        :func:`mag_ml.data.load_states`), so a training set larger than the
+        device's memory trains in a few blocks of it.
     validation : tuple, optional
         Same layout; its loss is recorded after every epoch (no gradient
         step; autograd stays on so that losses with derivatives work).
@@ -439,6 +577,26 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
     callback : callable, optional
         ``callback(epoch)`` after each epoch's checkpoint (an exception
         there stops training; tests use it to simulate an interruption).
+    precision : {"float32", "bf16", "auto"}, default "float32"
+        ``"bf16"``: the model's forward under ``torch.autocast`` with
+        bfloat16 (convolutions and matrix products; the outputs cast back to
+        float32, so the loss is float32); ``"auto"``: bf16 on CUDA, float32
+        on the CPU.  Float32 training on the CPU is bit-identical to the
+        loop without these options.
+    channels_last : bool or "auto", default False
+        Model and 4-D batches in ``torch.channels_last`` (faster
+        convolutions on CUDA); ``"auto"``: on CUDA only.
+    compile : bool or "auto", default False
+        The forward through ``torch.compile`` (eager with a warning if it
+        fails); ``"auto"``: on CUDA only (on the 2-core CPU it does not pay:
+        ``benchmarks/paper_scale.py``).
+    shuffle_block : int, optional
+        Epoch order.  None: a random permutation of all samples.  ``k``: the
+        blocks of ``k`` consecutive samples in random order, each shuffled
+        inside (the order in which a :class:`mag_ml.data.SplitStates` is
+        read; the default for one is the largest multiple of ``batch_size``
+        within 64 MiB of states).  In-memory data with the same ``k`` gets
+        the same batches, hence on the CPU the same result.
 
     Returns
     -------
@@ -449,7 +607,9 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
     TypeError
         ``train``/``validation`` not tuples of arrays.
     ValueError
-        Mismatched row counts, empty data, ``epochs`` or ``batch_size`` < 1,
+        Mismatched row counts, empty data, ``epochs``, ``batch_size`` or
+        ``shuffle_block`` < 1, an unknown ``precision``, ``channels_last`` or
+        ``compile``, a ``device`` not available (``"cuda"`` without a GPU),
         a checkpoint written for other data or settings
         (:class:`mag_ml.files.MismatchError`), a damaged or unverifiable
         checkpoint (:class:`mag_ml.files.CorruptFileError`).
@@ -460,12 +620,15 @@ def fit(model, train, *, validation=None, loss=None, epochs, batch_size=64, lr=1
     """
     for arg, value in (("epochs", epochs), ("batch_size", batch_size), ("checkpoint_every", checkpoint_every)):
         check_int(value, arg, minimum=1)
+    if shuffle_block is not None:
+        check_int(shuffle_block, "shuffle_block", minimum=1)
+    speed = (precision, channels_last, compile, shuffle_block)
     if directory is None:
         return _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, None, seed,
-                    device, progress, desc, name, step, checkpoint_every, settings, extra, callback)
+                    device, progress, desc, name, step, checkpoint_every, settings, extra, callback, speed)
     with _training_lock(directory):
         return _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, directory,
-                    seed, device, progress, desc, name, step, checkpoint_every, settings, extra, callback)
+                    seed, device, progress, desc, name, step, checkpoint_every, settings, extra, callback, speed)
 
 
 def _adam(model, lr, adam_betas=(0.9, 0.999), weight_decay=0.0):
@@ -479,21 +642,36 @@ def _adam(model, lr, adam_betas=(0.9, 0.999), weight_decay=0.0):
     return torch.optim.Adam(params, lr=lr, betas=tuple(adam_betas), weight_decay=weight_decay, fused=fused)
 
 
+def _stream_block(item_bytes, batch_size, limit=64 << 20):
+    """Samples per streamed block: the largest multiple of ``batch_size`` within ``limit`` bytes (>= one batch)."""
+    return batch_size * max(1, limit // max(1, item_bytes) // batch_size)
+
+
 def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, adam_betas, directory, seed, device,
-         progress, desc, name, step, checkpoint_every, settings, extra, callback):
+         progress, desc, name, step, checkpoint_every, settings, extra, callback,
+         speed=("float32", False, False, None)):
     """:func:`fit` with its arguments checked, ``directory`` (if any) locked by the caller."""
+    precision, channels_last, compile, block = speed
     device = resolve_device(device)
-    train = [t.to(device) for t in _as_tensors(train, "train")]
-    validation = None if validation is None else [t.to(device) for t in _as_tensors(validation, "validation")]
+    autocast, channels_last, compile = _speed_options(device, precision, channels_last, compile)
+    train = _as_tensors(train, "train")
+    streamed = any(isinstance(t, SplitStates) for t in train)
+    if streamed and block is None:
+        block = _stream_block(max(_nbytes(t) // len(t) for t in train), batch_size)
+    if not streamed:
+        train = [t.to(device) for t in train]
+    validation = None if validation is None else [t if isinstance(t, SplitStates) else t.to(device)
+                                                  for t in _as_tensors(validation, "validation")]
     loss = loss or _mse
     label = desc or name or "fit"
-    model.to(device)
+    forward = _prepare_model(model, device, autocast, channels_last, compile)
+    layout = _batch_layout(channels_last)
     optimizer = _adam(model, lr, adam_betas, weight_decay)
     if settings is None:
         settings = dict(model=type(model).__name__, batch_size=int(batch_size), lr=float(lr),
                         weight_decay=float(weight_decay), seed=int(seed), train=_fingerprint(train),
                         validation=None if validation is None else _fingerprint(validation))
-    settings = _jsonable(settings)
+    settings = to_jsonable(settings)
     history = {"train": [], "validation": []}
     path = None if directory is None else Path(directory) / CHECKPOINT
     ckpt = None if path is None else load_checkpoint(path, settings)
@@ -511,14 +689,18 @@ def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, a
         for epoch in range(start, epochs):
             s = derived_seed(seed, key, step, epoch)
             torch.manual_seed(s)
-            order = torch.randperm(n, generator=torch.Generator().manual_seed(s)).to(device)
+            order = _epoch_order(n, block, torch.Generator().manual_seed(s))
+            if not streamed:
+                order = order.to(device)
             if n % batch_size == 1 and n > 1:  # a batch of one breaks batch norm: leave that sample out
                 order = order[:-1]
+            reader = _BlockReader(train, block, device, layout) if streamed else None
             model.train()
             sums = {}
             for b, i in enumerate(range(0, len(order), batch_size)):
                 idx = order[i:i + batch_size]
-                value, terms = _terms(loss(model, *(t[idx] for t in train)))
+                batch = reader.take(idx) if streamed else [layout(t[idx]) for t in train]
+                value, terms = _terms(loss(forward, *batch))
                 if not all(math.isfinite(v) for v in terms.values()):
                     raise TrainingDivergedError(
                         f"{label}, epoch {epoch}, batch {b}: non-finite loss: "
@@ -537,8 +719,9 @@ def _fit(model, train, validation, loss, epochs, batch_size, lr, weight_decay, a
                 model.eval()
                 m = len(validation[0])
                 history["validation"].append(sum(
-                    _terms(loss(model, *(t[i:i + batch_size] for t in validation)))[1]["total"]
-                    * len(validation[0][i:i + batch_size]) for i in range(0, m, batch_size)) / m)
+                    _terms(loss(forward, *(layout(state_batch(t, i, i + batch_size, device, _dtype(t)))
+                                         for t in validation)))[1]["total"]
+                    * min(batch_size, m - i) for i in range(0, m, batch_size)) / m)
             if path is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
                 _save(dict(settings=settings, model=model.state_dict(), optimizer=optimizer.state_dict(),
                            history=history, extra=extra), path)
@@ -572,42 +755,58 @@ class ScheduleEstimate:
     seconds : float
         Estimated wall time of the remaining epochs (updates only, evaluations excluded).
     data_bytes : int
-        The training states held on the device.
+        The training states held on the device (0 when they are streamed from their file).
+    working_bytes : int
+        Memory of one update: weights, gradients and Adam's two moments (4 x the
+        parameters), the tensors the forward pass keeps for the backward pass
+        (measured with ``torch.autograd.graph.saved_tensors_hooks``) and the batch.
     device : str
     """
 
-    def __init__(self, seconds, data_bytes, device):
+    def __init__(self, seconds, data_bytes, device, working_bytes=0):
         self.seconds, self.data_bytes, self.device = float(seconds), int(data_bytes), str(device)
+        self.working_bytes = int(working_bytes)
 
     def __str__(self):
         t = self.seconds
         when = f"{t:.0f} s" if t < 120 else f"{t / 60:.0f} min" if t < 7200 else f"{t / 3600:.1f} h"
-        return (f"about {when} of training on {self.device} (from one timed update), "
-                f"{self.data_bytes / 2**30:.2f} GiB of training states on the device")
+        data = (f"{self.data_bytes / 2**30:.2f} GiB of training states on the device" if self.data_bytes else
+                "training states streamed from their file")
+        return (f"about {when} of training on {self.device} (from one timed update), {data}, "
+                f"{format_bytes(self.working_bytes)} per update")
 
 
 #: Estimated training time (s) above which running on a CPU draws a warning: the paper profile wants a GPU.
 CPU_WARNING_SECONDS = 3600.0
+#: Share of the device's free memory the training states may take to be held there whole (else they stream).
+RESIDENT_SHARE = 0.5
 
 
-def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisation="per_spin"):
+def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisation="per_spin", *,
+                      precision="float32", channels_last=False, data_bytes=None):
     """Estimate the time and memory of training ``model`` through ``steps`` before it starts.
 
     One Adam update of a copy of the model on one batch is timed (after a
     warm-up update) and scaled by the number of updates of the remaining
-    epochs; the model itself is not changed.  On a CPU an estimate above
-    :data:`CPU_WARNING_SECONDS` also warns that the run wants a GPU.
+    epochs; the model itself is not changed.  The memory of an update is
+    counted during the warm-up (see :class:`ScheduleEstimate`).  On a CPU an
+    estimate above :data:`CPU_WARNING_SECONDS` also warns that the run wants
+    a GPU.
 
     Parameters
     ----------
     model : SpinVAE
         On its training device.
-    train : torch.Tensor, shape (n, 3, L, L)
-        The training states, on the same device.
+    train : torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L)
+        The training states (only the first batch is read).
     steps : sequence of Step
     batch_size : int
     hamiltonian : mag_ml.Hamiltonian
     normalisation : {"per_spin", "sum"}
+    precision, channels_last
+        As in :func:`fit` (the timed update is the loop's, without compilation).
+    data_bytes : int, optional
+        Bytes of training states held on the device; default: all of ``train``.
 
     Returns
     -------
@@ -622,23 +821,36 @@ def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisatio
     import time
     import warnings
 
+    device = next(model.parameters()).device
+    autocast, channels_last, _ = _speed_options(device, precision, channels_last, False)
     probe = copy.deepcopy(model).train()
+    forward = _prepare_model(probe, device, autocast, channels_last, False)
     optimizer = _adam(probe, 1e-3)  # the loop's own optimiser, so the timed update is the loop's
     loss = _vae_loss(hamiltonian, 1e-3, 1.0, normalisation)
-    batch = train[:min(batch_size, len(train))]
+    batch = _batch_layout(channels_last)(state_batch(train, 0, min(batch_size, len(train)), device, _dtype(train)))
+    saved = []
+
+    def pack(t):
+        saved.append(t.element_size() * t.nelement())
+        return t
+
     times = []
-    for _ in range(2):  # the first update warms the kernels up
+    for k in range(2):  # the first update warms the kernels up and counts the saved tensors
         t0 = time.perf_counter()
         optimizer.zero_grad(set_to_none=True)
-        loss(probe, batch)["total"].backward()
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t) if k == 0 else contextlib.nullcontext():
+            total = loss(forward, batch)["total"]
+        total.backward()
         optimizer.step()
-        if batch.device.type == "cuda":
-            torch.cuda.synchronize()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
         times.append(time.perf_counter() - t0)
     updates = sum(s.epochs for s in steps) * math.ceil(len(train) / batch_size)
-    device = batch.device.type
-    estimate = ScheduleEstimate(times[-1] * updates, train.element_size() * train.nelement(), device)
-    if device == "cpu" and estimate.seconds > CPU_WARNING_SECONDS:
+    weights = sum(p.element_size() * p.nelement() for p in probe.parameters())
+    working = 4 * weights + sum(saved) + _nbytes(batch)
+    estimate = ScheduleEstimate(times[-1] * updates, _nbytes(train) if data_bytes is None else data_bytes,
+                                device.type, working)
+    if device.type == "cpu" and estimate.seconds > CPU_WARNING_SECONDS:
         warnings.warn(f"this training needs {estimate} -- the profile is meant for a GPU "
                       "(device='cuda'); on this CPU it will take that long", RuntimeWarning, stacklevel=3)
     return estimate
@@ -646,7 +858,8 @@ def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisatio
 
 def train_schedule(model, steps, train, validation, hamiltonian, directory, *, seed=0, name="series",
                    batch_size=100, lr=1e-3, adam_betas=(0.9, 0.999), device="auto", checkpoint_every=10,
-                   params=None, callback=None, progress=True, normalisation="per_spin"):
+                   params=None, callback=None, progress=True, normalisation="per_spin", precision="auto",
+                   channels_last="auto", compile="auto"):
     """Train ``model`` through ``steps`` in order, resumably; return the history.
 
     Each step is one :func:`fit` of ``step.epochs`` epochs of mini-batch
@@ -682,8 +895,13 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         Initial weights (ignored when resuming); trained in place and left
         with the final weights.
     steps : sequence of Step
-    train, validation : array_like or torch.Tensor, shape (n, 3, L, L), float32
-        Unit-vector spin states; moved to ``device`` once.
+    train, validation : array_like, torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L), float32
+        Unit-vector spin states.  Arrays are moved to ``device`` once; a
+        dataset split is read whole onto the device when both splits take
+        at most :data:`RESIDENT_SHARE` of its free memory
+        (:func:`mag_ml.checks.device_memory`), else it streams from its file
+        in blocks (:func:`fit`'s ``shuffle_block``; evaluations and energies
+        in batches).
     hamiltonian : mag_ml.Hamiltonian
         Energy of ``L_H``.
     directory : str or os.PathLike
@@ -713,6 +931,10 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     normalisation : {"per_spin", "sum"}, default "per_spin"
         Of the loss terms (:func:`mag_ml.models.vae_losses`); the history's
         losses are in the same normalisation.
+    precision, channels_last, compile : default "auto"
+        As in :func:`fit`: on CUDA bf16 autocast, channels-last and
+        ``torch.compile``; on the CPU none of them (float32, bit-identical
+        on resume).
 
     Returns
     -------
@@ -720,8 +942,9 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         One entry per step: ``step``, ``beta``, ``gamma``, ``epochs``;
         ``train`` and ``validation``: dicts of the loss terms ``rc``, ``kl``,
         ``h``, ``total`` of the end-of-step model (eval mode, whole set);
-        ``train_energy`` and ``validation_energy``: ``L_H`` of the input
-        states themselves; ``epoch_train``: per-epoch training means of each
+        ``train_energy`` and ``validation_energy``: mean ``L_H`` of the
+        input states themselves (:func:`mag_ml.models.energy_losses`, float64);
+        ``epoch_train``: per-epoch training means of each
         term (lists, in train mode, averaged over the epoch's batches).
 
     Raises
@@ -729,8 +952,12 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     TrainingDivergedError
         A NaN or infinite loss; the message names step, epoch and batch; the
         last checkpoint is left untouched.
+    mag_ml.checks.TooLargeError
+        One update (plus the states held on the device) needs more memory
+        than the device has free: raised before training starts, with the
+        estimate.
     ValueError
-        Bad arguments, or a checkpoint written for other parameters
+        Bad arguments (a ``device`` not available among them), or a checkpoint written for other parameters
         (:class:`mag_ml.files.MismatchError`), or a damaged or unverifiable
         file in ``directory`` (:class:`mag_ml.files.CorruptFileError`: the
         message names it and says what to delete).
@@ -746,19 +973,31 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         raise ValueError(f"checkpoint_every must be an int >= 0, got {checkpoint_every!r}")
     if normalisation not in NORMALISATIONS:
         raise ValueError(f"normalisation must be one of {NORMALISATIONS}, got {normalisation!r}")
+    device = resolve_device(device)  # an unavailable device fails here, even for a finished series
+    _speed_options(device, precision, channels_last, compile)
     directory = Path(directory)
     if params is None:
         params = dict(steps=[s.as_dict() for s in steps], seed=seed, name=name, batch_size=batch_size, lr=lr,
                       adam_betas=list(adam_betas), hamiltonian=hamiltonian.as_dict(), model=model.config())
     # the normalisation changes what a step trains, so a checkpoint of the other one never matches
-    params = _jsonable(dict(params, normalisation=normalisation))
+    params = to_jsonable(dict(params, normalisation=normalisation))
     with _training_lock(directory):
         return _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr,
-                               adam_betas, device, checkpoint_every, params, callback, progress, normalisation)
+                               adam_betas, device, checkpoint_every, params, callback, progress, normalisation,
+                               (precision, channels_last, compile))
+
+
+def _states(data, device, resident):
+    """A split as :func:`train_schedule` trains on it: a float32 tensor on ``device``, or the split (streamed)."""
+    if isinstance(data, SplitStates):
+        if not resident:
+            return data
+        data = data[:]
+    return torch.as_tensor(np.asarray(data) if not torch.is_tensor(data) else data, dtype=torch.float32).to(device)
 
 
 def _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr, adam_betas,
-                    device, checkpoint_every, params, callback, progress, normalisation):
+                    device, checkpoint_every, params, callback, progress, normalisation, speed):
     """:func:`train_schedule` with its arguments checked, under the directory's lock."""
     history_path = directory / HISTORY
     if history_path.exists():
@@ -769,12 +1008,12 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
         model.load_state_dict(load_step_weights(directory, len(steps) - 1))
         return done["history"]
 
-    device = resolve_device(device)
+    precision, channels_last, compile = speed
     model.to(device)
-    train = torch.as_tensor(np.asarray(train) if not torch.is_tensor(train) else train,
-                            dtype=torch.float32).to(device)
-    validation = torch.as_tensor(np.asarray(validation) if not torch.is_tensor(validation) else validation,
-                                 dtype=torch.float32).to(device)
+    free = device_memory(device)
+    data_bytes = _nbytes(train) + _nbytes(validation)
+    resident = free is None or data_bytes <= RESIDENT_SHARE * free
+    train, validation = _states(train, device, resident), _states(validation, device, resident)
     if len(train) < 2:
         raise ValueError(f"train must hold at least 2 states, got {len(train)}")
     key = series_key(name)
@@ -789,11 +1028,17 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
         history, start = ckpt["extra"]["history"], ckpt["settings"]["step"]
         model.load_state_dict(ckpt["model"])
         _check_steps(directory, start)  # the finished steps' files are kept: verify them before going on
-    energies = dict(train_energy=_mean_energy(train, hamiltonian), validation_energy=_mean_energy(validation,
-                                                                                                  hamiltonian))
-    if progress and start < len(steps):
-        estimate = estimate_schedule(model, train, steps[start:], batch_size, hamiltonian, normalisation)
-        print(f"{name}: {estimate}", flush=True)
+    energies = {f"{split}_energy": float(energy_losses(x, hamiltonian, batch_size=batch_size, device=device).mean())
+                for split, x in (("train", train), ("validation", validation))}
+    if start < len(steps):  # time and memory known before the run starts; too much memory fails here
+        held = _nbytes(train) + _nbytes(validation) if not isinstance(train, SplitStates) else 0
+        estimate = estimate_schedule(model, train, steps[start:], batch_size, hamiltonian, normalisation,
+                                     precision=precision, channels_last=channels_last, data_bytes=held)
+        if free is not None:
+            check_memory(estimate.working_bytes + held, f"train_schedule({name!r}) on {device}", limit=free,
+                         hint=f"estimate: {estimate}; use a smaller batch_size or a device with more memory")
+        if progress:
+            print(f"{name}: {estimate}", flush=True)
     bar = progress_bar(total=sum(s.epochs for s in steps), desc=name, unit="epoch", disable=not progress,
                        initial=sum(s.epochs for s in steps[:start]))
     try:
@@ -806,7 +1051,8 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
                           f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})", name, k,
                           checkpoint_every or step.epochs, dict(params=params, step=k), dict(history=history),
                           None if callback is None else
-                          lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history))
+                          lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history),
+                          (precision, channels_last, compile, None))
             gen = torch.Generator(device=device).manual_seed(derived_seed(seed, key, k, _EVAL_EPOCH))
             entry = dict(step=k, beta=step.beta, gamma=step.gamma, epochs=step.epochs,
                          train=evaluate(model, train, hamiltonian, beta=step.beta, gamma=step.gamma,

@@ -96,13 +96,8 @@ def test_model_outputs_in_batches_equal_one_batch(model, states):
                                reconstruct_states(model, x, seed=2, batch_size=len(x)), atol=1e-6)
     np.testing.assert_allclose(sample_states(model, 23, seed=5, batch_size=4),
                                sample_states(model, 23, seed=5, batch_size=100), atol=1e-6)
-    import mag_ml.chapters.evae as evae
-    whole = latent_directions(model, x)
-    old, evae.ANALYSIS_BATCH = evae.ANALYSIS_BATCH, 4
-    try:
-        streamed = latent_directions(model, x)
-    finally:
-        evae.ANALYSIS_BATCH = old
+    whole = latent_directions(model, x, batch_size=len(x))
+    streamed = latent_directions(model, x, batch_size=4)
     torch.testing.assert_close(streamed.mean, whole.mean, rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(streamed.std, whole.std, rtol=1e-5, atol=1e-6)
 
@@ -129,7 +124,7 @@ TINY_OPEN = dict(sizes=(16,), n_states=6, splits=(4, 1, 1),
                  first_epochs=1, gammas=(1.0,), epochs=1, batch_size=2)
 
 
-def test_open_boundary_run_trains_caches_and_compares(tmp_path):
+def test_open_boundary_run_trains_caches_and_compares(tmp_path, monkeypatch):
     run = open_boundary_run("quick", 16, seed=0, device="cpu", progress=False, root=tmp_path, spec=TINY_OPEN)
     assert isinstance(run, OpenBoundaryRun) and run.size == 16 and run.hamiltonian is EVAE_OPEN_HAMILTONIAN
     assert run.dataset.parent == tmp_path / "quick" and run.dataset.name.startswith("open_states-")
@@ -151,6 +146,14 @@ def test_open_boundary_run_trains_caches_and_compares(tmp_path):
     assert 0 < c["hit"] <= 1 and 0 <= c["frac"] <= 1
     assert c["e_uni"] == pytest.approx(EVAE_OPEN_HAMILTONIAN.energy(np.stack([0 * c["raw"][0], 0 * c["raw"][0],
                                                                                1 + 0 * c["raw"][0]])) / 256)
+    # only the lowest anneal is read back: it is the state with the lowest stored energy
+    assert EVAE_OPEN_HAMILTONIAN.energy(c["ann"]) / 256 == pytest.approx(c["e_ann"], abs=1e-6)
+    # the direct minimisation is an artifact: a second comparison loads it instead of relaxing again
+    import mag_ml.chapters.evae as evae
+    assert len(list((tmp_path / "quick").glob("open_ground_state_search-*.npz"))) == 1
+    monkeypatch.setattr(evae, "lowest_lattice_energy", lambda *a, **k: pytest.fail("direct minimisation rerun"))
+    again_c = run.compare(4, seed=0)
+    assert again_c["e_direct"] == c["e_direct"] and np.array_equal(again_c["direct"], c["direct"])
 
     other = open_boundary_run("quick", 16, seed=1, device="cpu", progress=False, root=tmp_path, spec=TINY_OPEN)
     assert other.dataset != run.dataset and other.series.directory != run.series.directory

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mag_ml import AnnealSchedule, Hamiltonian, anneal, metropolis, random_spins, relax
+from mag_ml.checks import resolve_device
 from mag_ml.physics import monte_carlo_torch as mt
 from mag_ml.physics.rng import splitmix64
 from tests.test_monte_carlo import exact_2x2_averages
@@ -140,7 +141,7 @@ def test_bad_input():
         with pytest.raises(ValueError, match="device='cuda'.*no CUDA device"):
             mt.BatchChain(H, (4, 4), samples=[0], device="cuda")
     with pytest.raises(ValueError, match="device must be"):
-        mt.torch_device("tpu")
+        resolve_device("tpu")
     with pytest.raises(ValueError, match="samples must be given"):
         mt.BatchChain(H, (4, 4))
     with pytest.raises(ValueError, match="distinct"):

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from mag_ml import Hamiltonian
+from mag_ml.checks import resolve_device
 from mag_ml.models import SpinVAE
 from mag_ml.training import (_EVAL_EPOCH, CHECKPOINT, HISTORY, Step, TrainingDivergedError,
-                             derived_seed as _seed, evaluate, resolve_device, series_key, tenfold,
+                             derived_seed as _seed, evaluate, series_key, tenfold,
                              train_schedule)
 from mag_ml.chapters.evae import EVAE_TRAINING, evae_training_spec
 

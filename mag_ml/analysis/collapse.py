@@ -57,7 +57,7 @@ def _batch(states, name="states"):
 
 
 # ----------------------------------------------------------------------------- Fig. 3B
-def theta_distribution(hamiltonian, states, bins=60, *, mask=None):
+def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
     r"""Normalised distribution of the angle between each spin and its effective field.
 
     :math:`\theta_i = \arccos(\mathbf S_i\cdot\mathbf h_i/|\mathbf h_i|)` with
@@ -78,6 +78,11 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None):
         Number of equal bins on ``[0, pi]`` or explicit bin edges (radians).
     mask : ndarray of bool (H, W), optional
         Occupied sites; vacancies are left out of the histogram.
+    chunk : int, default 256
+        States converted to float64 and histogrammed at a time, >= 1: the
+        counts of the chunks are summed, so the result does not depend on it
+        and a dataset split (anything sliced by ``states[a:b]``, e.g.
+        :class:`mag_ml.data.SplitStates`) is never converted whole.
 
     Returns
     -------
@@ -95,18 +100,25 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None):
     """
     if not isinstance(hamiltonian, Hamiltonian):
         raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
-    s = _batch(states)
-    norm = np.linalg.norm(s, axis=1, keepdims=True)
-    if mask is None:
-        if np.any(norm < 1e-12):
-            raise ValueError("states contain zero-length spins; pass a mask for vacancies")
-        s = s / norm
-    else:
-        s = np.where(norm > 1e-12, s / np.maximum(norm, 1e-12), 0.0)
-    occupied = np.ones(s.shape[-2:], bool) if mask is None else np.asarray(mask, bool)
-    theta = np.concatenate([np.arccos(np.clip(hamiltonian.cos_theta(x, mask=mask), -1.0, 1.0))[occupied]
-                            for x in s])
-    density, edges = np.histogram(theta, bins=bins, range=(0.0, np.pi), density=True)
+    chunk = check_int(chunk, "chunk", minimum=1)
+    states = states if hasattr(states, "ndim") else np.asarray(states)
+    n = states.shape[0] if states.ndim == 4 else 1
+    counts, edges = 0, None
+    for start in range(0, max(n, 1), chunk):  # no state: _batch raises, naming the shape
+        s = _batch(states[start:start + chunk] if states.ndim == 4 else states)
+        norm = np.linalg.norm(s, axis=1, keepdims=True)
+        if mask is None:
+            if np.any(norm < 1e-12):
+                raise ValueError("states contain zero-length spins; pass a mask for vacancies")
+            s = s / norm
+        else:
+            s = np.where(norm > 1e-12, s / np.maximum(norm, 1e-12), 0.0)
+        occupied = np.ones(s.shape[-2:], bool) if mask is None else np.asarray(mask, bool)
+        theta = np.concatenate([np.arccos(np.clip(hamiltonian.cos_theta(x, mask=mask), -1.0, 1.0))[occupied]
+                                for x in s])
+        part, edges = np.histogram(theta, bins=bins, range=(0.0, np.pi))
+        counts = counts + part
+    density = counts / np.array(np.diff(edges), float) / counts.sum()  # as np.histogram(density=True)
     return 0.5 * (edges[1:] + edges[:-1]), density
 
 

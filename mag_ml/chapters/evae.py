@@ -35,22 +35,23 @@ import torch
 from mag_ml.analysis.collapse import LatticeSearch, lowest_lattice_energy
 from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
+from mag_ml.checks import resolve_device
 from mag_ml.data.generation import generate_dataset
-from mag_ml.data.storage import dataset_params, load_observables, load_states, open_dataset, read_params, subset_dataset
+from mag_ml.data.storage import (SplitStates, dataset_params, load_observables, open_dataset, read_params,
+                                 subset_dataset)
 from mag_ml.files import load_npz, save_npz, to_jsonable
-from mag_ml.models.vae import SpinVAE, hamiltonian_loss
+from mag_ml.models.vae import ANALYSIS_BATCH, SpinVAE, state_batch
 from mag_ml.physics.hamiltonian import Hamiltonian
 from mag_ml.physics.monte_carlo import AnnealSchedule, relax
-from mag_ml.training import (Step, derived_seed, load_step_weights, resolve_device, series_key, tenfold,
-                             train_schedule)
+from mag_ml.training import Step, derived_seed, load_step_weights, series_key, tenfold, train_schedule
 
 __all__ = ["GROUND_STATE_TOL", "PAPER_TRANSITION_GAMMAS", "ground_state_search", "evae_training_dataset",
            "EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
-           "sample_states", "reconstruct_states", "energy_losses", "ANALYSIS_BATCH", "LatentDirections", "latent_directions",
+           "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
            "independent_evae_spec", "independent_evae", "barrier_targets", "open_boundary_spec", "open_boundary_dataset",
-           "OpenBoundaryRun", "open_boundary_run", "open_boundary_series"]
+           "OpenBoundaryRun", "open_ground_state_search", "open_boundary_run", "open_boundary_series"]
 
 _INIT_SLOT = 2 ** 31 - 2  # spawn-key slot of the initial weights of the standard VAE
 
@@ -380,7 +381,7 @@ class SeriesResult:
                            f"steps are {[(s.beta, g) for s, g in zip(self.steps, gammas)]}")
         return hits[0]
 
-    def model(self, step=None, *, beta=None, gamma=None, device="cpu"):
+    def model(self, step=None, *, beta=None, gamma=None, device="auto"):
         """The :class:`SpinVAE` at the end of a step, in eval mode.
 
         Parameters
@@ -389,14 +390,17 @@ class SeriesResult:
             Step index (negative counts from the end).
         beta, gamma : float, optional
             Alternatively, select the step by its weights.
-        device : str or torch.device, default "cpu"
+        device : "auto", str or torch.device, default "auto"
+            ``"auto"``: CUDA when available, else the CPU
+            (:func:`mag_ml.checks.resolve_device`; "cuda" without a GPU raises ValueError).
         """
         if step is None:
             step = self.index(beta=beta, gamma=gamma)
+        device = resolve_device(device)  # an unavailable device fails before anything is read
         step = range(len(self.steps))[step]
         model = SpinVAE(**self.model_config)
         model.load_state_dict(load_step_weights(self.directory, step))
-        return model.to(resolve_device(device)).eval()
+        return model.to(device).eval()
 
 
 class EVAESeries:
@@ -426,7 +430,7 @@ class EVAESeries:
                 f"evae={{{', '.join(f'{b:g}: {len(s)} steps' for b, s in self.evae.items())}}}, "
                 f"{len(self.control)} controls)")
 
-    def model(self, *, beta, gamma=0.0, control=False, device="cpu"):
+    def model(self, *, beta, gamma=0.0, control=False, device="auto"):
         """The model trained with ``beta`` and ``gamma`` (``gamma = 0``: the standard VAE step).
 
         With ``control=True``: the gamma = 0 control at the end of the step
@@ -489,6 +493,7 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
     TrainingDivergedError
         See :func:`train_schedule`.
     """
+    device = resolve_device(device)  # an unavailable device fails before any dataset is made
     base = evae_training_spec(profile)
     unknown = set(spec or {}) - set(base)
     if unknown:
@@ -502,8 +507,8 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
     data_path = evae_training_dataset(profile, seed=seed, progress=progress, root=root)
     size = evae_dataset_spec(profile, seed)["shape"][0]
     model_config = SpinVAE(size).config()
-    train = load_states(data_path, "train")
-    validation = load_states(data_path, "validation")
+    train = SplitStates(data_path, "train")   # read whole by train_schedule when it fits the device, else in blocks
+    validation = SplitStates(data_path, "validation")
     with open_dataset(data_path) as f:
         data_params = read_params(f)
     common = dict(dataset=data_params, model=model_config, seed=seed_t, batch_size=spec["batch_size"], lr=spec["lr"],
@@ -585,34 +590,8 @@ def loss_regions(series, parameter, *, kl_collapse=1.0, rc_factor=1.5):
 
 
 # ----------------------------------------------------------------------------- model outputs
-#: States per batch in the analyses of trained models (sampling, reconstruction, encoding, energies): bounded
-#: memory at the paper's 128 x 128 (256 states: about 50 MB of spins, a few hundred MB of activations).
-ANALYSIS_BATCH = 256
-
-
 def _device(model):
     return next(model.parameters()).device
-
-
-def energy_losses(states, hamiltonian=EVAE_HAMILTONIAN, *, batch_size=ANALYSIS_BATCH):
-    """``L_H = (E - E_0) / N`` of each state (:func:`mag_ml.models.hamiltonian_loss`), ``batch_size`` at a time.
-
-    Parameters
-    ----------
-    states : array_like, shape (n, 3, L, L)
-        Spins (float32 datasets are promoted per batch, never as a whole).
-    hamiltonian : Hamiltonian, default EVAE_HAMILTONIAN
-    batch_size : int, default ANALYSIS_BATCH
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,), float64
-        Units of J per spin.
-    """
-    with torch.no_grad():
-        return np.concatenate([hamiltonian_loss(torch.as_tensor(np.asarray(states[i:i + batch_size],
-                                                                          dtype=np.float64)), hamiltonian).numpy()
-                               for i in range(0, len(states), batch_size)])
 
 
 def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
@@ -658,7 +637,7 @@ def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS
     ----------
     model : SpinVAE
         In eval mode.
-    states : array_like or torch.Tensor, shape (n, 3, L, L)
+    states : array_like, torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L)
         Input spins X_in, float32 like the datasets.
     seed : int, default 0
         Seed of the reparameterisation noise (``torch.Generator().manual_seed(seed)``,
@@ -674,10 +653,9 @@ def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS
     numpy.ndarray, shape (n, 3, L, L)
     """
     device = _device(model)
-    x = torch.as_tensor(states)
-    parts = range(0, len(x), batch_size)
+    parts = range(0, len(states), batch_size)
     with torch.no_grad():  # the forward pass in batches, the noise drawn for all states at once (as forward does)
-        codes = [model.encode(x[i:i + batch_size].to(device)) for i in parts]
+        codes = [model.encode(state_batch(states, i, i + batch_size, device, torch.float32)) for i in parts]
         mu, logvar = torch.cat([c[0] for c in codes]), torch.cat([c[1] for c in codes])
         z = model.reparameterize(mu, logvar, generator=torch.Generator(device=device).manual_seed(seed))
         out = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in parts])
@@ -726,15 +704,17 @@ class LatentDirections:
         return x.double().cpu().numpy()
 
 
-def latent_directions(model, states):
+def latent_directions(model, states, *, batch_size=ANALYSIS_BATCH):
     """Principal components of the encoder means ``mu(X)`` of ``states``.
 
     Parameters
     ----------
     model : SpinVAE
         In eval mode.
-    states : array_like or torch.Tensor, shape (n, 3, L, L)
-        At least two states, e.g. the training set.
+    states : array_like, torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, L, L)
+        At least two states, e.g. the training set (a split streams from its file).
+    batch_size : int, default ANALYSIS_BATCH
+        States encoded at a time (the result depends on it only through float rounding).
 
     Returns
     -------
@@ -746,12 +726,12 @@ def latent_directions(model, states):
     ValueError
         Fewer than two states.
     """
-    x = torch.as_tensor(states)
-    if x.ndim != 4 or len(x) < 2:
-        raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {tuple(x.shape)}")
+    shape = tuple(states.shape) if hasattr(states, "shape") else np.shape(states)
+    if len(shape) != 4 or shape[0] < 2:
+        raise ValueError(f"need at least two states of shape (n, 3, L, L), got shape {shape}")
     with torch.no_grad():  # in batches: the paper's 30,000 states at once would need tens of GB
-        mu = torch.cat([model.encode(x[i:i + ANALYSIS_BATCH].to(_device(model)))[0].double().cpu()
-                        for i in range(0, len(x), ANALYSIS_BATCH)])
+        mu = torch.cat([model.encode(state_batch(states, i, i + batch_size, _device(model), torch.float32))[0].double().cpu()
+                        for i in range(0, shape[0], batch_size)])
     mu_mean = mu.mean(0)
     _, sv, pcs = torch.linalg.svd(mu - mu_mean, full_matrices=False)
     return LatentDirections(model, mu_mean, sv / np.sqrt(len(mu) - 1), pcs, (sv ** 2 / (sv ** 2).sum()).numpy())
@@ -956,6 +936,57 @@ def open_boundary_dataset(profile, size, *, seed=0, executor="serial", progress=
     return generate_dataset(path, executor=executor, progress=progress, **data_spec)
 
 
+def open_ground_state_search(profile, size, *, root=None):
+    """The direct minimisation of chapter 5 in the open square of side ``size``, cached.
+
+    The uniform +z state relaxed at T = 0 (:func:`mag_ml.relax`) and, when
+    any of :data:`EVAE_ANALYSIS`'s ``lattice_spacings`` fits in the square,
+    the trial skyrmion lattices of those spacings and ``lattice_angles``
+    relaxed in it (:func:`mag_ml.analysis.collapse.lowest_lattice_energy`
+    with :data:`EVAE_OPEN_HAMILTONIAN`); the lower of the two.  Stored as
+    ``data/<profile>/open_ground_state_search-<hash>.npz`` like
+    :func:`ground_state_search`, so a rerun of chapter 5 does not repeat it.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    size : int
+        Side of the square (sites).
+    root : path, optional
+        Artifact root (default ``data/``).
+
+    Returns
+    -------
+    state : numpy.ndarray, float64, shape (3, size, size)
+    energy : float
+        Its energy per spin (J).
+
+    Raises
+    ------
+    ValueError
+        Unknown profile.
+    """
+    H, analysis = EVAE_OPEN_HAMILTONIAN, evae_analysis_spec(profile)
+    spacings = [a for a in analysis["lattice_spacings"] if a <= size]  # lattices that fit in the square
+    angles = list(np.deg2rad(analysis["lattice_angles"]))
+    params = dict(hamiltonian=H.as_dict(), size=int(size), spacings=spacings, angles=angles)
+    path = artifact_path(profile, "open_ground_state_search", params, root=root, suffix=".npz")
+
+    def compute():
+        uniform = np.zeros((3, size, size))
+        uniform[2] = 1.0
+        state, _ = relax(H, uniform)
+        energy = H.energy(state) / size ** 2
+        if spacings:
+            search = lowest_lattice_energy(H, (size, size), spacings, angles)
+            if search.energy < energy:
+                state, energy = search.state, search.energy
+        return dict(state=state, energy=energy)
+
+    d = load_or_compute(path, compute, save=lambda obj, tmp: save_npz(obj, tmp), load=load_npz)
+    return d["state"], float(d["energy"])
+
+
 class OpenBoundaryRun:
     """One open-boundary sample size of chapter 5: its dataset and its short E-VAE.
 
@@ -969,15 +1000,15 @@ class OpenBoundaryRun:
     series : SeriesResult
     """
 
-    def __init__(self, profile, size, hamiltonian, dataset, series):
+    def __init__(self, profile, size, hamiltonian, dataset, series, root=None):
         self.profile, self.size, self.hamiltonian, self.dataset = profile, size, hamiltonian, Path(dataset)
-        self.series = series
+        self.series, self.root = series, root
 
     def __repr__(self):
         return f"OpenBoundaryRun({self.size}x{self.size}, {len(self.series)} steps, {self.series.directory})"
 
-    def model(self, device="cpu"):
-        """The E-VAE at the end of the last (largest-gamma) step, in eval mode."""
+    def model(self, device="auto"):
+        """The E-VAE at the end of the last (largest-gamma) step, in eval mode (``device``: :meth:`SeriesResult.model`)."""
         return self.series.model(-1, device=device)
 
     def compare(self, n_samples, *, seed=0):
@@ -1009,20 +1040,12 @@ class OpenBoundaryRun:
         rel = np.stack([relax(H, s)[0] for s in raw])
         e_raw = np.array([H.energy(s) for s in raw]) / n
         e_rel = np.array([H.energy(s) for s in rel]) / n
-        splits = ("train", "validation", "test")
-        e_ann = np.concatenate([load_observables(self.dataset, s)["energy_per_spin"] for s in splits])
-        ann = np.concatenate([load_states(self.dataset, s) for s in splits])
+        e_ann = load_observables(self.dataset, "all")["energy_per_spin"]   # every split, in file order
+        ann = SplitStates(self.dataset, "all")[int(np.argmin(e_ann))]   # only the lowest anneal is read back
         uniform = np.zeros((3, self.size, self.size))
         uniform[2] = 1.0
-        analysis = evae_analysis_spec(self.profile)
-        flat, _ = relax(H, uniform)
-        direct, e_direct = flat, H.energy(flat) / n
-        spacings = [a for a in analysis["lattice_spacings"] if a <= self.size]  # lattices that fit in the square
-        if spacings:
-            search = lowest_lattice_energy(H, (self.size, self.size), spacings, np.deg2rad(analysis["lattice_angles"]))
-            if search.energy < e_direct:
-                direct, e_direct = search.state, search.energy
-        return dict(raw=raw[np.argmin(e_raw)], rel=rel[np.argmin(e_rel)], ann=ann[np.argmin(e_ann)],
+        direct, e_direct = open_ground_state_search(self.profile, self.size, root=self.root)
+        return dict(raw=raw[np.argmin(e_raw)], rel=rel[np.argmin(e_rel)], ann=ann.astype(np.float64),
                     e_raw=e_raw.min(), e_rel=e_rel.min(), e_ann=e_ann.min(), e_uni=H.energy(uniform) / n,
                     frac=np.mean(e_ann <= e_rel.min() + 1e-9), n_ann=e_ann.size,
                     hit=np.mean(e_rel < e_rel.min() + 1e-8), direct=direct, e_direct=float(e_direct))
@@ -1070,6 +1093,7 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
     TrainingDivergedError
         See :func:`train_schedule`.
     """
+    device = resolve_device(device)  # an unavailable device fails before the dataset is made
     spec = open_boundary_spec(profile, spec)
     path = open_boundary_dataset(profile, size, seed=seed, executor=executor, progress=progress, root=root,
                                  spec=spec)
@@ -1082,12 +1106,12 @@ def open_boundary_run(profile, size, *, seed=0, device="auto", executor="serial"
                               name=name, seed=seed, steps=[s.as_dict() for s in steps],
                               batch_size=spec["batch_size"], lr=spec["lr"], adam_betas=[0.9, 0.999]))
     directory = artifact_path(profile, "open_evae", params, root=root, suffix="")
-    history = train_schedule(model, steps, load_states(path, "train"), load_states(path, "validation"),
+    history = train_schedule(model, steps, SplitStates(path, "train"), SplitStates(path, "validation"),
                              EVAE_OPEN_HAMILTONIAN, directory, seed=seed, name=name, batch_size=spec["batch_size"],
                              lr=spec["lr"], device=device, checkpoint_every=checkpoint_every, params=params,
                              progress=progress)
-    return OpenBoundaryRun(profile, size, EVAE_OPEN_HAMILTONIAN, path, SeriesResult(name, directory, steps, history,
-                                                                          model.config()))
+    return OpenBoundaryRun(profile, size, EVAE_OPEN_HAMILTONIAN, path,
+                           SeriesResult(name, directory, steps, history, model.config()), root=root)
 
 
 def open_boundary_series(profile, *, seed=0, device="auto", executor="serial", progress=True, root=None, spec=None):

@@ -16,10 +16,10 @@ package has no side effects.
 
 from .generation import SerialExecutor, generate_dataset, generate_records, load_records
 from .storage import (SPLITS, DatasetBusyError, DatasetCorruptError, DatasetError, DatasetMismatchError,
-                      dataset_params, load_observables, load_states, open_dataset, read_params, split_slice,
+                      SplitStates, dataset_params, load_observables, load_states, open_dataset, read_params, split_slice,
                       subset_dataset)
 from .windows import sliding_windows, window_count
 
 __all__ = ["generate_dataset", "generate_records", "load_records", "SerialExecutor", "dataset_params", "open_dataset",
-           "read_params", "load_states", "load_observables", "split_slice", "subset_dataset", "SPLITS", "DatasetError",
+           "read_params", "load_states", "SplitStates", "load_observables", "split_slice", "subset_dataset", "SPLITS", "DatasetError",
            "DatasetMismatchError", "DatasetCorruptError", "DatasetBusyError", "sliding_windows", "window_count"]

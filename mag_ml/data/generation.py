@@ -30,7 +30,7 @@ from mag_ml.progress import progress_bar
 
 import mag_ml.files as files
 from mag_ml.files import move_into_place
-from mag_ml.checks import check_int, check_memory, format_bytes
+from mag_ml.checks import check_int, check_memory, format_bytes, resolve_device
 from mag_ml.data.storage import (DatasetBusyError, DatasetCorruptError, DatasetError, create_dataset_file,
                                  create_records_file, dataset_params, find_bad_records, find_bad_states, load_records,
                                  open_dataset, open_records, records_params, write_record, write_state)
@@ -152,12 +152,10 @@ def monte_carlo_backend(device="auto"):
         return "numba", None
     if device == "torch-cpu":
         return "torch", "cpu"
-    from mag_ml.physics.monte_carlo_torch import torch_device
-
     if device == "auto":
-        dev = torch_device("auto")
+        dev = resolve_device("auto")
         return ("torch", str(dev)) if dev.type == "cuda" else ("numba", None)
-    return "torch", str(torch_device(device))
+    return "torch", str(resolve_device(device))
 
 
 def work_path(path):

@@ -36,12 +36,14 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["SpinVAE", "periodic_pad", "PeriodicConv2d", "vae_losses", "total_loss", "kl_divergence",
-           "reconstruction_loss", "hamiltonian_loss", "reference_energy", "layer_table", "flops_per_sample",
+           "reconstruction_loss", "hamiltonian_loss", "energy_losses", "state_batch", "ANALYSIS_BATCH",
+           "reference_energy", "layer_table", "flops_per_sample",
            "LOSS_TERMS", "NORMALISATIONS", "PADDING_MODES"]
 
 #: Names of the loss terms in histories and in :func:`vae_losses`.
@@ -256,6 +258,76 @@ def hamiltonian_loss(x_out, hamiltonian):
     """
     n = x_out.shape[-2] * x_out.shape[-1]
     return (hamiltonian.energy(x_out) - reference_energy(hamiltonian, n)) / n
+
+
+#: States per batch in the analyses over datasets and trained models (energies, sampling, reconstruction,
+#: encoding): bounded memory at the paper's 128 x 128 (256 states: about 50 MB of spins, a few hundred MB of
+#: activations).
+ANALYSIS_BATCH = 256
+
+
+def state_batch(states, start, stop, device, dtype=None):
+    """Rows ``[start, stop)`` of many states as a tensor on ``device``: only those rows are read and converted.
+
+    Parameters
+    ----------
+    states : array_like, torch.Tensor or mag_ml.data.SplitStates
+        Anything sliced by ``states[start:stop]`` (a dataset split reads those rows from its file, verified).
+    start, stop : int
+    device : torch.device
+    dtype : torch.dtype, optional
+        Of the result; default the rows' own.
+
+    Returns
+    -------
+    torch.Tensor, shape (stop - start, ...)
+    """
+    part = states[start:stop]
+    return (part if torch.is_tensor(part) else torch.as_tensor(np.asarray(part))).to(device, dtype)
+
+
+def energy_losses(states, hamiltonian, *, batch_size=ANALYSIS_BATCH, device="auto", dtype=torch.float64):
+    """``L_H`` (:func:`hamiltonian_loss`) of each of many states, ``batch_size`` at a time on ``device``.
+
+    The one place the energies of a set of states are computed: the training
+    set's energy line of every E-VAE step (:func:`mag_ml.training.train_schedule`)
+    and the chapters' energy histograms (Kwon et al., Adv. Sci. 2021, Fig. 2).
+    Only ``batch_size`` states are ever converted (to ``dtype``) and moved to
+    the device at once; the result does not depend on ``batch_size``.
+
+    Parameters
+    ----------
+    states : array_like, torch.Tensor or mag_ml.data.SplitStates, shape (n, 3, H, W)
+        Spins; anything sliced by ``states[a:b]`` (a dataset split streams
+        from its file).
+    hamiltonian : mag_ml.Hamiltonian
+    batch_size : int, default ANALYSIS_BATCH
+        >= 1.
+    device : "auto", str or torch.device
+        ``"auto"``: CUDA when available, else the CPU
+        (:func:`mag_ml.checks.resolve_device`).
+    dtype : torch.dtype, default torch.float64
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,), float64
+        ``(E - E_0) / N`` per state, units of J per spin.
+
+    Raises
+    ------
+    ValueError
+        A bad ``batch_size`` or ``device`` (CUDA asked for without one).
+    """
+    from mag_ml.checks import check_int, resolve_device
+
+    check_int(batch_size, "batch_size", minimum=1)
+    device = resolve_device(device)
+    out = np.empty(len(states), dtype=np.float64)
+    with torch.no_grad():
+        for i in range(0, len(states), batch_size):
+            x = state_batch(states, i, i + batch_size, device, dtype)
+            out[i:i + len(x)] = hamiltonian_loss(x, hamiltonian).double().cpu().numpy()
+    return out
 
 
 #: Loss normalisations of :func:`vae_losses`: "per_spin" (the book's) and "sum" (a Keras-style implementation).

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_int, check_real
+from ..checks import check_int, check_real, resolve_device
 from ..progress import progress_bar
 from .hamiltonian import Hamiltonian
 from .lattice import check_mask, check_shape, check_spins
@@ -41,7 +41,7 @@ from .monte_carlo import (_EXP_MAX, _LN2, _OMEGA, _TINY, ADAPT_BLOCK, AnnealSche
                           _check_n_sweeps, _check_relax_arguments, check_temperature)
 from .rng import check_seed
 
-__all__ = ["torch_device", "BatchChain", "metropolis_batch", "anneal_batch", "relax_batch", "splitmix64",
+__all__ = ["BatchChain", "metropolis_batch", "anneal_batch", "relax_batch", "splitmix64",
            "random_spins_batch"]
 
 
@@ -200,44 +200,6 @@ def _metropolis_update(S, nb, key, off0, off1, occ, d, beta, J, D, B, K):
     return new, torch.where(accept, dE, 0.0).sum(0), accept.sum(0)
 
 
-def torch_device(device="auto"):
-    """The torch device a batched run uses.
-
-    Parameters
-    ----------
-    device : str or torch.device
-        ``"auto"`` (CUDA when available, else the CPU), ``"cpu"``, ``"cuda"``
-        or ``"cuda:K"``.
-
-    Returns
-    -------
-    torch.device
-
-    Raises
-    ------
-    ValueError
-        An unknown device, or CUDA asked for on a machine without a usable
-        CUDA device (the message names it).
-    """
-    import torch
-
-    if device is None or (isinstance(device, str) and device == "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:K', got {device!r}") from None
-    if dev.type not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:K', got {device!r}")
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (dev.index or 0) >= count:
-            raise ValueError(f"device={device!r} was asked for, but this machine has "
-                             f"{'no CUDA device' if count == 0 else f'{count} CUDA device(s)'} "
-                             "(use device='auto' or 'cpu')")
-    return dev
-
-
 def random_spins_batch(shape, seed=0, samples=(0,), device="cpu"):
     """Random start states of many samples, equal to :func:`mag_ml.physics.rng.random_spins` per sample.
 
@@ -266,7 +228,7 @@ def random_spins_batch(shape, seed=0, samples=(0,), device="cpu"):
     h, w = shape
     seed = check_seed(seed, "seed")
     samples = [check_seed(s, f"samples[{k}]") for k, s in enumerate(samples)]
-    dev = torch_device(device)
+    dev = resolve_device(device)
     keys = splitmix64(_stream_keys(seed, samples, dev) ^ _signed(1 << 63))
     x, y, z = _direction(_draws(keys, _site_offsets(h * w, 0, dev)))
     return torch.stack([x, y, z]).permute(2, 0, 1).reshape(len(samples), 3, h, w)
@@ -297,7 +259,7 @@ class BatchChain:
     sweep_offset : int
         Index of the first sweep.
     device : str or torch.device
-        See :func:`torch_device`.
+        See :func:`mag_ml.checks.resolve_device`.
     compile : bool or str
         Run each colour's Metropolis update through ``torch.compile`` (one
         fused kernel instead of ~150 on a GPU); a string names the compile
@@ -328,7 +290,7 @@ class BatchChain:
 
         if not isinstance(hamiltonian, Hamiltonian):
             raise TypeError(f"hamiltonian must be a mag_ml.Hamiltonian, got {type(hamiltonian).__name__}")
-        self.hamiltonian, self.device = hamiltonian, torch_device(device)
+        self.hamiltonian, self.device = hamiltonian, resolve_device(device)
         self.seed, self.sweep_index = check_seed(seed, "seed"), check_seed(sweep_offset, "sweep_offset")
         if isinstance(spins, (tuple, list)) and all(np.ndim(e) == 0 for e in spins):
             if samples is None:
@@ -576,7 +538,7 @@ def metropolis_batch(hamiltonian, spins, T, n_sweeps, *, seed=0, samples=None, s
         Fixed cone width, > 0 (detailed balance).
     mask : ndarray of bool (H, W), optional
     device : str or torch.device
-        See :func:`torch_device`.
+        See :func:`mag_ml.checks.resolve_device`.
 
     Returns
     -------
@@ -651,7 +613,7 @@ def anneal_batch(hamiltonian, shape, schedule, *, seed=0, samples, mask=None, ta
     relax_tol : float
         Convergence threshold of the final relaxation, > 0.
     device : str or torch.device
-        See :func:`torch_device`.
+        See :func:`mag_ml.checks.resolve_device`.
     compile : bool or str
         Compile the Metropolis update (:class:`BatchChain`).
     progress : bool
