@@ -240,3 +240,10 @@ def test_fege_pipeline_trains_an_ltem_estimator_that_reads_micrographs_only(tiny
         estimate(ex.micrograph, spins_estimator, resample=True)
     with pytest.raises(ValueError, match="image_kind must be one of"):
         Estimator(est.model, est.scaler, image_kind="mfm")
+
+
+@pytest.mark.parametrize("profile", ["quick", "paper"])
+def test_every_profile_can_train_the_augmented_twin(profile):
+    """The augmentation starts after a clean stage: every profile has one to share (the chapter runs it)."""
+    stages = estimation.estimator_spec(profile)["stages"]
+    assert 1 <= estimation.AUGMENTATION["from_stage"] < len(stages)

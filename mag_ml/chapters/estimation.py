@@ -242,7 +242,7 @@ ESTIMATOR_PROFILES = {
                   hysteresis=dict(shape=(48, 48), B_max=1.5, n_steps=21, n_sweeps=100), loop_seeds=3),
     "paper": dict(shape=(512, 512), n_grid=5, design="grid", n_train=125, n_anneal=5000, n_sweeps=1000, window=32,
                   stride=8, train_stride=8, channels=1, widths=(64, 128, 512, 64), dropout=1.0,
-                  input_map="polar_angle", stages=((20, 5e-4),), batch_size=256, sizes=(128, 256, 512, 1024),
+                  input_map="polar_angle", stages=((10, 5e-4), (10, 1e-4)), batch_size=256, sizes=(128, 256, 512, 1024),
                   n_snapshots=40, hysteresis=dict(shape=(256, 256), B_max=1.5, n_steps=61, n_sweeps=500),
                   loop_seeds=3),
 }
@@ -509,7 +509,7 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     profile's ``stages``: one run of ``epochs`` at learning rate ``lr`` per
     stage, each with a fresh optimiser starting from the weights the
     previous stage ended with (a step-wise learning-rate decay; the paper
-    profile has one stage).  Test set A is the validation set whose loss is
+    profile has two, so that its augmented twin has a clean stage to share).  Test set A is the validation set whose loss is
     recorded per epoch (no model selection: the last epoch's weights are
     kept), on half-overlapping windows (stride ``window // 2``; the
     evaluation of test A uses every window).  The network is
