@@ -20,11 +20,18 @@ Measured in one run, against the numba CPU kernel measured in the same run:
   step of ``evae_training_spec("paper")``, controls included, at 30,000
   samples an epoch), chapter 5's independent training and open-boundary
   runs (their datasets and trainings; training at the 128 x 128 rate,
-  an upper bound for the 64 x 64 sample).
+  an upper bound for the 64 x 64 sample), and chapters 6-7: their thermal
+  images (every film, test set, size-study image, FeGe state and hysteresis
+  step of ``micromagnetics_spec``/``estimator_spec``/``fege_spec("paper")``:
+  cells x sweeps at the numba rate on ``os.cpu_count()`` workers; the
+  films' Hamiltonians have the same terms as the E-VAE's, so the rate is
+  theirs up to the anisotropy term) plus the estimators' training windows
+  (clean, the augmented twin's later stages, the FeGe estimator) at the
+  measured rate of Table I's network on 32 x 32 windows (batch 256, CPU eager).
 
 CUDA rows say "not measured (no GPU)" without a GPU; nothing is estimated as
-if measured.  Chapter 4 (analyses of chapter 3's models) and chapters 6-9 are not
-extrapolated here.
+if measured.  Chapter 4 (analyses of chapter 3's models), chapter 6's
+standard-problem relaxations and chapters 8-9 are not extrapolated here.
 
 Usage::
 
@@ -52,6 +59,10 @@ from mag_ml.chapters.evae import (EVAE_HAMILTONIAN as H, EVAE_OPEN_HAMILTONIAN, 
 from mag_ml.training import _adam, _batch_layout, _prepare_model, _speed_options, _vae_loss  # noqa: E402
 from mag_ml.data.generation import estimate_generation, measure_update_rate  # noqa: E402
 from mag_ml.models import SpinVAE  # noqa: E402
+from mag_ml.chapters.estimation import (AUGMENTATION, FILM_IMAGES, estimator_spec, fege_spec,  # noqa: E402
+                                        micromagnetics_spec)
+from mag_ml.data.windows import window_count  # noqa: E402
+from mag_ml.models.cnn import TABLE_I_WIDTHS, ParameterCNN  # noqa: E402
 
 SIZE = 128
 NOT_MEASURED = "not measured (no GPU)"
@@ -81,6 +92,43 @@ def training_rate(device, batch, mode, min_time):
     step()  # warm-up (and compile)
     sync(device)
     return batch / time_steps(step, device, min_time, repeats=2)
+
+
+def estimator_rate(batch, min_time):
+    """Windows/s of the paper estimator's training step: Table I's network on 32 x 32 windows, CPU eager."""
+    torch.manual_seed(0)
+    model = ParameterCNN(widths=TABLE_I_WIDTHS, dropout=1.0, input_map="polar_angle").train()
+    opt = _adam(model, 1e-3)
+    x, y = torch.rand(batch, 1, 32, 32) * 2 - 1, torch.rand(batch, 3)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        torch.nn.functional.mse_loss(model(x), y).backward()
+        opt.step()
+
+    step()
+    return batch / time_steps(step, torch.device("cpu"), min_time, repeats=2)
+
+
+def estimation_work():
+    """Chapters 6 and 7 (paper): Monte Carlo spin updates per chapter, and the estimators' training windows."""
+    m, e, f = micromagnetics_spec("paper"), estimator_spec("paper"), fege_spec("paper")
+    cells = e["shape"][0] * e["shape"][1]
+    sweeps = e["n_anneal"] + e["n_sweeps"]
+    ch6 = len(FILM_IMAGES) * m["shape"][0] * m["shape"][1] * (m["n_anneal"] + m["n_sweeps"])
+    images = e["n_train"] + e["n_grid"] ** 3 + (e["n_grid"] - 1) ** 3 + 2  # + observation and re-simulation
+    fege = (f["n_train"] + f["n_calibration"] + f["n_test"] + 2) * f["shape"][0] * f["shape"][1] * (
+        f["n_anneal"] + f["n_sweeps"])
+    h = e["hysteresis"]
+    loops = 2 * e["loop_seeds"] + 8 * 2  # estimated + true films over the seeds, the 8 interval corners over 2
+    hysteresis = loops * 2 * h["n_steps"] * h["n_sweeps"] * h["shape"][0] * h["shape"][1]
+    ch7 = images * cells * sweeps + sum(L * L for L in e["sizes"]) * sweeps + fege + hysteresis
+    epochs = [n for n, _ in e["stages"]]
+    windows = (e["n_train"] * window_count(e["shape"], e["window"], e["train_stride"])[2]
+               * (sum(epochs) + sum(epochs[AUGMENTATION["from_stage"]:]))
+               + f["n_train"] * window_count(f["shape"], f["window"], f["train_stride"])[2]
+               * sum(n for n, _ in f["stages"]))
+    return ch6, ch7, windows
 
 
 def series_samples():
@@ -143,6 +191,7 @@ def main(argv=None):
     for mode in ("eager", "compiled", "bf16", "auto"):
         train[f"CUDA {mode}"] = training_rate(torch.device("cuda"), 100, mode, args.min_time) if cuda else None
     train_base = train["CPU eager"]
+    window_rate = estimator_rate(256, args.min_time)
 
     def dataset_s(device, rate, shape=shape, n=n_states, schedule=schedule, hamiltonian=H):
         return estimate_generation(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n,
@@ -160,6 +209,9 @@ def main(argv=None):
         independent_samples() / cpu_fit + open_samples / cpu_fit
         + sum(dataset_s(cpu_data, base, shape=sh, n=n, schedule=sc, hamiltonian=EVAE_OPEN_HAMILTONIAN)
               for sh, n, sc in open_data))
+    ch6_updates, ch7_updates, windows = estimation_work()
+    chapters["chapter 6 (thermal images)"] = ch6_updates / (base * workers)
+    chapters["chapter 7 (images + estimators)"] = ch7_updates / (base * workers) + windows / window_rate
 
     print(f"\nMonte Carlo, {shape[0]}x{shape[1]}, M updates/s (ratio to numba CPU, 1 worker, this run)")
     for name, rate in mc.items():
@@ -168,6 +220,7 @@ def main(argv=None):
           "CUDA batch 100; CUDA auto = bf16 + channels-last + compile)")
     for name, rate in train.items():
         print(f"  {name:24s} " + (f"{rate:10.2f}   x{rate / train_base:.3g}" if rate else NOT_MEASURED))
+    print(f"\nEstimator training, Table I network on 32x32 windows, batch 256, CPU eager: {window_rate:.1f} windows/s")
     print(f"\nPaper profile, extrapolated (time; ratio to numba CPU on {workers} workers)")
     print(f"  chapters 3-5 dataset ({n_states} states, {schedule.n_sweeps} sweeps + relaxation each):")
     for name, sec in data.items():
@@ -179,10 +232,12 @@ def main(argv=None):
           "Carlo sweeps on one worker, a lower bound):")
     for name, sec in chapters.items():
         print(f"    {name:44s} {hours(sec):>10s}")
-    print("  chapter 4 (analyses of chapter 3's models) and chapters 6-9: not extrapolated by this script; "
-          f"on CUDA: {NOT_MEASURED}" if not cuda else "  chapter 4 and chapters 6-9: not extrapolated by this script")
+    print("  chapter 4 (analyses of chapter 3's models), chapter 6's standard problem and chapters 8-9: not "
+          f"extrapolated by this script; on CUDA: {NOT_MEASURED}" if not cuda else
+          "  chapter 4, chapter 6's standard problem and chapters 8-9: not extrapolated by this script")
     load_end, high = report_end(load_start)
-    out = dict(mc_updates_per_s=mc, training_samples_per_s=train, paper_dataset_s=data, paper_training_s=fit,
+    out = dict(mc_updates_per_s=mc, training_samples_per_s=train, estimator_windows_per_s=window_rate,
+               paper_dataset_s=data, paper_training_s=fit,
                paper_chapter_cpu_s=chapters, training_steps=steps, workers=workers, load_start=load_start[0],
                load_end=load_end[0],
                high_load=high, torch=torch.__version__, python=platform.python_version())
