@@ -351,6 +351,28 @@ def defect_dataset(profile, *, seed=0, executor=None, progress=True, root=None):
     return write_defect_dataset(path, spec, executor=executor, progress=progress, desc=f"defect dataset ({profile})")
 
 
+def _check_grid(spec, chains):
+    """ValueError unless the (sigma, tau) ranges are positive and every chain ``spec[name]`` holds the corner."""
+    for name in ("sigma_range", "tau_range"):
+        lo, hi = spec[name]
+        if not 0 < lo <= hi:
+            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
+    for name in chains:
+        try:
+            check_defect_parameters(spec[name], spec["sigma_range"][1], spec["tau_range"][1])
+        except ValueError as err:
+            raise ValueError(f"{name} = {spec[name]!r}: {err}") from None
+
+
+def _dataset_path(path_or_profile, profiles, make, **kw):
+    """The file of a dataset: ``make(profile, **kw)`` for a profile of ``profiles``, else the path given."""
+    if isinstance(path_or_profile, str) and path_or_profile in profiles:
+        return make(path_or_profile, **kw)
+    if isinstance(path_or_profile, (str, os.PathLike)):
+        return Path(path_or_profile)
+    raise ValueError(f"path_or_profile must be a profile {tuple(profiles)} or a file path, got {path_or_profile!r}")
+
+
 def write_defect_dataset(path, spec, *, executor=None, progress=True, desc=None):
     """Generate (or find, or resume) the dataset of any spec at ``path``.
 
@@ -378,15 +400,7 @@ def write_defect_dataset(path, spec, *, executor=None, progress=True, desc=None)
         ``dt_fraction`` outside (0, 1] (RK4 unstable above the limit), or
         bad sizes; see also :func:`mag_ml.data.generation.generate_records`.
     """
-    for name in ("sigma_range", "tau_range"):
-        lo, hi = spec[name]
-        if not 0 < lo <= hi:
-            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
-    for name in ("n_dispersion", "n_wall"):
-        try:
-            check_defect_parameters(spec[name], spec["sigma_range"][1], spec["tau_range"][1])
-        except ValueError as err:
-            raise ValueError(f"{name} = {spec[name]!r}: {err}") from None
+    _check_grid(spec, ("n_dispersion", "n_wall"))
     if not 0 < spec["dt_fraction"] <= 1:
         raise ValueError(f"dt_fraction must be in (0, 1] (a fraction of the RK4 stability limit; above 1 the "
                          f"integration is unstable), got {spec['dt_fraction']!r}")
@@ -506,13 +520,8 @@ def load_defect_dataset(path_or_profile, *, seed=0, executor=None, progress=True
     ValueError
         Unknown profile.
     """
-    if isinstance(path_or_profile, str) and path_or_profile in DEFECT_DATASETS:
-        path = defect_dataset(path_or_profile, seed=seed, executor=executor, progress=progress, root=root)
-    elif isinstance(path_or_profile, (str, os.PathLike)):
-        path = Path(path_or_profile)
-    else:
-        raise ValueError(f"path_or_profile must be a profile {tuple(DEFECT_DATASETS)} or a file path, got "
-                         f"{path_or_profile!r}")
+    path = _dataset_path(path_or_profile, DEFECT_DATASETS, defect_dataset, seed=seed, executor=executor,
+                         progress=progress, root=root)
     spec, arr = load_records(path)
     sigma, tau = defect_grid(spec)
     k = wavevectors(spec["n_dispersion"], spec["a"])
@@ -1214,14 +1223,7 @@ def write_depinning_dataset(path, spec, *, executor=None, progress=True, desc=No
         Ranges not positive or a chain shorter than sigma + tau at the
         grid's corner; see also :func:`mag_ml.data.generation.generate_records`.
     """
-    for name in ("sigma_range", "tau_range"):
-        lo, hi = spec[name]
-        if not 0 < lo <= hi:
-            raise ValueError(f"{name} must be (low, high) with 0 < low <= high (units of a), got {spec[name]!r}")
-    try:
-        check_defect_parameters(spec["n_sites"], spec["sigma_range"][1], spec["tau_range"][1])
-    except ValueError as err:
-        raise ValueError(f"n_sites = {spec['n_sites']!r}: {err}") from None
+    _check_grid(spec, ("n_sites",))
     return generate_records(path, params=spec, fields={"field_r": ((spec["n_realisations"],), "float64")},
                             n_items=spec["n_grid"] ** 2 + 2, task=_depinning_task, task_args=(spec,),
                             executor=executor, progress=progress, desc=desc)
@@ -1289,13 +1291,8 @@ def load_depinning_dataset(path_or_profile, *, seed=0, executor=None, progress=T
     ValueError
         Unknown profile.
     """
-    if isinstance(path_or_profile, str) and path_or_profile in DEPINNING_DATASETS:
-        path = depinning_dataset(path_or_profile, seed=seed, executor=executor, progress=progress, root=root)
-    elif isinstance(path_or_profile, (str, os.PathLike)):
-        path = Path(path_or_profile)
-    else:
-        raise ValueError(f"path_or_profile must be a profile {tuple(DEPINNING_DATASETS)} or a file path, got "
-                         f"{path_or_profile!r}")
+    path = _dataset_path(path_or_profile, DEPINNING_DATASETS, depinning_dataset, seed=seed, executor=executor,
+                         progress=progress, root=root)
     spec, arr = load_records(path)
     sigma, tau = defect_grid(spec)
     p = sigma.size
