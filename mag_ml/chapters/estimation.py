@@ -588,15 +588,23 @@ def train_estimator(profile, *, seed=0, datasets=None, device="auto", progress=T
     torch.manual_seed(seed)
     model = ParameterCNN(channels=spec["channels"], size=spec["window"], widths=tuple(spec["widths"]),
                          dropout=spec["dropout"], input_map=spec["input_map"])
+    model, history = _staged_fit(model, spec, data, validation, directories, seed=seed, device=device,
+                                 progress=progress, name="estimator CNN")
+    return Estimator(model, scaler, spec["stride"], history, cell=spec["film"]["dx"])
+
+
+def _staged_fit(model, spec, data, validation, directories, *, seed, device, progress, name):
+    """``spec["stages"]`` as successive :func:`fit` runs (stage k on ``data[k]`` into ``directories[k]``),
+    each from the weights the last ended with; the model and the history of all stages."""
     history = {"train": [], "validation": []}
     for k, (epochs, lr) in enumerate(spec["stages"]):
         result = fit(model, data[k], validation=validation, epochs=int(epochs), batch_size=spec["batch_size"],
                      lr=float(lr), directory=directories[k], seed=seed, step=k, device=device,
-                     progress=progress, desc="estimator CNN", name="estimator CNN")
+                     progress=progress, desc=name, name=name)
         model = result.model
         for key in history:
             history[key].extend(result.history[key])
-    return Estimator(model, scaler, spec["stride"], history, cell=spec["film"]["dx"])
+    return model, history
 
 
 # ----------------------------------------------------------------------------- pipelines of chapter 7
@@ -1214,6 +1222,11 @@ def fege_spec(profile):
                 T=FEGE_TEMPERATURE, ltem=dict(FEGE_LTEM))
 
 
+def _fege_conditions(spec):
+    """The ``conditions`` of :func:`micromagnetic_dataset` for the FeGe film of ``spec`` (:func:`fege_spec`)."""
+    return dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+
+
 def fege_micrograph(spins, M_s, *, seed, index=0, ltem=None, film_constants=None):
     """A Fresnel Lorentz TEM micrograph of a FeGe state at the camera's pixel size.
 
@@ -1301,7 +1314,7 @@ def fege_datasets(profile, *, seed=0, executor=None, progress=True, root=None):
         Unknown profile.
     """
     spec = fege_spec(profile)
-    conditions = dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+    conditions = _fege_conditions(spec)
     out = {}
     for key in ("train", "calibration", "test"):
         s = seed + FEGE_SEEDS[key]
@@ -1350,14 +1363,9 @@ def train_fege_estimator(profile, *, seed=0, datasets=None, device="auto", progr
     torch.manual_seed(seed)
     model = ParameterCNN(channels=1, size=spec["window"], widths=tuple(spec["widths"]), dropout=spec["dropout"],
                          input_map="fresnel_contrast")
-    history = {"train": [], "validation": []}
-    for k, (epochs, lr) in enumerate(spec["stages"]):
-        result = fit(model, train, validation=validation, epochs=int(epochs), batch_size=spec["batch_size"],
-                     lr=float(lr), directory=directory / f"stage_{k}", seed=seed, step=k, device=device,
-                     progress=progress, desc="FeGe estimator CNN", name="FeGe estimator CNN")
-        model = result.model
-        for key in history:
-            history[key].extend(result.history[key])
+    n = len(spec["stages"])
+    model, history = _staged_fit(model, spec, [train] * n, validation, [directory / f"stage_{k}" for k in range(n)],
+                                 seed=seed, device=device, progress=progress, name="FeGe estimator CNN")
     estimator = Estimator(model, scaler, spec["stride"], history, cell=spec["film"]["dx"], image_kind="ltem")
     return calibrate(estimator, data["calibration"][0], inputs=inputs["calibration"], level=0.9)
 
@@ -1443,7 +1451,7 @@ def fege_example(profile, estimator, datasets, *, seed=0, B_saturation=1.5, n_bo
         raise ValueError("fege_example needs the calibrated Lorentz TEM estimator of train_fege_estimator")
     spec = fege_spec(profile)
     p = np.array(FEGE, dtype=np.float64)
-    conditions = dict(film=spec["film"], T=spec["T"], n_anneal=spec["n_anneal"], n_sweeps=spec["n_sweeps"])
+    conditions = _fege_conditions(spec)
     _, s = micromagnetic_dataset(profile, [p], shape=spec["shape"], seed=seed + FEGE_SEEDS["example"],
                                  name="fege_example", executor="serial", progress=False, root=root,
                                  conditions=conditions)
