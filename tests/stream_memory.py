@@ -5,15 +5,16 @@ high-water mark, reset after a warm-up on two states, so the warm-up's own peaks
 not hide it) while the analyses run over the file's ``train`` split: MODE ``stream`` reads the split as a
 :class:`mag_ml.data.SplitStates` in chunks of CHUNK states; ``whole`` loads it at once and analyses it in one
 batch (the chapters' code before the analyses streamed; the encoding still in chunks, as 300 states at once
-took about 10 GB here).
+took about 10 GB here).  Both also histogram the angles of the split's reconstructions: decoded per chunk as the
+histogram reads them (``lazy=True``) when streaming, decoded whole first otherwise.
 """
 
 import sys
 
 import torch
 
-from mag_ml.analysis.collapse import fourier_mse
-from mag_ml.chapters.evae import EVAE_HAMILTONIAN, latent_directions
+from mag_ml.analysis.collapse import fourier_mse, theta_distribution
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN, latent_directions, reconstruct_states
 from mag_ml.data import SplitStates, load_states
 from mag_ml.models import SpinVAE, energy_losses
 
@@ -33,10 +34,12 @@ def reset_peak():
     return status("VmRSS")
 
 
-def analyse(states, chunk, model, encode_chunk):
+def analyse(states, chunk, model, encode_chunk, lazy):
     energy_losses(states, EVAE_HAMILTONIAN, batch_size=chunk, device="auto")
     fourier_mse(states, chunk=chunk)
     latent_directions(model, states, batch_size=encode_chunk)
+    outputs = reconstruct_states(model, states, batch_size=encode_chunk, lazy=lazy)
+    theta_distribution(EVAE_HAMILTONIAN, outputs, chunk=chunk)
 
 
 def main(path, mode, chunk):
@@ -44,13 +47,13 @@ def main(path, mode, chunk):
     torch.manual_seed(0)
     model = SpinVAE(128).eval()
     split = SplitStates(path, "train")
-    analyse(split[:2], 2, model, 2)  # warm-up: imports, numba and torch kernels (their compile peaks), allocator
+    analyse(split[:2], 2, model, 2, True)  # warm-up: imports, numba and torch kernels (their compile peaks), allocator
     base = reset_peak()  # the growth is measured from here, whatever the warm-up's own peak was
     if mode == "stream":
-        analyse(split, chunk, model, chunk)
+        analyse(split, chunk, model, chunk, True)
     else:  # the encoder still in chunks (see above)
         states = load_states(path, "train")
-        analyse(states, len(states), model, chunk)
+        analyse(states, len(states), model, chunk, False)
     print(status("VmHWM") - base)
 
 

@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from mag_ml.analysis.collapse import fourier_mse, theta_distribution
-from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H, latent_directions, reconstruct_states
+from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H, DecodedStates, latent_directions, reconstruct_states, sample_states
 from mag_ml.data import SplitStates, load_states
 from mag_ml.models import SpinVAE, energy_losses
 
@@ -74,6 +74,40 @@ def test_theta_distribution_of_a_split_in_chunks_equals_one_batch(small):
         np.testing.assert_array_equal(c, centres)
         np.testing.assert_array_equal(d, density)
     assert np.sum(density * np.diff(np.linspace(0, np.pi, 31))) == pytest.approx(1.0)
+
+
+def test_lazy_model_outputs_are_the_decoded_arrays(small):
+    split, m = SplitStates(small, "train"), model()
+    for lazy, eager in ((reconstruct_states(m, split, seed=4, batch_size=5, lazy=True),
+                         reconstruct_states(m, split, seed=4, batch_size=5)),
+                        (sample_states(m, 17, seed=2, batch_size=5, lazy=True), sample_states(m, 17, seed=2, batch_size=5))):
+        assert isinstance(lazy, DecodedStates) and lazy.shape == eager.shape == (17, 3, 16, 16) and len(lazy) == 17
+        np.testing.assert_array_equal(lazy[:], eager)  # the same z, decoded in the same batches
+        np.testing.assert_array_equal(np.asarray(lazy, dtype=np.float64), eager.astype(np.float64))
+        np.testing.assert_allclose(lazy[7:16], eager[7:16], rtol=0, atol=1e-6)  # other batches: rounding only
+        np.testing.assert_allclose(lazy[-1], eager[-1], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(np.linalg.norm(lazy[3], axis=0), 1.0, atol=1e-5)  # unit spins
+        with pytest.raises(IndexError):
+            lazy[17]
+        c, d = theta_distribution(H, lazy, bins=30, chunk=4)
+        c1, d1 = theta_distribution(H, eager, bins=30, chunk=len(eager))
+        np.testing.assert_array_equal(c, c1)
+        np.testing.assert_allclose(d, d1, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="batch_size"):
+        sample_states(m, 4, batch_size=0)
+    with pytest.raises(ValueError, match="n"):
+        sample_states(m, 0)
+
+
+def test_theta_distribution_returns_the_mean_angle_of_every_site(small):
+    whole = load_states(small, "train").astype(np.float64)
+    whole /= np.linalg.norm(whole, axis=1, keepdims=True)
+    theta = np.arccos(np.clip(np.stack([H.cos_theta(s) for s in whole]), -1, 1))
+    _, _, mean = theta_distribution(H, SplitStates(small, "train"), bins=30, chunk=4, return_mean=True)
+    assert mean == pytest.approx(theta.mean(), rel=1e-12)
+    assert theta.mean() > 0.05  # the training states are not relaxed: a wrong mean cannot pass as zero
+    _, _, narrow = theta_distribution(H, whole, bins=np.linspace(0, 0.05, 5), return_mean=True)
+    assert narrow == pytest.approx(theta.mean(), rel=1e-12)  # sites outside the edges still count
 
 
 def peak_growth(path, mode, chunk):

@@ -57,7 +57,7 @@ def _batch(states, name="states"):
 
 
 # ----------------------------------------------------------------------------- Fig. 3B
-def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
+def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256, return_mean=False):
     r"""Normalised distribution of the angle between each spin and its effective field.
 
     :math:`\theta_i = \arccos(\mathbf S_i\cdot\mathbf h_i/|\mathbf h_i|)` with
@@ -82,7 +82,11 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
         States converted to float64 and histogrammed at a time, >= 1: the
         counts of the chunks are summed, so the result does not depend on it
         and a dataset split (anything sliced by ``states[a:b]``, e.g.
-        :class:`mag_ml.data.SplitStates`) is never converted whole.
+        :class:`mag_ml.data.SplitStates`, or the lazy model outputs of
+        :func:`mag_ml.chapters.evae.sample_states`) is never converted whole.
+    return_mean : bool, default False
+        Also return the mean of theta_i over the same sites, from the same
+        pass (exact, not from the binned histogram).
 
     Returns
     -------
@@ -90,6 +94,8 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
         Bin centres, radians.
     density : ndarray (n_bins,) float64
         Probability density per radian: ``sum(density * diff(edges)) = 1``.
+    mean : float
+        Only with ``return_mean``: the mean theta_i, radians.
 
     Raises
     ------
@@ -103,7 +109,7 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
     chunk = check_int(chunk, "chunk", minimum=1)
     states = states if hasattr(states, "ndim") else np.asarray(states)
     n = states.shape[0] if states.ndim == 4 else 1
-    counts, edges = 0, None
+    counts, edges, total, sites = 0, None, 0.0, 0
     for start in range(0, max(n, 1), chunk):  # no state: _batch raises, naming the shape
         s = _batch(states[start:start + chunk] if states.ndim == 4 else states)
         norm = np.linalg.norm(s, axis=1, keepdims=True)
@@ -117,9 +123,12 @@ def theta_distribution(hamiltonian, states, bins=60, *, mask=None, chunk=256):
         theta = np.concatenate([np.arccos(np.clip(hamiltonian.cos_theta(x, mask=mask), -1.0, 1.0))[occupied]
                                 for x in s])
         part, edges = np.histogram(theta, bins=bins, range=(0.0, np.pi))
-        counts = counts + part
+        counts, total, sites = counts + part, total + theta.sum(), sites + theta.size
     density = counts / np.array(np.diff(edges), float) / counts.sum()  # as np.histogram(density=True)
-    return 0.5 * (edges[1:] + edges[:-1]), density
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    if return_mean:  # over every site, also those outside explicit bin edges
+        return centres, density, float(total / sites)
+    return centres, density
 
 
 # ----------------------------------------------------------------------------- Fig. 5B

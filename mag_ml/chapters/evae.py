@@ -35,7 +35,7 @@ import torch
 from mag_ml.analysis.collapse import LatticeSearch, lowest_lattice_energy
 from mag_ml.artifacts import artifact_path, load_or_compute
 from mag_ml.chapters import profile_spec
-from mag_ml.checks import resolve_device
+from mag_ml.checks import check_int, resolve_device
 from mag_ml.data.generation import generate_dataset
 from mag_ml.data.storage import (SplitStates, dataset_params, load_observables, open_dataset, read_params,
                                  subset_dataset)
@@ -49,7 +49,7 @@ __all__ = ["GROUND_STATE_TOL", "PAPER_TRANSITION_GAMMAS", "ground_state_search",
            "EVAE_HAMILTONIAN", "EVAE_OPEN_HAMILTONIAN", "EVAE_PROFILES", "EVAE_TRAINING", "EVAE_ANALYSIS",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
-           "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
+           "DecodedStates", "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
            "independent_evae_spec", "independent_evae", "barrier_targets", "open_boundary_spec", "open_boundary_dataset",
            "OpenBoundaryRun", "open_ground_state_search", "open_boundary_run", "open_boundary_series"]
 
@@ -594,7 +594,61 @@ def _device(model):
     return next(model.parameters()).device
 
 
-def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
+class DecodedStates:
+    """States decoded by a model from fixed latent vectors, ``batch_size`` at a time, only when read.
+
+    What :func:`sample_states` and :func:`reconstruct_states` return with
+    ``lazy=True``: the latent vectors (``n x latent_dim``, small) are drawn
+    once, the states (``n x 3 x L x L``, about 0.9 GB for the paper's 4,300
+    test states) are decoded per slice, so an analysis that reads in chunks
+    (:func:`mag_ml.analysis.collapse.theta_distribution`,
+    :func:`mag_ml.analysis.collapse.fourier_mse`) never holds them all.
+    Reading a slice twice decodes it twice, to the same values.
+
+    Attributes
+    ----------
+    shape : tuple (n, 3, L, L)
+    ndim : int
+        4.
+    dtype : numpy.dtype
+        Of every slice read (the model's float32 unless asked otherwise).
+    """
+
+    ndim = 4
+
+    def __init__(self, model, z, dtype=None, batch_size=ANALYSIS_BATCH):
+        self.model, self.z, self.batch_size = model, z, batch_size
+        self.dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self.shape = (len(z), 3, model.size, model.size)
+
+    def __repr__(self):
+        return f"DecodedStates({self.shape[0]} states of {self.shape[2]}x{self.shape[3]}, decoded when read)"
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, key):
+        """States ``key`` (an int or a slice) as a numpy array of ``dtype``, decoded ``batch_size`` at a time."""
+        if isinstance(key, (int, np.integer)):
+            i = range(len(self))[key]  # negative indices as numpy's; out of range raises IndexError
+            return self[i:i + 1][0]
+        z = self.z[key]
+        with torch.no_grad():
+            parts = [self.model.decode(z[i:i + self.batch_size]).cpu().numpy() for i in range(0, len(z), self.batch_size)]
+        x = np.concatenate(parts) if parts else np.empty((0, *self.shape[1:]), np.float32)
+        return x.astype(self.dtype, copy=False)
+
+    def __array__(self, dtype=None, copy=None):
+        x = self[:]
+        return x if dtype is None else x.astype(dtype, copy=False)
+
+
+def _decoded(model, z, dtype, batch_size, lazy):
+    states = DecodedStates(model, z, dtype, check_int(batch_size, "batch_size", minimum=1))
+    return states if lazy else states[:]
+
+
+def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH, lazy=False):
     """``n`` generated states X'_out: latent vectors ``z ~ N(0, I)`` decoded by ``model``.
 
     The vectors come from ``torch.Generator().manual_seed(seed)``, so the same
@@ -615,22 +669,29 @@ def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
     dtype : numpy dtype, optional
         Dtype of the result; default the model's (float32).
     batch_size : int, default ANALYSIS_BATCH
+    lazy : bool, default False
+        Return a :class:`DecodedStates` that decodes the slices it is asked
+        for, instead of the decoded array (for analyses that stream).
 
     Returns
     -------
-    numpy.ndarray, shape (n, 3, L, L)
+    numpy.ndarray or DecodedStates, shape (n, 3, L, L)
         Unit-vector spins.
+
+    Raises
+    ------
+    ValueError
+        ``n`` or ``batch_size`` below 1.
     """
+    n = check_int(n, "n", minimum=1)
     device = _device(model)
     p = next(model.parameters())
     z = torch.randn((n, model.latent_dim), generator=torch.Generator(device=device).manual_seed(seed),
                     device=device, dtype=p.dtype)
-    with torch.no_grad():
-        x = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in range(0, n, batch_size)])
-    return x if dtype is None else x.astype(dtype)
+    return _decoded(model, z, dtype, batch_size, lazy)
 
 
-def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH):
+def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH, lazy=False):
     """Reconstructions X_out of ``states``: encoded, drawn by the reparameterisation, decoded.
 
     Parameters
@@ -646,20 +707,28 @@ def reconstruct_states(model, states, *, seed=0, dtype=None, batch_size=ANALYSIS
     dtype : numpy dtype, optional
         Dtype of the result; default the model's (float32).
     batch_size : int, default ANALYSIS_BATCH
-        States moved to the model's device and encoded at a time.
+        States moved to the model's device and encoded (and decoded) at a time.
+    lazy : bool, default False
+        Encode now (the latent vectors are kept) but return a
+        :class:`DecodedStates` that decodes the slices it is asked for.
 
     Returns
     -------
-    numpy.ndarray, shape (n, 3, L, L)
+    numpy.ndarray or DecodedStates, shape (n, 3, L, L)
+
+    Raises
+    ------
+    ValueError
+        ``batch_size`` below 1.
     """
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     device = _device(model)
-    parts = range(0, len(states), batch_size)
     with torch.no_grad():  # the forward pass in batches, the noise drawn for all states at once (as forward does)
-        codes = [model.encode(state_batch(states, i, i + batch_size, device, torch.float32)) for i in parts]
+        codes = [model.encode(state_batch(states, i, i + batch_size, device, torch.float32))
+                 for i in range(0, len(states), batch_size)]
         mu, logvar = torch.cat([c[0] for c in codes]), torch.cat([c[1] for c in codes])
         z = model.reparameterize(mu, logvar, generator=torch.Generator(device=device).manual_seed(seed))
-        out = np.concatenate([model.decode(z[i:i + batch_size]).cpu().numpy() for i in parts])
-    return out if dtype is None else out.astype(dtype)
+    return _decoded(model, z, dtype, batch_size, lazy)
 
 
 class LatentDirections:
