@@ -611,14 +611,14 @@ class DecodedStates:
     ndim : int
         4.
     dtype : numpy.dtype
-        Of every slice read (the model's float32 unless asked otherwise).
+        Of every slice read (the model's, float32, unless asked otherwise).
     """
 
     ndim = 4
 
     def __init__(self, model, z, dtype=None, batch_size=ANALYSIS_BATCH):
         self.model, self.z, self.batch_size = model, z, batch_size
-        self.dtype = np.dtype(np.float32 if dtype is None else dtype)
+        self.dtype = np.dtype(torch.empty(0, dtype=z.dtype).numpy().dtype if dtype is None else dtype)
         self.shape = (len(z), 3, model.size, model.size)
 
     def __repr__(self):
@@ -635,7 +635,7 @@ class DecodedStates:
         z = self.z[key]
         with torch.no_grad():
             parts = [self.model.decode(z[i:i + self.batch_size]).cpu().numpy() for i in range(0, len(z), self.batch_size)]
-        x = np.concatenate(parts) if parts else np.empty((0, *self.shape[1:]), np.float32)
+        x = np.concatenate(parts) if parts else np.empty((0, *self.shape[1:]), self.dtype)
         return x.astype(self.dtype, copy=False)
 
     def __array__(self, dtype=None, copy=None):
@@ -644,7 +644,7 @@ class DecodedStates:
 
 
 def _decoded(model, z, dtype, batch_size, lazy):
-    states = DecodedStates(model, z, dtype, check_int(batch_size, "batch_size", minimum=1))
+    states = DecodedStates(model, z, dtype, batch_size)
     return states if lazy else states[:]
 
 
@@ -684,6 +684,7 @@ def sample_states(model, n, *, seed=0, dtype=None, batch_size=ANALYSIS_BATCH, la
         ``n`` or ``batch_size`` below 1.
     """
     n = check_int(n, "n", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
     device = _device(model)
     p = next(model.parameters())
     z = torch.randn((n, model.latent_dim), generator=torch.Generator(device=device).manual_seed(seed),
