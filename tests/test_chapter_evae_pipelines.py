@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from mag_ml.chapters import PROFILES
-from mag_ml.chapters.evae import (EVAE_ANALYSIS, EVAE_HAMILTONIAN, EVAE_INDEPENDENT, EVAE_OPEN_BOUNDARY,
-                                  EVAE_OPEN_HAMILTONIAN, OpenBoundaryRun, evae_analysis_spec, evae_training_spec,
+from mag_ml.chapters.evae import (EVAE_ANALYSIS, EVAE_BARRIER_SEEDS, EVAE_HAMILTONIAN, EVAE_INDEPENDENT,
+                                  EVAE_OPEN_BOUNDARY, EVAE_OPEN_HAMILTONIAN, BarrierSeedStudy, barrier_seed_study, OpenBoundaryRun, evae_analysis_spec, evae_training_spec,
                                   independent_evae_spec, latent_directions, open_boundary_run, open_boundary_spec,
                                   reconstruct_states, sample_states)
 from mag_ml.models import SpinVAE
@@ -31,7 +31,7 @@ def states():
 
 
 # ----------------------------------------------------------------------------- tables
-@pytest.mark.parametrize("table", [EVAE_ANALYSIS, EVAE_INDEPENDENT, EVAE_OPEN_BOUNDARY])
+@pytest.mark.parametrize("table", [EVAE_ANALYSIS, EVAE_INDEPENDENT, EVAE_OPEN_BOUNDARY, EVAE_BARRIER_SEEDS])
 def test_tables_cover_every_profile(table):
     assert set(table) == set(PROFILES)
     assert set(table["quick"]) == set(table["paper"])
@@ -54,6 +54,34 @@ def test_quick_open_boundary_and_independent_settings_are_the_chapters():
         assert ind["spec"] == dict(betas=[b for b in train["betas"] if b <= beta], from_betas=(beta,), controls=False)
     assert EVAE_OPEN_HAMILTONIAN.boundary == "open"
     assert EVAE_OPEN_HAMILTONIAN.as_dict() == {**EVAE_HAMILTONIAN.as_dict(), "boundary": "open"}
+
+
+def test_barrier_seed_study_counts_and_says_what_the_widths_show():
+    def study(evae, control):
+        k = len(evae)
+        return BarrierSeedStudy(100.0, range(k), evae, control, np.ones(k), np.ones(k))
+
+    all_narrower = study([5.0, 6.0, 4.0], [6.0, 7.5, 4.5])
+    assert all_narrower.n_narrower == 3 and all_narrower.verdict() == "narrower than its control's in all 3 trainings"
+    mean, se = all_narrower.mean_difference
+    assert np.isclose(mean, -1.0) and np.isclose(se, np.std([-1.0, -1.5, -0.5], ddof=1) / np.sqrt(3))
+    mixed = study([5.0, 8.0, 4.0, 7.0], [6.0, 7.0, 4.5, 6.0])
+    assert mixed.n_narrower == 2 and mixed.verdict().endswith("in 2 of 4 trainings: no consistent sharpening")
+    np.testing.assert_array_equal(mixed.difference, [-1.0, 1.0, -0.5, 1.0])
+    broader = study([7.0, 8.0], [6.0, 7.0])
+    assert broader.n_narrower == 0 and "broader than its control's in all 2 trainings" in broader.verdict()
+    assert np.isnan(study([1.0], [2.0]).mean_difference[1])  # no standard error from one training
+    assert all(0 not in profile["branch_offsets"] for profile in EVAE_BARRIER_SEEDS.values())
+
+
+def test_bad_seed_study_and_branch_seed_arguments(tmp_path):
+    from mag_ml.chapters.evae import train_evae_series
+
+    with pytest.raises(ValueError, match=r"targets must have shape \(2, 3, 48, 48\).*got \(3, 48, 48\)"):
+        barrier_seed_study("quick", np.zeros((3, 48, 48)), root=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="branch_seed must be"):
+        train_evae_series("quick", branch_seed=-1, root=tmp_path, progress=False)
+    assert not any(tmp_path.rglob("*.h5"))  # refused before any dataset was generated
 
 
 def test_specs_are_copies_and_check_their_keys():

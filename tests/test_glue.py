@@ -23,7 +23,8 @@ pytestmark = pytest.mark.notebooks
 EXECUTED = ROOT / "_build" / "executed"
 ROLE = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_][\w]*)")
 REQUIRED = {
-    "04_latent_space": ["barrier_width_gamma0", "barrier_width_gamma100"],
+    "04_latent_space": ["barrier_width_gamma0", "barrier_width_gamma100", "barrier_seeds_total",
+                        "barrier_seeds_narrower", "barrier_width_diff_mean", "barrier_width_diff_se"],
     "05_ground_state": ["ground_state_in_training", "lowest_training_energy_per_spin",
                         "direct_minimisation_energy_per_spin", "collapsed_raw_energy_per_spin",
                         "collapsed_relaxed_energy_per_spin"],
@@ -175,6 +176,17 @@ def test_barrier_claims():
     else:
         expected = f"not clearly sharper than {control}"
     assert expected in text, (expected, text)
+    # the seed study: its first training is the one above, its verdict counts the trainings it states
+    total, narrower = int(values["barrier_seeds_total"]), int(values["barrier_seeds_narrower"])
+    assert total >= 3 and 0 <= narrower <= total
+    study = generated_markdown(nb, "trainings the gamma")
+    if narrower == total:
+        assert f"narrower than its control's in all {total} trainings" in study, study
+    elif narrower == 0:
+        assert f"broader than its control's in all {total} trainings: no sharpening" in study, study
+    else:
+        assert f"in {narrower} of {total} trainings: no consistent sharpening" in study, study
+    assert f"{values['barrier_width_diff_mean']:+.2f} $\\pm$ {values['barrier_width_diff_se']:.2f}" in study, study
 
 
 def test_ground_state_claims():

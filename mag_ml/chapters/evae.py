@@ -15,6 +15,7 @@ Profile tables (read with :func:`mag_ml.chapters.profile_spec` or the
 ``*_spec`` functions below): :data:`EVAE_PROFILES` (dataset),
 :data:`EVAE_TRAINING` (the beta and gamma series of chapter 3),
 :data:`EVAE_ANALYSIS` (sample counts and search sizes of chapters 3-5),
+:data:`EVAE_BARRIER_SEEDS` (chapter 4's seed study, :func:`barrier_seed_study`),
 :data:`EVAE_INDEPENDENT` (chapter 5's second, independent training) and
 :data:`EVAE_OPEN_BOUNDARY` (chapter 5's open-boundary runs, Supporting Note
 S2).  Cached pipelines: :func:`evae_dataset`, :func:`train_evae_series`,
@@ -27,6 +28,7 @@ and :func:`latent_directions`.
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +52,8 @@ __all__ = ["GROUND_STATE_TOL", "PAPER_TRANSITION_GAMMAS", "ground_state_search",
            "EVAE_INDEPENDENT", "EVAE_OPEN_BOUNDARY", "evae_dataset_spec", "evae_dataset", "evae_training_spec", "LATTICE_DEMOS", "lattice_demo_spec",
            "evae_analysis_spec", "SeriesResult", "EVAESeries", "train_evae_series", "loss_regions",
            "DecodedStates", "sample_states", "reconstruct_states", "LatentDirections", "latent_directions",
-           "independent_evae_spec", "independent_evae", "barrier_targets", "open_boundary_spec", "open_boundary_dataset",
+           "independent_evae_spec", "independent_evae", "barrier_targets", "EVAE_BARRIER_SEEDS", "BarrierSeedStudy",
+           "barrier_seed_study", "open_boundary_spec", "open_boundary_dataset",
            "OpenBoundaryRun", "open_ground_state_search", "open_boundary_run", "open_boundary_series"]
 
 _INIT_SLOT = 2 ** 31 - 2  # spawn-key slot of the initial weights of the standard VAE
@@ -444,8 +447,8 @@ class EVAESeries:
         raise KeyError(f"no E-VAE series with beta={beta!r}; have {list(self.evae)}")
 
 
-def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", progress=True, root=None, spec=None,
-                      checkpoint_every=None, callback=None):
+def train_evae_series(profile, *, seed=0, training_seed=None, branch_seed=None, device="auto", progress=True,
+                      root=None, spec=None, checkpoint_every=None, callback=None):
     """Train (or load) the standard VAE, the E-VAE series and their controls of a profile.
 
     Whatever is already finished under ``data/<profile>/`` is loaded, an
@@ -470,6 +473,11 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
         Seed of the initial weights, batch orders and noise (default
         ``seed``); another value gives an independent training on the same
         data (chapter 5).
+    branch_seed : int, optional
+        Seed of the batch orders and noise of the E-VAE series and their
+        controls only (default the training seed): the same standard VAE,
+        another training of what grows from it (chapter 4's seed study,
+        :func:`barrier_seed_study`).
     device : "auto", str or torch.device
     progress : bool
     root : path, optional
@@ -503,6 +511,7 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
         if not any(math.isclose(b, x, rel_tol=1e-6) for x in spec["betas"]):
             raise ValueError(f"from_betas value {b!r} is not among betas {spec['betas']!r}")
     seed_t = seed if training_seed is None else training_seed
+    seed_b = seed_t if branch_seed is None else check_int(branch_seed, "branch_seed", minimum=0)
     every = spec["checkpoint_every"] if checkpoint_every is None else checkpoint_every
     data_path = evae_training_dataset(profile, seed=seed, progress=progress, root=root)
     size = evae_dataset_spec(profile, seed)["shape"][0]
@@ -533,11 +542,13 @@ def train_evae_series(profile, *, seed=0, training_seed=None, device="auto", pro
         for kind, gammas in kinds:
             steps = [Step(b, g, spec["epochs"]) for g in gammas]
             params = to_jsonable(dict(common, name=name, start=vae_params, start_beta=b, kind=kind,
-                                      steps=[s.as_dict() for s in steps]))
+                                      steps=[s.as_dict() for s in steps],
+                                      **({} if branch_seed is None else dict(seed=seed_b, branch_seed=seed_b))))
             directory = artifact_path(profile, f"{kind}_series", params, root=root, suffix="")
             model = vae.model(beta=b)
             # the control runs under the E-VAE's name: the same derived seeds, so only gamma differs
-            history = train_schedule(model, steps, train, validation, H, directory, name=name, params=params, **kw)
+            history = train_schedule(model, steps, train, validation, H, directory, name=name, params=params,
+                                     **dict(kw, seed=seed_b))
             result = SeriesResult(name if kind == "evae" else f"control_beta{b:g}", directory, steps, history,
                                   model_config, paired_gammas=None if kind == "evae" else spec["gammas"])
             (evae if kind == "evae" else control)[b] = result
@@ -869,6 +880,141 @@ def barrier_targets(profile, *, radius=3.0, root=None):
     start = np.where(np.hypot(dy, dx) < 2 * radius, shifted, perfect)
     interstitial, _ = relax(EVAE_HAMILTONIAN, start)
     return perfect, interstitial, site
+
+
+#: Chapter 4's seed study of the barrier's sharpening.  One training decides
+#: little: the width of a latent barrier moves with the batch orders and noise
+#: of the training (even float rounding of another CPU reversed the order of
+#: the quick profile's E-VAE and control).  So the E-VAE series from the
+#: standard VAE at the first of ``from_betas``, up to the largest of
+#: :data:`EVAE_ANALYSIS`'s ``gammas``, and its control are trained again with
+#: each branch seed ``seed + k`` of ``branch_offsets`` (same starting weights,
+#: other batches and noise; :func:`train_evae_series`'s ``branch_seed``), and
+#: every pair is measured as the chapter's own (the pair of branch seed ``seed``).
+#: Quick: 4 pairs, the 3 new ones about a minute each on 2 CPU cores.
+EVAE_BARRIER_SEEDS = {
+    "quick": dict(branch_offsets=(1, 2, 3)),
+    "paper": dict(branch_offsets=(1, 2, 3)),
+}
+
+
+class BarrierSeedStudy:
+    """Latent barriers of E-VAE / control pairs trained with several branch seeds (:func:`barrier_seed_study`).
+
+    Attributes
+    ----------
+    gamma : float
+        The E-VAE step compared (its control: the same epochs at ``gamma = 0``).
+    seeds : ndarray (k,) int
+        Branch seeds; the first is the chapter's own training.
+    width_evae, width_control : ndarray (k,) float64
+        Widths at half height of the barriers (steps of R, :func:`mag_ml.analysis.latent.barrier`).
+    slope_evae, slope_control : ndarray (k,) float64
+        Steepest slopes ``max |d epsilon / dR|`` (J per spin per step).
+    """
+
+    def __init__(self, gamma, seeds, width_evae, width_control, slope_evae, slope_control):
+        self.gamma, self.seeds = float(gamma), np.asarray(seeds, dtype=int)
+        self.width_evae, self.width_control = np.asarray(width_evae, float), np.asarray(width_control, float)
+        self.slope_evae, self.slope_control = np.asarray(slope_evae, float), np.asarray(slope_control, float)
+
+    def __repr__(self):
+        return f"BarrierSeedStudy(gamma={self.gamma:g}, seeds={self.seeds.tolist()})"
+
+    @property
+    def difference(self):
+        """``width_evae - width_control`` per seed (< 0: the E-VAE's barrier is narrower)."""
+        return self.width_evae - self.width_control
+
+    @property
+    def n_narrower(self):
+        """Number of seeds whose E-VAE barrier is narrower than its control's."""
+        return int((self.difference < 0).sum())
+
+    @property
+    def mean_difference(self):
+        """Mean of :attr:`difference` and its standard error (steps of R)."""
+        d = self.difference
+        return float(d.mean()), float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
+
+    def verdict(self):
+        """The study's answer in words: consistent only when every seed agrees (a sign test of k pairs)."""
+        k, n = self.seeds.size, self.n_narrower
+        if n == k:
+            return f"narrower than its control's in all {k} trainings"
+        if n == 0:
+            return f"broader than its control's in all {k} trainings: no sharpening"
+        return f"narrower than its control's in {n} of {k} trainings: no consistent sharpening"
+
+
+def barrier_seed_study(profile, targets, *, seed=0, device="auto", progress=True, root=None):
+    """Barrier widths of the E-VAE and its control over several trainings (:data:`EVAE_BARRIER_SEEDS`).
+
+    Each pair is measured as chapter 4 measures its own (Kwon et al. 2021,
+    Fig. 4B): inverse mapping of both targets (``inverse_steps`` Adam steps of
+    rate ``inverse_lr`` of :data:`EVAE_ANALYSIS`, after ``torch.manual_seed``
+    of the branch seed), ``n_path`` states on the straight latent line, and
+    :func:`mag_ml.analysis.latent.barrier` of their energies.  Missing
+    trainings are trained (cached like chapter 3's series), and the widths
+    and slopes are cached under ``data/<profile>/`` as well.
+
+    Parameters
+    ----------
+    profile : {"quick", "paper"}
+    targets : ndarray, shape (2, 3, L, L)
+        The perfect lattice and the interstitial state (:func:`barrier_targets`).
+    seed : int
+        The dataset and training seed of chapter 3's series (the first pair).
+    device : "auto", str or torch.device
+    progress : bool
+    root : path, optional
+        Artifact root (default ``data/``).
+
+    Returns
+    -------
+    BarrierSeedStudy
+
+    Raises
+    ------
+    ValueError
+        Unknown profile, ``targets`` not of shape (2, 3, L, L), an unavailable device.
+    """
+    from mag_ml.analysis.latent import barrier, interpolate, inverse_map
+
+    analysis, train = evae_analysis_spec(profile), evae_training_spec(profile)
+    offsets = profile_spec(EVAE_BARRIER_SEEDS, profile)["branch_offsets"]
+    L = evae_dataset_spec(profile, seed)["shape"][0]
+    targets = np.asarray(targets)
+    if targets.shape != (2, 3, L, L):
+        raise ValueError(f"targets must have shape (2, 3, {L}, {L}) (perfect lattice, interstitial), "
+                         f"got {targets.shape}")
+    beta, gamma = train["from_betas"][0], analysis["gammas"][-1]
+    gammas = [g for g in train["gammas"] if g <= gamma * (1 + 1e-9)]
+    seeds = [seed] + [seed + k for k in offsets]
+    pairs = {s: train_evae_series(profile, seed=seed, device=device, progress=progress, root=root) if s == seed else
+             train_evae_series(profile, seed=seed, branch_seed=s, spec=dict(gammas=gammas, from_betas=(beta,)),
+                               device=device, progress=progress, root=root) for s in seeds}
+    # the measurements are cached too, keyed by the trainings (their directories name their parameters) and targets
+    params = dict(trainings=[[p.evae[beta].directory.name, p.control[beta].directory.name] for p in pairs.values()],
+                  seeds=seeds, gamma=gamma, targets=zlib.crc32(np.ascontiguousarray(targets, np.float64).tobytes()),
+                  **{k: analysis[k] for k in ("inverse_steps", "inverse_lr", "n_path")})
+    path = artifact_path(profile, "barrier_seed_study", params, root=root, suffix=".npz")
+
+    def compute():
+        out = {key: [] for key in ("width_evae", "width_control", "slope_evae", "slope_control")}
+        for s, series in pairs.items():
+            for kind in ("evae", "control"):
+                model = series.model(beta=beta, gamma=gamma, control=kind == "control", device=device)
+                torch.manual_seed(s)
+                z, _ = inverse_map(model, targets, steps=analysis["inverse_steps"], lr=analysis["inverse_lr"])
+                b = barrier(interpolate(model, z[0], z[1], n=analysis["n_path"], hamiltonian=EVAE_HAMILTONIAN).energy)
+                out[f"width_{kind}"].append(b.width)
+                out[f"slope_{kind}"].append(b.max_slope)
+        return {k: np.array(v) for k, v in out.items()}
+
+    d = load_or_compute(path, compute, save=lambda obj, tmp: save_npz(obj, tmp), load=load_npz)
+    return BarrierSeedStudy(gamma, seeds, **{k: d[k] for k in ("width_evae", "width_control", "slope_evae",
+                                                              "slope_control")})
 
 
 # ----------------------------------------------------------------------------- chapter 5: independent training
