@@ -27,11 +27,18 @@ Measured in one run, against the numba CPU kernel measured in the same run:
   films' Hamiltonians have the same terms as the E-VAE's, so the rate is
   theirs up to the anisotropy term) plus the estimators' training windows
   (clean, the augmented twin's later stages, the FeGe estimator) at the
-  measured rate of Table I's network on 32 x 32 windows (batch 256, CPU eager).
+  measured rate of Table I's network on 32 x 32 windows (batch 256, CPU eager);
+  chapter 4: the seed study's trainings (:data:`mag_ml.chapters.evae.EVAE_BARRIER_SEEDS`)
+  at the training rate, the models' encode + decode work (theta statistics,
+  explorer, latent paths) and the inverse mappings at their measured CPU rates
+  (upper bounds: a decode counted as an encode + decode, every mapping run
+  to its step limit); chapters 8-9: the (sigma, tau) datasets' pairs on ``os.cpu_count()``
+  workers, each pair's time measured on one mid-grid pair with shortened
+  runs and scaled (:func:`defect_pair_seconds`; an estimate, not a bound).
 
 CUDA rows say "not measured (no GPU)" without a GPU; nothing is estimated as
-if measured.  Chapter 4 (analyses of chapter 3's models), chapter 6's
-standard-problem relaxations and chapters 8-9 are not extrapolated here.
+if measured.  Chapter 6's standard-problem relaxations and chapter 9's
+networks are not extrapolated here.
 
 Usage::
 
@@ -47,6 +54,7 @@ import json
 import os
 import platform
 import sys
+import time
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "numba"))
 
@@ -54,8 +62,14 @@ import torch  # noqa: E402
 
 from machine_load import report_end, report_start  # noqa: E402
 from training import sync, time_steps, unit_states  # noqa: E402
-from mag_ml.chapters.evae import (EVAE_HAMILTONIAN as H, EVAE_OPEN_HAMILTONIAN, evae_dataset_spec,  # noqa: E402
-                                  evae_training_spec, independent_evae_spec, lattice_demo_spec, open_boundary_spec)
+from mag_ml.chapters.evae import (EVAE_BARRIER_SEEDS, EVAE_HAMILTONIAN as H, EVAE_OPEN_HAMILTONIAN,  # noqa: E402
+                                  evae_analysis_spec, evae_dataset_spec, evae_training_spec, independent_evae_spec,
+                                  lattice_demo_spec, open_boundary_spec)
+from mag_ml.analysis.latent import inverse_map  # noqa: E402
+from mag_ml.chapters.defects import (_protocol, defect_chains, defect_dataset_spec, defect_grid,  # noqa: E402
+                                     defect_wall_ensemble, depinning_chain, depinning_dataset_spec)
+from mag_ml.physics.magnons import measure_dispersion  # noqa: E402
+from mag_ml.physics.walls import depinning_ensemble  # noqa: E402
 from mag_ml.training import _adam, _batch_layout, _prepare_model, _speed_options, _vae_loss  # noqa: E402
 from mag_ml.data.generation import estimate_generation, measure_update_rate  # noqa: E402
 from mag_ml.models import SpinVAE  # noqa: E402
@@ -92,6 +106,78 @@ def training_rate(device, batch, mode, min_time):
     step()  # warm-up (and compile)
     sync(device)
     return batch / time_steps(step, device, min_time, repeats=2)
+
+
+def analysis_rates(min_time, batch=64):
+    """Chapter 4's model work on the CPU: encode + decode states/s of ``SpinVAE(128)`` (no gradient, eval mode,
+    batches of ``batch``) and inverse-mapping steps/s (two targets, as the chapter maps them)."""
+    torch.manual_seed(0)
+    model, cpu = SpinVAE(SIZE).eval(), torch.device("cpu")
+    x = unit_states(batch, SIZE, cpu)
+
+    def forward():
+        with torch.no_grad():
+            model.decode(model.encode(x)[0])
+
+    forward()
+    states = batch / time_steps(forward, cpu, min_time, repeats=2)
+    targets, n = unit_states(2, SIZE, cpu, seed=1), 10
+    inverse_map(model, targets, steps=2, tol=0.0)  # warm-up
+    steps = n / time_steps(lambda: inverse_map(model, targets, steps=n, tol=0.0), cpu, min_time, repeats=2, min_steps=1)
+    return states, steps
+
+
+def latent_work():
+    """Chapter 4 (paper): seed-study training samples, model encode + decode states, inverse-mapping steps.
+
+    The theta statistics reconstruct the test set and decode as many samples with every E-VAE model of the
+    first of ``from_betas``, its control and the standard VAE (a decode counted as an encode + decode: an upper
+    bound); the explorer encodes the training set; each inverse mapping runs its ``inverse_steps`` (an upper
+    bound: it stops once the loss saturates), for the 4 compared models and every pair of the seed study.
+    """
+    train, analysis = evae_training_spec("paper"), evae_analysis_spec("paper")
+    n_train, _, n_test = evae_dataset_spec("paper")["splits"]
+    gamma = analysis["gammas"][-1]
+    branch_steps = 2 * sum(g <= gamma * (1 + 1e-9) for g in train["gammas"])  # E-VAE steps + their control
+    samples = len(EVAE_BARRIER_SEEDS["paper"]["branch_offsets"]) * branch_steps * train["epochs"] * n_train
+    pairs = 1 + len(EVAE_BARRIER_SEEDS["paper"]["branch_offsets"])
+    maps = len(analysis["gammas"]) + 1 + 2 * pairs
+    states = (1 + 2 * len(train["gammas"])) * 2 * n_test + n_train + maps * analysis["n_path"]
+    return samples, states, maps * analysis["inverse_steps"]
+
+
+def defect_pair_seconds(fast=16):
+    """Chapters 8-9 (paper): seconds of one mid-grid (sigma, tau) pair of each dataset on one core, scaled from
+    shortened runs.
+
+    * dispersion (chapter 8's dataset): one batch of ``batch`` realisations for ``duration / fast`` ps, times
+      ``fast`` and the number of batches (RK4 cost is linear in the duration);
+    * walls (the same dataset): one batch of realisations relaxed to ``torque_tol``, times the number of batches;
+    * depinning (chapter 9's dataset): every realisation of the pair ramped ``fast`` times faster, times ``fast``
+      (the ramp's steps scale with 1 / ramp_rate; the first relaxation does not: an upper bound for it).
+
+    Pairs differ (walls relax and depin at other speeds), so this is an estimate at the middle of the grid, not a
+    bound.  Returns ``{"dispersion": s, "walls": s, "depinning": s}``.
+    """
+    spec = defect_dataset_spec("paper")
+    sigma, tau = defect_grid(spec)
+    mid = len(sigma) // 2
+    batch = spec["batch"]
+    dchain, wchain = defect_chains(spec)
+    t0 = time.perf_counter()
+    measure_dispersion(dchain, spec["duration"] / fast, sigma=sigma[mid], tau=tau[mid], n_realisations=batch,
+                       amplitude=spec["amplitude"], dt=spec["dt_fraction"] * dchain.stable_dt(),
+                       sample_every=spec["sample_every"], batch=batch)
+    t1 = time.perf_counter()
+    defect_wall_ensemble(spec, sigma[mid], tau[mid], seed=0, n_realisations=batch, chain=wchain)
+    t2 = time.perf_counter()
+    dep = depinning_dataset_spec("paper")
+    protocol = _protocol(dep) | dict(ramp_rate=fast * dep["ramp_rate"])
+    depinning_ensemble(depinning_chain(dep), float(sigma[mid]), float(tau[mid]), n_realisations=dep["n_realisations"],
+                       **protocol)
+    t3 = time.perf_counter()
+    return {"dispersion": (t1 - t0) * fast * spec["n_dispersion_realisations"] / batch,
+            "walls": (t2 - t1) * spec["n_realisations"] / batch, "depinning": (t3 - t2) * fast}
 
 
 def estimator_rate(batch, min_time):
@@ -192,6 +278,8 @@ def main(argv=None):
         train[f"CUDA {mode}"] = training_rate(torch.device("cuda"), 100, mode, args.min_time) if cuda else None
     train_base = train["CPU eager"]
     window_rate = estimator_rate(256, args.min_time)
+    decode_rate, inverse_rate = analysis_rates(args.min_time)
+    pair = defect_pair_seconds()
 
     def dataset_s(device, rate, shape=shape, n=n_states, schedule=schedule, hamiltonian=H):
         return estimate_generation(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n,
@@ -209,9 +297,16 @@ def main(argv=None):
         independent_samples() / cpu_fit + open_samples / cpu_fit
         + sum(dataset_s(cpu_data, base, shape=sh, n=n, schedule=sc, hamiltonian=EVAE_OPEN_HAMILTONIAN)
               for sh, n, sc in open_data))
+    study_samples, latent_states, inverse_steps = latent_work()
+    chapters["chapter 4 (seed study + analyses)"] = (study_samples / cpu_fit + latent_states / decode_rate
+                                                     + inverse_steps / inverse_rate)
     ch6_updates, ch7_updates, windows = estimation_work()
     chapters["chapter 6 (thermal images)"] = ch6_updates / (base * workers)
     chapters["chapter 7 (images + estimators)"] = ch7_updates / (base * workers) + windows / window_rate
+    # the datasets' pairs run in parallel worker processes; the two references of each dataset are left out
+    n_pairs = defect_dataset_spec("paper")["n_grid"] ** 2
+    chapters["chapter 8 (defect dataset)"] = n_pairs * (pair["dispersion"] + pair["walls"]) / workers
+    chapters["chapter 9 (depinning dataset)"] = n_pairs * pair["depinning"] / workers
 
     print(f"\nMonte Carlo, {shape[0]}x{shape[1]}, M updates/s (ratio to numba CPU, 1 worker, this run)")
     for name, rate in mc.items():
@@ -221,6 +316,10 @@ def main(argv=None):
     for name, rate in train.items():
         print(f"  {name:24s} " + (f"{rate:10.2f}   x{rate / train_base:.3g}" if rate else NOT_MEASURED))
     print(f"\nEstimator training, Table I network on 32x32 windows, batch 256, CPU eager: {window_rate:.1f} windows/s")
+    print(f"\nChapter 4's model work, SpinVAE({SIZE}), CPU: {decode_rate:.1f} states/s encoded + decoded (batch 64), "
+          f"{inverse_rate:.2f} inverse-mapping steps/s (2 targets)")
+    print(f"\nChapters 8-9, one mid-grid (sigma, tau) pair of the paper datasets on one core (scaled from shortened "
+          "runs): " + ", ".join(f"{k} {v:.1f} s" for k, v in pair.items()))
     print(f"\nPaper profile, extrapolated (time; ratio to numba CPU on {workers} workers)")
     print(f"  chapters 3-5 dataset ({n_states} states, {schedule.n_sweeps} sweeps + relaxation each):")
     for name, sec in data.items():
@@ -232,11 +331,12 @@ def main(argv=None):
           "Carlo sweeps on one worker, a lower bound):")
     for name, sec in chapters.items():
         print(f"    {name:44s} {hours(sec):>10s}")
-    print("  chapter 4 (analyses of chapter 3's models), chapter 6's standard problem and chapters 8-9: not "
-          f"extrapolated by this script; on CUDA: {NOT_MEASURED}" if not cuda else
-          "  chapter 4, chapter 6's standard problem and chapters 8-9: not extrapolated by this script")
+    print("  not extrapolated by this script: chapter 6's standard-problem relaxations and chapter 9's networks "
+          "(small networks on 144 pairs); chapters 8-9 from one mid-grid pair each (an estimate, not a bound)"
+          + (f"; on CUDA: {NOT_MEASURED}" if not cuda else ""))
     load_end, high = report_end(load_start)
     out = dict(mc_updates_per_s=mc, training_samples_per_s=train, estimator_windows_per_s=window_rate,
+               latent_states_per_s=decode_rate, inverse_map_steps_per_s=inverse_rate, defect_pair_s=pair,
                paper_dataset_s=data, paper_training_s=fit,
                paper_chapter_cpu_s=chapters, training_steps=steps, workers=workers, load_start=load_start[0],
                load_end=load_end[0],
