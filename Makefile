@@ -39,8 +39,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # numba's OpenMP threads sleep instead of spinning between parallel regions: on a shared
 # 2-core machine spinning threads stall each other (relaxations 100x slower under load).
 # torch's OpenMP reads the same settings: with no spin at all each of its small ops waits for
-# its threads to wake (quick-profile training 1.9x slower, inverse mapping 2.7x, measured
-# 2026-12-02), so they spin briefly (10,000 rounds, microseconds) before they sleep.
+# its threads to wake (quick-profile training 1.9x slower, inverse mapping 2.5x:
+# benchmarks/openmp_wait.py), so they spin briefly (10,000 rounds, microseconds) before they sleep.
 export OMP_WAIT_POLICY := PASSIVE
 export GOMP_SPINCOUNT := 10000
 export PATH := $(CURDIR)/.venv/bin:$(PATH)

@@ -58,6 +58,7 @@ import time
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "numba"))
 
+import numba  # noqa: E402
 import torch  # noqa: E402
 
 from machine_load import report_end, report_start  # noqa: E402
@@ -164,6 +165,8 @@ def defect_pair_seconds(fast=16):
     mid = len(sigma) // 2
     batch = spec["batch"]
     dchain, wchain = defect_chains(spec)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # as in the datasets' worker processes
     t0 = time.perf_counter()
     measure_dispersion(dchain, spec["duration"] / fast, sigma=sigma[mid], tau=tau[mid], n_realisations=batch,
                        amplitude=spec["amplitude"], dt=spec["dt_fraction"] * dchain.stable_dt(),
@@ -176,6 +179,7 @@ def defect_pair_seconds(fast=16):
     depinning_ensemble(depinning_chain(dep), float(sigma[mid]), float(tau[mid]), n_realisations=dep["n_realisations"],
                        **protocol)
     t3 = time.perf_counter()
+    numba.set_num_threads(threads)
     return {"dispersion": (t1 - t0) * fast * spec["n_dispersion_realisations"] / batch,
             "walls": (t2 - t1) * spec["n_realisations"] / batch, "depinning": (t3 - t2) * fast}
 
@@ -293,13 +297,13 @@ def main(argv=None):
     cpu_fit, cpu_data = train["CPU eager"], "numba"
     chapters = {name: n / base for name, n in demo_updates().items()}  # one worker: a lower bound
     chapters["chapter 3 (dataset + series)"] = data["numba CPU"] + samples / cpu_fit
+    study_samples, latent_states, inverse_steps = latent_work()
+    chapters["chapter 4 (seed study + analyses)"] = (study_samples / cpu_fit + latent_states / decode_rate
+                                                     + inverse_steps / inverse_rate)
     chapters["chapter 5 (independent + open boundaries)"] = (
         independent_samples() / cpu_fit + open_samples / cpu_fit
         + sum(dataset_s(cpu_data, base, shape=sh, n=n, schedule=sc, hamiltonian=EVAE_OPEN_HAMILTONIAN)
               for sh, n, sc in open_data))
-    study_samples, latent_states, inverse_steps = latent_work()
-    chapters["chapter 4 (seed study + analyses)"] = (study_samples / cpu_fit + latent_states / decode_rate
-                                                     + inverse_steps / inverse_rate)
     ch6_updates, ch7_updates, windows = estimation_work()
     chapters["chapter 6 (thermal images)"] = ch6_updates / (base * workers)
     chapters["chapter 7 (images + estimators)"] = ch7_updates / (base * workers) + windows / window_rate
