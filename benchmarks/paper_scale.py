@@ -34,11 +34,12 @@ Measured in one run, against the numba CPU kernel measured in the same run:
   (upper bounds: a decode counted as an encode + decode, every mapping run
   to its step limit); chapters 8-9: the (sigma, tau) datasets' pairs on ``os.cpu_count()``
   workers, each pair's time measured on one mid-grid pair with shortened
-  runs and scaled (:func:`defect_pair_seconds`; an estimate, not a bound).
+  runs and scaled (:func:`defect_pair_seconds`; an estimate, not a bound),
+  and chapter 6's standard problem (``compare_standard_problem`` timed at every
+  cell size of the paper profile).
 
 CUDA rows say "not measured (no GPU)" without a GPU; nothing is estimated as
-if measured.  Chapter 6's standard-problem relaxations and chapter 9's
-networks are not extrapolated here.
+if measured.  Chapter 9's networks are not extrapolated here.
 
 Usage::
 
@@ -69,6 +70,7 @@ from mag_ml.chapters.evae import (EVAE_BARRIER_SEEDS, EVAE_HAMILTONIAN as H, EVA
 from mag_ml.analysis.latent import inverse_map  # noqa: E402
 from mag_ml.chapters.defects import (_protocol, defect_chains, defect_dataset_spec, defect_grid,  # noqa: E402
                                      defect_wall_ensemble, depinning_chain, depinning_dataset_spec)
+from mag_ml.analysis.standard_problem import compare_standard_problem  # noqa: E402
 from mag_ml.physics.magnons import measure_dispersion  # noqa: E402
 from mag_ml.physics.walls import depinning_ensemble  # noqa: E402
 from mag_ml.training import _adam, _batch_layout, _prepare_model, _speed_options, _vae_loss  # noqa: E402
@@ -184,6 +186,20 @@ def defect_pair_seconds(fast=16):
             "walls": (t2 - t1) * spec["n_realisations"] / batch, "depinning": (t3 - t2) * fast}
 
 
+def standard_problem_seconds():
+    """Chapter 6 (paper): seconds of ``compare_standard_problem`` at each of ``micromagnetics_spec("paper")["dx"]``.
+
+    Every cell size is timed (the finest, 0.25 nm, about 30 s here; scaling the 0.5 nm time by the ratio of the
+    last halving predicted half of that).  Returns ``{dx in nm: seconds}``.
+    """
+    out = {}
+    for dx in micromagnetics_spec("paper")["dx"]:
+        t0 = time.perf_counter()
+        compare_standard_problem(dx)
+        out[round(dx * 1e9, 3)] = time.perf_counter() - t0
+    return out
+
+
 def estimator_rate(batch, min_time):
     """Windows/s of the paper estimator's training step: Table I's network on 32 x 32 windows, CPU eager."""
     torch.manual_seed(0)
@@ -284,6 +300,7 @@ def main(argv=None):
     window_rate = estimator_rate(256, args.min_time)
     decode_rate, inverse_rate = analysis_rates(args.min_time)
     pair = defect_pair_seconds()
+    standard = standard_problem_seconds()
 
     def dataset_s(device, rate, shape=shape, n=n_states, schedule=schedule, hamiltonian=H):
         return estimate_generation(hamiltonian=hamiltonian, shape=shape, schedule=schedule, n_states=n,
@@ -305,7 +322,8 @@ def main(argv=None):
         + sum(dataset_s(cpu_data, base, shape=sh, n=n, schedule=sc, hamiltonian=EVAE_OPEN_HAMILTONIAN)
               for sh, n, sc in open_data))
     ch6_updates, ch7_updates, windows = estimation_work()
-    chapters["chapter 6 (thermal images)"] = ch6_updates / (base * workers)
+    chapters["chapter 6 (thermal images + standard problem)"] = (ch6_updates / (base * workers)
+                                                              + sum(standard.values()))
     chapters["chapter 7 (images + estimators)"] = ch7_updates / (base * workers) + windows / window_rate
     # the datasets' pairs run in parallel worker processes; the two references of each dataset are left out
     n_pairs = defect_dataset_spec("paper")["n_grid"] ** 2
@@ -324,6 +342,8 @@ def main(argv=None):
           f"{inverse_rate:.2f} inverse-mapping steps/s (2 targets)")
     print(f"\nChapters 8-9, one mid-grid (sigma, tau) pair of the paper datasets on one core (scaled from shortened "
           "runs): " + ", ".join(f"{k} {v:.1f} s" for k, v in pair.items()))
+    print("\nChapter 6's standard problem, compare_standard_problem per cell size: " + ", ".join(
+        f"{dx:g} nm {t:.1f} s" for dx, t in standard.items()))
     print(f"\nPaper profile, extrapolated (time; ratio to numba CPU on {workers} workers)")
     print(f"  chapters 3-5 dataset ({n_states} states, {schedule.n_sweeps} sweeps + relaxation each):")
     for name, sec in data.items():
@@ -335,12 +355,13 @@ def main(argv=None):
           "Carlo sweeps on one worker, a lower bound):")
     for name, sec in chapters.items():
         print(f"    {name:44s} {hours(sec):>10s}")
-    print("  not extrapolated by this script: chapter 6's standard-problem relaxations and chapter 9's networks "
+    print("  not extrapolated by this script: chapter 9's networks "
           "(small networks on 144 pairs); chapters 8-9 from one mid-grid pair each (an estimate, not a bound)"
           + (f"; on CUDA: {NOT_MEASURED}" if not cuda else ""))
     load_end, high = report_end(load_start)
     out = dict(mc_updates_per_s=mc, training_samples_per_s=train, estimator_windows_per_s=window_rate,
                latent_states_per_s=decode_rate, inverse_map_steps_per_s=inverse_rate, defect_pair_s=pair,
+               standard_problem_s={str(dx): t for dx, t in standard.items()},
                paper_dataset_s=data, paper_training_s=fit,
                paper_chapter_cpu_s=chapters, training_steps=steps, workers=workers, load_start=load_start[0],
                load_end=load_end[0],

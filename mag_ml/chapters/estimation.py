@@ -130,7 +130,7 @@ def micromagnetics_spec(profile):
     -------
     dict
         ``dx``: cell sizes [m] of the standard-problem comparison (the
-        paper's 0.25 nm takes about 90 s); ``shape``: cells of the 300 K
+        paper's 0.25 nm takes about 30 s on 2 cores, ``benchmarks/paper_scale.py``); ``shape``: cells of the 300 K
         images (paper: 512 x 512 as Wang et al.); ``n_anneal``, ``n_sweeps``:
         Monte Carlo sweeps of :func:`~mag_ml.physics.micromagnetics.thermal_state`; ``movie_shape``,
         ``n_snapshots``: the annealing animation; ``films``: a copy of
