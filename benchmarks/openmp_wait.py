@@ -30,32 +30,26 @@ SETTINGS = {"default (baseline)": {}, "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
             "PASSIVE + GOMP_SPINCOUNT=10000 (Makefile)": {"OMP_WAIT_POLICY": "PASSIVE", "GOMP_SPINCOUNT": "10000"}}
 
 CHILD = """
-import json, time, torch
+import json, sys, torch
+sys.path.insert(0, {here!r})
+from training import time_steps, unit_states
 from mag_ml.analysis.latent import inverse_map
 from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
 from mag_ml.models import SpinVAE
 from mag_ml.training import _adam, _vae_loss
+cpu = torch.device("cpu")
 torch.manual_seed(0)
 model = SpinVAE(48).train()
 opt, loss = _adam(model, 1e-3), _vae_loss(H, 1e-3, 100.0, "per_spin")
-x = torch.randn(24, 3, 48, 48)
-x = x / x.norm(dim=1, keepdim=True)
+x = unit_states(24, 48, cpu)
 def update():
     opt.zero_grad(set_to_none=True)
     loss(model, x)["total"].backward()
     opt.step()
-def best(call, n, repeats=3):
-    call()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        for _ in range(n):
-            call()
-        times.append((time.perf_counter() - t) / n)
-    return min(times)
-u = best(update, 20)
+update()
+u = time_steps(update, cpu, 1.0)
 model.eval()
-s = best(lambda: inverse_map(model, x[:2], steps=50, tol=0.0), 1) / 50
+s = time_steps(lambda: inverse_map(model, x[:2], steps=50, tol=0.0), cpu, 1.0) / 50
 print(json.dumps(dict(update_s=u, inverse_step_s=s, threads=torch.get_num_threads())))
 """
 
@@ -65,7 +59,8 @@ def main():
     base_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
     results = {}
     for name, extra in SETTINGS.items():
-        out = subprocess.run([sys.executable, "-c", CHILD], env={**base_env, **extra}, capture_output=True, text=True,
+        child = CHILD.format(here=os.path.dirname(os.path.abspath(__file__)))
+        out = subprocess.run([sys.executable, "-c", child], env={**base_env, **extra}, capture_output=True, text=True,
                              check=True)
         results[name] = json.loads(out.stdout.strip().splitlines()[-1])
     base = results["default (baseline)"]
