@@ -67,6 +67,25 @@ def test_fourier_mse_streamed_in_chunks_equals_one_pass():
         fourier_mse(states, chunk=0)
 
 
+def test_fourier_mse_runs_on_the_device_it_is_given():
+    """The torch transforms on ``device`` agree with numpy's moduli (the explicit pair mean); a missing GPU is named."""
+    import torch
+
+    rng = np.random.default_rng(3)
+    states = np.stack([_random_state(rng, (8, 8)) for _ in range(6)])
+    a = fourier_moduli(states)  # numpy's FFT: an independent reference
+    pairs = np.mean([np.mean((a[i] - a[j]) ** 2) for i in range(6) for j in range(i + 1, 6)])
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    for device in devices:
+        assert np.isclose(fourier_mse(states, chunk=4, device=device), pairs, rtol=1e-12)
+        assert np.isclose(fourier_mse(torch.from_numpy(states), device=device), pairs, rtol=1e-12)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="device='cuda'"):
+            fourier_mse(states, device="cuda")
+    with pytest.raises(ValueError, match="device must be"):
+        fourier_mse(states, device="tpu")
+
+
 def test_critical_gamma():
     gammas = [0, 1, 3, 10, 30, 100]
     assert critical_gamma(gammas, [1.0, 0.5, 0.001, 0.2, 0.001, 0.0], 0.01) == 30  # a dip does not count

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..checks import check_int
+from ..checks import check_int, resolve_device
 from ..physics.hamiltonian import Hamiltonian
 from ..physics.lattice import check_shape
 from ..physics.monte_carlo import relax
@@ -165,7 +165,7 @@ def _moduli(sz):
     return np.abs(np.fft.fft2(sz, norm="ortho"))
 
 
-def fourier_mse(states, *, chunk=256):
+def fourier_mse(states, *, chunk=256, device="auto"):
     r"""Mean pairwise MSE between the Fourier moduli of the S_z maps of a batch.
 
     The measure of mode collapse of Kwon et al. 2021, Fig. 5B: for N states
@@ -178,9 +178,10 @@ def fourier_mse(states, *, chunk=256):
                      = \frac{2}{(N-1)HW}\Bigl(\sum_n\sum_k A_{n,k}^2 - N\sum_k \bar A_k^2\Bigr) ,
 
     computed through the second form, streaming: the moduli of ``chunk``
-    states at a time, merged with Chan, Golub & LeVeque's update of the mean
-    and summed squared deviations (memory O(chunk H W) beyond the input, no
-    float64 or complex copy of the whole batch).  Zero when every state is a periodic translation of one texture
+    states at a time, transformed on ``device`` and merged with Chan, Golub &
+    LeVeque's update of the mean and summed squared deviations (memory
+    O(chunk H W) beyond the input, no float64 or complex copy of the whole
+    batch).  Zero when every state is a periodic translation of one texture
     (the collapsed E-VAE), positive for different textures.  Unit: that of
     ``S_z^2`` per site (the ortho FFT keeps Parseval's identity), at most 4.
 
@@ -191,6 +192,10 @@ def fourier_mse(states, *, chunk=256):
         float64.
     chunk : int
         States transformed at a time, >= 1 (the result is the same to rounding).
+    device : "auto", str or torch.device, default "auto"
+        Where the transforms run (:func:`mag_ml.checks.resolve_device`:
+        CUDA when available, else the CPU); only ``chunk`` states are on it
+        at once.  The result is the same to rounding on every device.
 
     Returns
     -------
@@ -199,9 +204,13 @@ def fourier_mse(states, *, chunk=256):
     Raises
     ------
     ValueError
-        Fewer than two states, bad shape or chunk.
+        Fewer than two states, bad shape, chunk or device (CUDA asked for
+        without one).
     """
+    import torch
+
     chunk = check_int(chunk, "chunk", minimum=1)
+    device = resolve_device(device)
     states = states if hasattr(states, "ndim") else np.asarray(states)
     maps = states.ndim == 3 and states.shape[0] != 3  # (N, H, W) S_z maps, decided once for the whole batch
     n = states.shape[0] if (maps or states.ndim == 4) else 1
@@ -210,16 +219,17 @@ def fourier_mse(states, *, chunk=256):
     count, mean, m2 = 0, 0.0, 0.0
     for start in range(0, n, chunk):
         part = states[start:start + chunk]
-        a = _moduli(_to_numpy(part) if maps else _batch(part)[:, 2])
+        sz = torch.from_numpy(_to_numpy(part) if maps else _batch(part)[:, 2]).to(device)
+        a = torch.fft.fft2(sz, norm="ortho").abs()
         k = a.shape[0]
-        mean_k = a.mean(axis=0)
-        m2_k = np.einsum("nhw,nhw->hw", a - mean_k, a - mean_k)
+        mean_k = a.mean(dim=0)
+        m2_k = ((a - mean_k) ** 2).sum(dim=0)
         delta = mean_k - mean
         total = count + k
         m2 = m2 + m2_k + delta * delta * (count * k / total)
         mean = mean + delta * (k / total)
         count = total
-    return float(2.0 * np.sum(m2) / ((n - 1) * np.size(mean)))
+    return float(2.0 * m2.sum() / ((n - 1) * mean.numel()))
 
 
 def critical_gamma(gammas, mse, threshold):
