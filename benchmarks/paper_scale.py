@@ -36,14 +36,16 @@ Measured in one run, against the numba CPU kernel measured in the same run:
   workers, each pair's time measured on one mid-grid pair with shortened
   runs and scaled (:func:`defect_pair_seconds`; an estimate, not a bound),
   and chapter 6's standard problem (``compare_standard_problem`` timed at every
-  cell size of the paper profile).
+  cell size of the paper profile); chapter 9's networks, each trained through
+  the chapter's functions on paper-shaped data for 2 and 6 epochs and
+  extrapolated to its epoch count (:func:`defect_network_seconds`).
 
 CUDA rows say "not measured (no GPU)" without a GPU; nothing is estimated as
-if measured.  Chapter 9's networks are not extrapolated here.
+if measured.
 
 Usage::
 
-    .venv/bin/python benchmarks/paper_scale.py     # ~1-2 min on 2 CPU cores
+    .venv/bin/python benchmarks/paper_scale.py     # ~3-5 min on 2 CPU cores
 
 The last line is one JSON object with every rate and extrapolation.
 """
@@ -51,15 +53,21 @@ The last line is one JSON object with every rate and extrapolation.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import sys
+import tempfile
 import time
+from pathlib import Path
+from types import SimpleNamespace
+from unittest import mock
 
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(os.path.dirname(__file__), "..", ".cache", "numba"))
 
 import numba  # noqa: E402
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from machine_load import report_end, report_start  # noqa: E402
@@ -68,10 +76,13 @@ from mag_ml.chapters.evae import (EVAE_BARRIER_SEEDS, EVAE_HAMILTONIAN as H, EVA
                                   evae_analysis_spec, evae_dataset_spec, evae_training_spec, independent_evae_spec,
                                   lattice_demo_spec, open_boundary_spec)
 from mag_ml.analysis.latent import inverse_map  # noqa: E402
-from mag_ml.chapters.defects import (_protocol, defect_chains, defect_dataset_spec, defect_grid,  # noqa: E402
-                                     defect_wall_ensemble, depinning_chain, depinning_dataset_spec)
+from mag_ml.chapters.defects import (DEFECT_NETWORKS, _protocol, defect_chains, defect_dataset_spec,  # noqa: E402
+                                     defect_grid, defect_split, defect_wall_ensemble, depinning_chain,
+                                     depinning_dataset_spec, train_defect_networks, train_depinning_network,
+                                     train_line_shape_network)
 from mag_ml.analysis.standard_problem import compare_standard_problem  # noqa: E402
-from mag_ml.physics.magnons import measure_dispersion  # noqa: E402
+from mag_ml.physics.magnons import analytic_dispersion, measure_dispersion  # noqa: E402
+from mag_ml.physics.pseudospectral import wavevectors  # noqa: E402
 from mag_ml.physics.walls import depinning_ensemble  # noqa: E402
 from mag_ml.training import _adam, _batch_layout, _prepare_model, _speed_options, _vae_loss  # noqa: E402
 from mag_ml.data.generation import estimate_generation, measure_update_rate  # noqa: E402
@@ -184,6 +195,67 @@ def defect_pair_seconds(fast=16):
     numba.set_num_threads(threads)
     return {"dispersion": (t1 - t0) * fast * spec["n_dispersion_realisations"] / batch,
             "walls": (t2 - t1) * spec["n_realisations"] / batch, "depinning": (t3 - t2) * fast}
+
+
+def paper_shaped_defect_data():
+    """Chapter 9's inputs at the paper profile's shapes, with smooth synthetic values (a network's training time does
+    not depend on its targets' values): the defect dataset's 144 pairs and splits, K = n_dispersion / 2 + 1
+    wavevectors with the exact ideal band, line shapes of n_spectrum_bins bins, n_realisations wall profiles of
+    n_wall / 2 points a pair, and the depinning dataset's grid with one field a pair."""
+    spec = defect_dataset_spec("paper")
+    sigma, tau = defect_grid(spec)
+    n, r, x = sigma.size, spec["n_realisations"], spec["n_wall"] // 2
+    k = wavevectors(spec["n_dispersion"], spec["a"])
+    f_ideal = analytic_dispersion(k, A_ex=spec["A_ex"], M_s=spec["M_s"], a=spec["a"], K_u=spec["K_u"], B=spec["B"],
+                                  kernel=spec["kernel"], gamma=spec["gamma"])
+    p = sigma / (sigma + tau)  # occupied fraction
+    widths = 3.0 / np.sqrt(p)[:, None] * (1.0 + 0.05 * np.cos(np.arange(r)))[None]  # (P, R) nm
+    m_z_r = np.tanh((np.arange(x) - x / 2)[None, None] * spec["a"] / widths[..., None])
+    spectrum = np.full((n, k.size, spec["n_spectrum_bins"]), 1.0 / spec["n_spectrum_bins"])
+    data = SimpleNamespace(sigma=sigma, tau=tau, split=defect_split(spec), k=k, f_ideal=f_ideal,
+                           f_centroid=f_ideal[None] * (0.5 + 0.5 * p[:, None]), spectrum=spectrum,
+                           m_z=m_z_r.mean(axis=1), width=widths.mean(axis=1), m_z_r=m_z_r, widths=widths,
+                           a=spec["a"], params=spec, path=Path("paper-shaped-defects.h5"))
+    dep_spec = depinning_dataset_spec("paper")
+    ds, dt = defect_grid(dep_spec)
+    dep = SimpleNamespace(sigma=ds, tau=dt, split=defect_split(dep_spec), field=0.1 * (1.0 - ds / (ds + dt)) + 0.01,
+                          path=Path("paper-shaped-depinning.h5"))
+    return data, dep
+
+
+def defect_network_seconds(epochs=(2, 6)):
+    """Chapter 9 (paper): seconds of training each of its networks on the CPU, from two short runs.
+
+    Every network the chapter trains (:func:`train_defect_networks`' five, the line-shape and depinning MLPs) at
+    the paper profile's sizes on :func:`paper_shaped_defect_data`, through the chapter's own functions (checkpoints
+    written as in the chapter, to a temporary folder), after a one-epoch warm-up run (not counted: first calls
+    allocate and initialise), once for ``epochs[0]`` and once for ``epochs[1]`` epochs; the difference gives the
+    time of an epoch, and the paper's epoch count of each network is extrapolated from it:
+    ``t(e0) + (E - e0) * (t(e1) - t(e0)) / (e1 - e0)``.  Returns ``{network: seconds}``.
+    """
+    data, dep = paper_shaped_defect_data()
+    paper = DEFECT_NETWORKS["paper"]
+    timed = {}
+    for e in (1, *epochs):
+        short = copy.deepcopy(paper)
+        for part in short.values():
+            if isinstance(part, dict):
+                part["epochs"] = e
+        # the chapter's functions read the profile's table: give them the short one for these runs only
+        with tempfile.TemporaryDirectory() as root, mock.patch.dict(DEFECT_NETWORKS, paper=short):
+            common = dict(seed=0, device="cpu", progress=False, root=root)
+            out = dict(train_defect_networks("paper", data, **common).seconds)
+            for name, train, d in (("line_shape", train_line_shape_network, data),
+                                   ("depinning", train_depinning_network, dep)):
+                t0 = time.perf_counter()
+                train("paper", d, **common)
+                out[name] = time.perf_counter() - t0
+        timed[e] = out
+    (e0, t0), (e1, t1) = ((e, timed[e]) for e in epochs)
+    part = {"cnn": "cnn", "pinn": "pinn", "tfc_only": "pinn", "wall": "wall", "inverse": "inverse",
+            "line_shape": "line_shape", "depinning": "depinning"}
+    return {name: t0[name] + (paper[part[name]]["epochs"] - e0) * (t1[name] - t0[name]) / (e1 - e0)
+            for name in t0}
 
 
 def standard_problem_seconds():
@@ -300,6 +372,7 @@ def main(argv=None):
     window_rate = estimator_rate(256, args.min_time)
     decode_rate, inverse_rate = analysis_rates(args.min_time)
     pair = defect_pair_seconds()
+    networks = defect_network_seconds()
     standard = standard_problem_seconds()
 
     def dataset_s(device, rate, shape=shape, n=n_states, schedule=schedule, hamiltonian=H):
@@ -328,7 +401,7 @@ def main(argv=None):
     # the datasets' pairs run in parallel worker processes; the two references of each dataset are left out
     n_pairs = defect_dataset_spec("paper")["n_grid"] ** 2
     chapters["chapter 8 (defect dataset)"] = n_pairs * (pair["dispersion"] + pair["walls"]) / workers
-    chapters["chapter 9 (depinning dataset)"] = n_pairs * pair["depinning"] / workers
+    chapters["chapter 9 (depinning dataset + networks)"] = n_pairs * pair["depinning"] / workers + sum(networks.values())
 
     print(f"\nMonte Carlo, {shape[0]}x{shape[1]}, M updates/s (ratio to numba CPU, 1 worker, this run)")
     for name, rate in mc.items():
@@ -342,6 +415,8 @@ def main(argv=None):
           f"{inverse_rate:.2f} inverse-mapping steps/s (2 targets)")
     print(f"\nChapters 8-9, one mid-grid (sigma, tau) pair of the paper datasets on one core (scaled from shortened "
           "runs): " + ", ".join(f"{k} {v:.1f} s" for k, v in pair.items()))
+    print("\nChapter 9's networks at the paper sizes, CPU, extrapolated from 2- and 6-epoch runs to 3,000 epochs: "
+          + ", ".join(f"{k} {hours(v)}" for k, v in networks.items()))
     print("\nChapter 6's standard problem, compare_standard_problem per cell size: " + ", ".join(
         f"{dx:g} nm {t:.1f} s" for dx, t in standard.items()))
     print(f"\nPaper profile, extrapolated (time; ratio to numba CPU on {workers} workers)")
@@ -355,12 +430,12 @@ def main(argv=None):
           "Carlo sweeps on one worker, a lower bound):")
     for name, sec in chapters.items():
         print(f"    {name:44s} {hours(sec):>10s}")
-    print("  not extrapolated by this script: chapter 9's networks "
-          "(small networks on 144 pairs); chapters 8-9 from one mid-grid pair each (an estimate, not a bound)"
+    print("  chapters 8-9's datasets from one mid-grid pair each (an estimate, not a bound)"
           + (f"; on CUDA: {NOT_MEASURED}" if not cuda else ""))
     load_end, high = report_end(load_start)
     out = dict(mc_updates_per_s=mc, training_samples_per_s=train, estimator_windows_per_s=window_rate,
                latent_states_per_s=decode_rate, inverse_map_steps_per_s=inverse_rate, defect_pair_s=pair,
+               defect_network_s=networks,
                standard_problem_s={str(dx): t for dx, t in standard.items()},
                paper_dataset_s=data, paper_training_s=fit,
                paper_chapter_cpu_s=chapters, training_steps=steps, workers=workers, load_start=load_start[0],
