@@ -859,7 +859,7 @@ def estimate_schedule(model, train, steps, batch_size, hamiltonian, normalisatio
 def train_schedule(model, steps, train, validation, hamiltonian, directory, *, seed=0, name="series",
                    batch_size=100, lr=1e-3, adam_betas=(0.9, 0.999), device="auto", checkpoint_every=10,
                    params=None, callback=None, progress=True, normalisation="per_spin", precision="auto",
-                   channels_last="auto", compile="auto"):
+                   channels_last="auto", compile="auto", desc=None):
     """Train ``model`` through ``steps`` in order, resumably; return the history.
 
     Each step is one :func:`fit` of ``step.epochs`` epochs of mini-batch
@@ -909,7 +909,8 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     seed : int
         Base of every derived seed (initial shuffles, noise, evaluation).
     name : str
-        Series name: part of the derived seeds and of the progress bar.
+        Series name: part of the derived seeds (and, without ``desc``, the
+        label of the estimate line and progress bar).
     batch_size : int, default 100
     lr : float, default 1e-3
     adam_betas : (float, float), default (0.9, 0.999)
@@ -935,6 +936,9 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
         As in :func:`fit`: on CUDA bf16 autocast, channels-last and
         ``torch.compile``; on the CPU none of them (float32, bit-identical
         on resume).
+    desc : str, optional
+        Label of the estimate line and progress bar (default ``name``); not
+        part of the seeds or of the checkpoint's settings.
 
     Returns
     -------
@@ -984,7 +988,7 @@ def train_schedule(model, steps, train, validation, hamiltonian, directory, *, s
     with _training_lock(directory):
         return _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr,
                                adam_betas, device, checkpoint_every, params, callback, progress, normalisation,
-                               (precision, channels_last, compile))
+                               (precision, channels_last, compile), desc or name)
 
 
 def _states(data, device, resident):
@@ -997,7 +1001,7 @@ def _states(data, device, resident):
 
 
 def _train_schedule(model, steps, train, validation, hamiltonian, directory, seed, name, batch_size, lr, adam_betas,
-                    device, checkpoint_every, params, callback, progress, normalisation, speed):
+                    device, checkpoint_every, params, callback, progress, normalisation, speed, label):
     """:func:`train_schedule` with its arguments checked, under the directory's lock."""
     history_path = directory / HISTORY
     if history_path.exists():
@@ -1038,17 +1042,17 @@ def _train_schedule(model, steps, train, validation, hamiltonian, directory, see
             check_memory(estimate.working_bytes + held, f"train_schedule({name!r}) on {device}", limit=free,
                          hint=f"estimate: {estimate}; use a smaller batch_size or a device with more memory")
         if progress:
-            print(f"{name}: {estimate}", flush=True)
-    bar = progress_bar(total=sum(s.epochs for s in steps), desc=name, unit="epoch", disable=not progress,
+            print(f"{label}: {estimate}", flush=True)
+    bar = progress_bar(total=sum(s.epochs for s in steps), desc=label, unit="epoch", disable=not progress,
                        initial=sum(s.epochs for s in steps[:start]))
     try:
         for k in range(start, len(steps)):
             step = steps[k]
-            bar.set_description(f"{name}: beta={step.beta:g}, gamma={step.gamma:g}")
+            bar.set_description(f"{label}: beta={step.beta:g}, gamma={step.gamma:g}")
             result = _fit(model, (train,), None, _vae_loss(hamiltonian, step.beta, step.gamma, normalisation),
                           step.epochs,
                           batch_size, lr, 0.0, adam_betas, directory, seed, device, bar,
-                          f"{name}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})", name, k,
+                          f"{label}: step {k} (beta={step.beta:g}, gamma={step.gamma:g})", name, k,
                           checkpoint_every or step.epochs, dict(params=params, step=k), dict(history=history),
                           None if callback is None else
                           lambda e, k=k, n=step.epochs: e + 1 < n and callback("epoch", k, e, history),

@@ -27,7 +27,7 @@ REQUIRED = {
                         "barrier_seeds_narrower", "barrier_width_diff_mean", "barrier_width_diff_se"],
     "05_ground_state": ["ground_state_in_training", "lowest_training_energy_per_spin",
                         "direct_minimisation_energy_per_spin", "collapsed_raw_energy_per_spin",
-                        "collapsed_relaxed_energy_per_spin"],
+                        "collapsed_relaxed_energy_per_spin", "collapse_threshold_percent"],
     "02_monte_carlo": ["c_peak_T", "blocking_factor", "b_sky_onset", "b_fm_onset", "b_dataset", "below_uniform_pct",
                        "theory_sequence"],
     "07_parameter_estimation": [f"{stem}_{p}" for stem in ("testB_nrmse", "testB_nrmse_constant", "coverage")

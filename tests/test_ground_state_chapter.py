@@ -18,7 +18,8 @@ import pytest
 from mag_ml import relax
 from mag_ml.analysis.collapse import critical_gamma, fourier_mse
 from mag_ml.chapters.evae import EVAE_HAMILTONIAN as H
-from mag_ml.chapters.evae import ground_state_search, independent_evae, sample_states, train_evae_series
+from mag_ml.chapters.evae import (evae_analysis_spec, ground_state_search, independent_evae, sample_states,
+                                  train_evae_series)
 from mag_ml.data import load_observables, load_states
 from mag_ml.physics.topology import topological_charge
 
@@ -44,7 +45,7 @@ def _mse(s):
 
 
 def test_both_trainings_collapse_and_the_control_does_not(series, independent):
-    threshold = 0.03 * fourier_mse(load_states(series.dataset, "train"))
+    threshold = evae_analysis_spec("quick")["collapse_fraction"] * fourier_mse(load_states(series.dataset, "train"))
     b = next(iter(series.evae))
     for s in (series.evae[b], independent.evae[b]):
         mse = _mse(s)

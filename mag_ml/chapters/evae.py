@@ -277,7 +277,8 @@ def evae_training_spec(profile):
 #:   the latent path (R = -30..30 about its middle), zoomed frames ``zoom_frames`` (R of the frames)
 #:   of ``2 zoom_half`` sites, ``n_directions`` sliders of the latent explorer;
 #: * chapter 5: ``n_samples`` generated states per model for the Fourier
-#:   MSE, ``n_relax`` relaxed samples of the independent training, and the
+#:   MSE, ``collapse_fraction`` (generated states count as collapsed below
+#:   this fraction of the training set's Fourier MSE), ``n_relax`` relaxed samples of the independent training, and the
 #:   trial lattices of the ground-state search (``lattice_spacings`` in
 #:   sites, ``lattice_angles`` in degrees).
 #:
@@ -290,12 +291,12 @@ EVAE_ANALYSIS = {
     "quick": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
                   gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=600, inverse_lr=2e-2, n_path=61,
                   zoom_frames=[-6, -3, -1, 0, 1, 3, 6], zoom_half=12, n_directions=4,
-                  n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29, 2)),
+                  n_samples=100, collapse_fraction=0.03, n_relax=20, lattice_spacings=list(range(16, 29, 2)),
                   lattice_angles=[0, 10, 20, 30]),
     "paper": dict(n_gallery=3, n_gallery_samples=2, n_energy_samples=200,
                   gammas=[0.0, 1.0, 100.0], theta_bins=90, inverse_steps=3000, inverse_lr=2e-2, n_path=61,
                   zoom_frames=[-6, -3, -1, 0, 1, 3, 6], zoom_half=12, n_directions=4,
-                  n_samples=100, n_relax=20, lattice_spacings=list(range(16, 29)),
+                  n_samples=100, collapse_fraction=0.03, n_relax=20, lattice_spacings=list(range(16, 29)),
                   lattice_angles=[0, 5, 10, 15, 20, 25, 30]),
 }
 
@@ -546,11 +547,12 @@ def train_evae_series(profile, *, seed=0, training_seed=None, branch_seed=None, 
                                       **({} if branch_seed is None else dict(seed=seed_b, branch_seed=seed_b))))
             directory = artifact_path(profile, f"{kind}_series", params, root=root, suffix="")
             model = vae.model(beta=b)
+            label = name if kind == "evae" else f"control_beta{b:g}"
             # the control runs under the E-VAE's name: the same derived seeds, so only gamma differs
             history = train_schedule(model, steps, train, validation, H, directory, name=name, params=params,
-                                     **dict(kw, seed=seed_b))
-            result = SeriesResult(name if kind == "evae" else f"control_beta{b:g}", directory, steps, history,
-                                  model_config, paired_gammas=None if kind == "evae" else spec["gammas"])
+                                     desc=label, **dict(kw, seed=seed_b))
+            result = SeriesResult(label, directory, steps, history, model_config,
+                                  paired_gammas=None if kind == "evae" else spec["gammas"])
             (evae if kind == "evae" else control)[b] = result
     return EVAESeries(profile, vae, evae, control, data_path, seed_t)
 
@@ -898,6 +900,10 @@ EVAE_BARRIER_SEEDS = {
 }
 
 
+#: The measurements of :class:`BarrierSeedStudy`, as cached by :func:`barrier_seed_study`.
+_STUDY_FIELDS = ("width_evae", "width_control", "slope_evae", "slope_control")
+
+
 class BarrierSeedStudy:
     """Latent barriers of E-VAE / control pairs trained with several branch seeds (:func:`barrier_seed_study`).
 
@@ -1001,7 +1007,7 @@ def barrier_seed_study(profile, targets, *, seed=0, device="auto", progress=True
     path = artifact_path(profile, "barrier_seed_study", params, root=root, suffix=".npz")
 
     def compute():
-        out = {key: [] for key in ("width_evae", "width_control", "slope_evae", "slope_control")}
+        out = {key: [] for key in _STUDY_FIELDS}
         for s, series in pairs.items():
             for kind in ("evae", "control"):
                 model = series.model(beta=beta, gamma=gamma, control=kind == "control", device=device)
@@ -1013,8 +1019,7 @@ def barrier_seed_study(profile, targets, *, seed=0, device="auto", progress=True
         return {k: np.array(v) for k, v in out.items()}
 
     d = load_or_compute(path, compute, save=lambda obj, tmp: save_npz(obj, tmp), load=load_npz)
-    return BarrierSeedStudy(gamma, seeds, **{k: d[k] for k in ("width_evae", "width_control", "slope_evae",
-                                                              "slope_control")})
+    return BarrierSeedStudy(gamma, seeds, **{k: d[k] for k in _STUDY_FIELDS})
 
 
 # ----------------------------------------------------------------------------- chapter 5: independent training
