@@ -542,9 +542,10 @@ def train_evae_series(profile, *, seed=0, training_seed=None, branch_seed=None, 
         kinds = [("evae", spec["gammas"])] + [("control", [0.0] * len(spec["gammas"]))] * bool(spec["controls"])
         for kind, gammas in kinds:
             steps = [Step(b, g, spec["epochs"]) for g in gammas]
+            # seed: of the standard VAE it grows from; branch_seed (when given): the one this series trains with
             params = to_jsonable(dict(common, name=name, start=vae_params, start_beta=b, kind=kind,
                                       steps=[s.as_dict() for s in steps],
-                                      **({} if branch_seed is None else dict(seed=seed_b, branch_seed=seed_b))))
+                                      **({} if branch_seed is None else dict(branch_seed=seed_b))))
             directory = artifact_path(profile, f"{kind}_series", params, root=root, suffix="")
             model = vae.model(beta=b)
             label = name if kind == "evae" else f"control_beta{b:g}"
