@@ -59,7 +59,8 @@ def test_quick_open_boundary_and_independent_settings_are_the_chapters():
 def test_barrier_seed_study_counts_and_says_what_the_widths_show():
     def study(evae, control):
         k = len(evae)
-        return BarrierSeedStudy(100.0, range(k), evae, control, np.ones(k), np.ones(k))
+        return BarrierSeedStudy(100.0, range(k), evae, control, np.ones(k), np.ones(k), np.arange(k) * 1e-3,
+                                np.full(k, 1.5e-3))
 
     all_narrower = study([5.0, 6.0, 4.0], [6.0, 7.5, 4.5])
     assert all_narrower.n_narrower == 3 and all_narrower.verdict() == "narrower than its control's in all 3 trainings"
@@ -72,6 +73,7 @@ def test_barrier_seed_study_counts_and_says_what_the_widths_show():
     assert broader.n_narrower == 0 and "broader than its control's in all 2 trainings" in broader.verdict()
     assert np.isnan(study([1.0], [2.0]).mean_difference[1])  # no standard error from one training
     assert all(0 not in profile["branch_offsets"] for profile in EVAE_BARRIER_SEEDS.values())
+    assert mixed.n_lower == 2 and broader.n_lower == 2  # heights 0, 1, 2, 3 and 0, 1 (x 1e-3) against 1.5e-3
 
 
 def test_bad_seed_study_and_branch_seed_arguments(tmp_path):

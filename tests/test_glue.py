@@ -24,7 +24,8 @@ EXECUTED = ROOT / "_build" / "executed"
 ROLE = re.compile(r"\{glue(?::\w+)?\}`([A-Za-z_][\w]*)")
 REQUIRED = {
     "04_latent_space": ["barrier_width_gamma0", "barrier_width_gamma100", "barrier_seeds_total",
-                        "barrier_seeds_narrower", "barrier_width_diff_mean", "barrier_width_diff_se"],
+                        "barrier_seeds_narrower", "barrier_width_diff_mean", "barrier_width_diff_se",
+                        "barrier_seeds_lower"],
     "05_ground_state": ["ground_state_in_training", "lowest_training_energy_per_spin",
                         "direct_minimisation_energy_per_spin", "collapsed_raw_energy_per_spin",
                         "collapsed_relaxed_energy_per_spin", "collapse_threshold_percent"],
@@ -187,6 +188,8 @@ def test_barrier_claims():
     else:
         assert f"in {narrower} of {total} trainings: no consistent sharpening" in study, study
     assert f"{values['barrier_width_diff_mean']:+.2f} $\\pm$ {values['barrier_width_diff_se']:.2f}" in study, study
+    lower = int(values["barrier_seeds_lower"])
+    assert 0 <= lower <= total and f"lower than the control's in {lower} of {total} trainings" in study, study
 
 
 def test_ground_state_claims():

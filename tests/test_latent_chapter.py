@@ -62,19 +62,21 @@ def test_targets_and_the_seed_study_of_the_barrier(series):
     study = barrier_seed_study("quick", targets, progress=False)
     assert study.seeds.tolist() == [0, 1, 2, 3] and study.gamma == 100.0
     analysis = evae_analysis_spec("quick")
-    for kind, width, slope in (("evae", study.width_evae[0], study.slope_evae[0]),
-                               ("control", study.width_control[0], study.slope_control[0])):
+    for kind, width, slope, height in (("evae", study.width_evae[0], study.slope_evae[0], study.height_evae[0]),
+                                       ("control", study.width_control[0], study.slope_control[0],
+                                        study.height_control[0])):
         model = series.model(beta=BETA, gamma=100.0, control=kind == "control")
         torch.manual_seed(0)  # as the chapter does before each inverse mapping
         z, _ = inverse_map(model, targets, steps=analysis["inverse_steps"], lr=analysis["inverse_lr"])
         b = barrier(interpolate(model, z[0], z[1], n=analysis["n_path"], hamiltonian=H).energy)
         assert b.height > 0 and b.R[0] > 0 > b.R[-1]  # a peak inside the path; R > 0 toward the perfect lattice
-        assert (b.width, b.max_slope) == (width, slope)  # the study's first pair is the chapter's own
+        assert (b.width, b.max_slope, b.height) == (width, slope, height)  # the study's first pair is the chapter's
     # every training has a barrier of its own (other batches and noise give other widths)
     assert np.all(study.width_evae > 0) and np.all(study.width_control > 0)
     assert len(set(study.width_evae.round(6))) == 4 and len(set(study.width_control.round(6))) == 4
     n = int(np.sum(study.width_evae < study.width_control))
-    assert study.n_narrower == n
+    assert study.n_narrower == n and study.n_lower == int(np.sum(study.height_evae < study.height_control))
+    assert np.all(study.height_evae > 0) and np.all(study.height_control > 0)  # every path peaks above its start
     assert study.verdict().startswith("narrower" if n > 0 else "broader")
     assert f"{n} of 4" in study.verdict() if 0 < n < 4 else "all 4" in study.verdict()
     # the other trainings grew from the chapter's standard VAE: only their E-VAE and control steps differ

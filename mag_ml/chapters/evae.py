@@ -902,7 +902,7 @@ EVAE_BARRIER_SEEDS = {
 
 
 #: The measurements of :class:`BarrierSeedStudy`, as cached by :func:`barrier_seed_study`.
-_STUDY_FIELDS = ("width_evae", "width_control", "slope_evae", "slope_control")
+_STUDY_FIELDS = ("width_evae", "width_control", "slope_evae", "slope_control", "height_evae", "height_control")
 
 
 class BarrierSeedStudy:
@@ -918,12 +918,16 @@ class BarrierSeedStudy:
         Widths at half height of the barriers (steps of R, :func:`mag_ml.analysis.latent.barrier`).
     slope_evae, slope_control : ndarray (k,) float64
         Steepest slopes ``max |d epsilon / dR|`` (J per spin per step).
+    height_evae, height_control : ndarray (k,) float64
+        Heights of the peaks above the path's start, the perfect lattice (J per spin).
     """
 
-    def __init__(self, gamma, seeds, width_evae, width_control, slope_evae, slope_control):
+    def __init__(self, gamma, seeds, width_evae, width_control, slope_evae, slope_control, height_evae,
+                 height_control):
         self.gamma, self.seeds = float(gamma), np.asarray(seeds, dtype=int)
         self.width_evae, self.width_control = np.asarray(width_evae, float), np.asarray(width_control, float)
         self.slope_evae, self.slope_control = np.asarray(slope_evae, float), np.asarray(slope_control, float)
+        self.height_evae, self.height_control = np.asarray(height_evae, float), np.asarray(height_control, float)
 
     def __repr__(self):
         return f"BarrierSeedStudy(gamma={self.gamma:g}, seeds={self.seeds.tolist()})"
@@ -937,6 +941,11 @@ class BarrierSeedStudy:
     def n_narrower(self):
         """Number of seeds whose E-VAE barrier is narrower than its control's."""
         return int((self.difference < 0).sum())
+
+    @property
+    def n_lower(self):
+        """Number of seeds whose E-VAE barrier is lower (above the perfect lattice) than its control's."""
+        return int((self.height_evae < self.height_control).sum())
 
     @property
     def mean_difference(self):
@@ -1004,6 +1013,7 @@ def barrier_seed_study(profile, targets, *, seed=0, device="auto", progress=True
     # the measurements are cached too, keyed by the trainings (their directories name their parameters) and targets
     params = dict(trainings=[[p.evae[beta].directory.name, p.control[beta].directory.name] for p in pairs.values()],
                   seeds=seeds, gamma=gamma, targets=zlib.crc32(np.ascontiguousarray(targets, np.float64).tobytes()),
+                  fields=list(_STUDY_FIELDS),  # a cache of other measurements is not reused
                   **{k: analysis[k] for k in ("inverse_steps", "inverse_lr", "n_path")})
     path = artifact_path(profile, "barrier_seed_study", params, root=root, suffix=".npz")
 
@@ -1017,6 +1027,7 @@ def barrier_seed_study(profile, targets, *, seed=0, device="auto", progress=True
                 b = barrier(interpolate(model, z[0], z[1], n=analysis["n_path"], hamiltonian=EVAE_HAMILTONIAN).energy)
                 out[f"width_{kind}"].append(b.width)
                 out[f"slope_{kind}"].append(b.max_slope)
+                out[f"height_{kind}"].append(b.height)
         return {k: np.array(v) for k, v in out.items()}
 
     d = load_or_compute(path, compute, save=lambda obj, tmp: save_npz(obj, tmp), load=load_npz)
