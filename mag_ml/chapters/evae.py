@@ -894,7 +894,7 @@ def barrier_targets(profile, *, radius=3.0, root=None):
 #: each branch seed ``seed + k`` of ``branch_offsets`` (same starting weights,
 #: other batches and noise; :func:`train_evae_series`'s ``branch_seed``), and
 #: every pair is measured as the chapter's own (the pair of branch seed ``seed``).
-#: Quick: 4 pairs, the 3 new ones about a minute each on 2 CPU cores.
+#: Quick: 4 pairs, the 3 new ones about 40 s each on 2 CPU cores.
 EVAE_BARRIER_SEEDS = {
     "quick": dict(branch_offsets=(1, 2, 3)),
     "paper": dict(branch_offsets=(1, 2, 3)),
